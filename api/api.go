@@ -1,0 +1,308 @@
+// Package api holds the JSON wire types of tokend's management API and the
+// stable error codes that the server returns and the client understands.
+//
+// It depends on the standard library only, so that any Go program can decode
+// tokend's answers without pulling in the server. Field names follow the
+// JSON documents in docs/api.md exactly.
+package api
+
+import (
+	"encoding/json"
+	"reflect"
+	"time"
+)
+
+// Duration is a time.Duration that travels as a Go duration string
+// ("90s", "720h"). Days are not a Go unit; clients write "168h" for a week.
+type Duration time.Duration
+
+// MarshalJSON encodes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON decodes a duration string. Numbers are refused, because a
+// bare number leaves the unit to guesswork.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return &json.UnmarshalTypeError{Value: string(b), Type: durationType}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return &json.UnmarshalTypeError{Value: s, Type: durationType}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// RateLimit is one named limit: at most Limit requests per Window.
+type RateLimit struct {
+	Name   string   `json:"name"`
+	Limit  int64    `json:"limit"`
+	Window Duration `json:"window"`
+}
+
+// Policy constrains the keys of one API.
+type Policy struct {
+	// MaxKeyTTL caps a key's lifetime; zero means no cap. Keys created
+	// without an expiry get exactly this lifetime.
+	MaxKeyTTL Duration `json:"max_key_ttl,omitempty"`
+	// RequireIPAllowlist refuses keys without allowed_cidrs.
+	RequireIPAllowlist bool `json:"require_ip_allowlist,omitempty"`
+	// DefaultRateLimits are copied onto keys created without ratelimits.
+	DefaultRateLimits []RateLimit `json:"default_ratelimits,omitempty"`
+}
+
+// API is a resource server whose keys tokend issues and verifies.
+type API struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Audience  string    `json:"audience"`
+	Scopes    []string  `json:"scopes"`
+	KeyPrefix string    `json:"key_prefix"`
+	Policy    Policy    `json:"policy"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// CreateAPIRequest is the body of POST /v1/apis.
+type CreateAPIRequest struct {
+	Name      string   `json:"name"`
+	Audience  string   `json:"audience"`
+	Scopes    []string `json:"scopes"`
+	KeyPrefix string   `json:"key_prefix"`
+	Policy    Policy   `json:"policy"`
+}
+
+// UpdateAPIRequest is the body of PATCH /v1/apis/{id}; absent fields keep
+// their value. The audience and key prefix cannot change, because issued
+// keys and resource servers depend on them.
+type UpdateAPIRequest struct {
+	Name   *string   `json:"name,omitempty"`
+	Scopes *[]string `json:"scopes,omitempty"`
+	Policy *Policy   `json:"policy,omitempty"`
+}
+
+// APIList is the answer of GET /v1/apis.
+type APIList struct {
+	APIs []API `json:"apis"`
+}
+
+// Refill restores a key's credits to Amount once every Interval.
+type Refill struct {
+	Amount   int64    `json:"amount"`
+	Interval Duration `json:"interval"`
+}
+
+// Credits is a key's usage allowance.
+type Credits struct {
+	Remaining int64   `json:"remaining"`
+	Refill    *Refill `json:"refill,omitempty"`
+}
+
+// Key is an API key as the management API shows it. The secret is never
+// part of it; the display fragments Start and End identify it to people.
+type Key struct {
+	ID           string          `json:"id"`
+	APIID        string          `json:"api_id"`
+	Subject      string          `json:"subject"`
+	Name         string          `json:"name,omitempty"`
+	Prefix       string          `json:"prefix"`
+	Start        string          `json:"start"`
+	End          string          `json:"end"`
+	Scopes       []string        `json:"scopes"`
+	ExpiresAt    *time.Time      `json:"expires_at,omitempty"`
+	AllowedCIDRs []string        `json:"allowed_cidrs,omitempty"`
+	RateLimits   []RateLimit     `json:"ratelimits,omitempty"`
+	Credits      *Credits        `json:"credits,omitempty"`
+	Metadata     json.RawMessage `json:"metadata,omitempty"`
+	Enabled      bool            `json:"enabled"`
+	RevokedAt    *time.Time      `json:"revoked_at,omitempty"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+	LastUsedAt   *time.Time      `json:"last_used_at,omitempty"`
+	// UsageCount counts successful verifications; it and LastUsedAt are
+	// written in batches, so they may trail by a few seconds.
+	UsageCount int64 `json:"usage_count"`
+}
+
+// CreateKeyRequest is the body of POST /v1/keys. ExpiresAt and TTL are
+// alternatives; Enabled defaults to true.
+type CreateKeyRequest struct {
+	APIID        string          `json:"api_id"`
+	Subject      string          `json:"subject"`
+	Name         string          `json:"name,omitempty"`
+	Scopes       []string        `json:"scopes,omitempty"`
+	ExpiresAt    *time.Time      `json:"expires_at,omitempty"`
+	TTL          *Duration       `json:"ttl,omitempty"`
+	AllowedCIDRs []string        `json:"allowed_cidrs,omitempty"`
+	RateLimits   []RateLimit     `json:"ratelimits,omitempty"`
+	Credits      *Credits        `json:"credits,omitempty"`
+	Metadata     json.RawMessage `json:"metadata,omitempty"`
+	Enabled      *bool           `json:"enabled,omitempty"`
+}
+
+// CreatedKey is the answer of POST /v1/keys and of a rotation: the key and
+// its secret, the only time the secret is ever returned.
+type CreatedKey struct {
+	Key    Key    `json:"key"`
+	Secret string `json:"secret"`
+}
+
+// UpdateKeyRequest is the body of PATCH /v1/keys/{id}; absent fields keep
+// their value. An explicit JSON null clears ExpiresAt, Credits and
+// Metadata; ClearExpiry and friends are how the Go client says the same.
+type UpdateKeyRequest struct {
+	Subject      *string             `json:"subject,omitempty"`
+	Name         *string             `json:"name,omitempty"`
+	Scopes       *[]string           `json:"scopes,omitempty"`
+	ExpiresAt    Nullable[time.Time] `json:"expires_at,omitzero"`
+	AllowedCIDRs *[]string           `json:"allowed_cidrs,omitempty"`
+	RateLimits   *[]RateLimit        `json:"ratelimits,omitempty"`
+	Credits      Nullable[Credits]   `json:"credits,omitzero"`
+	Metadata     json.RawMessage     `json:"metadata,omitempty"`
+	Enabled      *bool               `json:"enabled,omitempty"`
+}
+
+// Nullable is a PATCH field that distinguishes absent (Set false), null
+// (Set true, Null true) and a value.
+type Nullable[T any] struct {
+	Set   bool
+	Null  bool
+	Value T
+}
+
+// Some returns a Nullable holding v.
+func Some[T any](v T) Nullable[T] { return Nullable[T]{Set: true, Value: v} }
+
+// Null returns a Nullable that clears the field.
+func Null[T any]() Nullable[T] { return Nullable[T]{Set: true, Null: true} }
+
+// IsZero reports whether n is absent, so that omitzero drops it.
+func (n Nullable[T]) IsZero() bool { return !n.Set }
+
+// MarshalJSON encodes null or the value.
+func (n Nullable[T]) MarshalJSON() ([]byte, error) {
+	if n.Null {
+		return []byte("null"), nil
+	}
+	return json.Marshal(n.Value)
+}
+
+// UnmarshalJSON records that the field was present, and whether it was null.
+func (n *Nullable[T]) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &n.Value)
+}
+
+// RotateKeyRequest is the body of POST /v1/keys/{id}/rotate. Grace is how
+// long the old secret stays valid, from 0 to 168h.
+type RotateKeyRequest struct {
+	Grace Duration `json:"grace"`
+}
+
+// KeyList is a page of GET /v1/keys. NextCursor is empty on the last page.
+type KeyList struct {
+	Keys       []Key  `json:"keys"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// VerifyRequest is the body of POST /v1/verify.
+type VerifyRequest struct {
+	Token    string   `json:"token"`
+	Audience string   `json:"audience,omitempty"`
+	Scopes   []string `json:"scopes,omitempty"`
+	ClientIP string   `json:"client_ip,omitempty"`
+	// Cost is how many credits the request consumes; nil means 1.
+	Cost *int64 `json:"cost,omitempty"`
+}
+
+// Code is the outcome of a verification.
+type Code string
+
+// The verification outcomes, checked in this order (DESIGN §3).
+const (
+	CodeValid             Code = "VALID"
+	CodeNotFound          Code = "NOT_FOUND"
+	CodeDisabled          Code = "DISABLED"
+	CodeExpired           Code = "EXPIRED"
+	CodeRevoked           Code = "REVOKED"
+	CodeForbiddenIP       Code = "FORBIDDEN_IP"
+	CodeInsufficientScope Code = "INSUFFICIENT_SCOPE"
+	CodeRateLimited       Code = "RATE_LIMITED"
+	CodeUsageExceeded     Code = "USAGE_EXCEEDED"
+)
+
+// Codes lists every Code in check order.
+var Codes = []Code{CodeValid, CodeNotFound, CodeDisabled, CodeExpired, CodeRevoked,
+	CodeForbiddenIP, CodeInsufficientScope, CodeRateLimited, CodeUsageExceeded}
+
+// TokenInfo describes the verified token.
+type TokenInfo struct {
+	ID        string          `json:"id"`
+	Kind      string          `json:"kind"`
+	APIID     string          `json:"api_id"`
+	Subject   string          `json:"subject"`
+	Name      string          `json:"name,omitempty"`
+	Scopes    []string        `json:"scopes"`
+	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+}
+
+// RateLimitState is one named limit after this verification.
+type RateLimitState struct {
+	Name      string    `json:"name"`
+	Limit     int64     `json:"limit"`
+	Remaining int64     `json:"remaining"`
+	Reset     time.Time `json:"reset"`
+}
+
+// CreditState is a key's credits after this verification.
+type CreditState struct {
+	Remaining int64 `json:"remaining"`
+}
+
+// VerifyResponse is the answer of POST /v1/verify, always with status 200.
+// Token is present when the token was found.
+type VerifyResponse struct {
+	Valid      bool             `json:"valid"`
+	Code       Code             `json:"code"`
+	Token      *TokenInfo       `json:"token,omitempty"`
+	RateLimits []RateLimitState `json:"ratelimits,omitempty"`
+	Credits    *CreditState     `json:"credits,omitempty"`
+}
+
+// AuditEvent is one entry of the audit log.
+type AuditEvent struct {
+	ID         string          `json:"id"`
+	Time       time.Time       `json:"time"`
+	Actor      string          `json:"actor"`
+	Action     string          `json:"action"`
+	TargetType string          `json:"target_type"`
+	TargetID   string          `json:"target_id"`
+	ClientIP   string          `json:"client_ip,omitempty"`
+	Before     json.RawMessage `json:"before,omitempty"`
+	After      json.RawMessage `json:"after,omitempty"`
+}
+
+// AuditList is a page of GET /v1/audit, newest first.
+type AuditList struct {
+	Events     []AuditEvent `json:"events"`
+	NextCursor string       `json:"next_cursor,omitempty"`
+}
+
+// Health is the answer of /healthz and /readyz.
+type Health struct {
+	Status  string            `json:"status"`
+	Details map[string]string `json:"details,omitempty"`
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/store"
+)
+
+// adminKey runs "tokend admin-key create": it opens the store directly
+// (creating it if needed), mints a key of the built-in API and prints only
+// the key, for automation.
+func adminKey(ctx context.Context, args []string, c *cmdIO) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("%w: tokend admin-key create [--name N] [--scopes tokend:admin]", errUsage)
+	}
+	var cfg serveConfig
+	var name string
+	scopes := csvFlag{apikey.ScopeAdmin}
+	fs := offlineFlagSet(c, "admin-key create",
+		"Mints an admin key offline and prints only the key. --scopes tokend:verify makes a key that may only call /v1/verify.")
+	str(fs, c.env, &cfg.dataDir, "data-dir", "./tokend-data", "directory of the embedded SQLite database")
+	str(fs, c.env, &cfg.database, "database", "", "postgres://… to use PostgreSQL instead of SQLite")
+	fs.StringVar(&name, "name", "admin key", "a name for people")
+	fs.Var(&scopes, "scopes", "comma-separated: tokend:admin, tokend:verify")
+	if _, err := parseArgs(fs, args[1:]); err != nil {
+		return err
+	}
+	dsn, err := cfg.dsn()
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer db.Close()
+	keys := apikey.NewService(apikey.Config{DB: db})
+	if err := keys.EnsureSystemAPI(ctx); err != nil {
+		return err
+	}
+	_, token, err := keys.CreateAdminKey(ctx, audit.Actor{ID: "cli"}, name, scopes)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, token)
+	return nil
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/server"
+	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/verify"
+)
+
+// serveConfig is every setting of "tokend serve". Each flag falls back to
+// the TOKEND_* variable named in its help.
+type serveConfig struct {
+	addr, dataDir, database string
+	tlsCert, tlsKey         string
+	logLevel, logFormat     string
+	cacheSize               int
+	cacheTTL, negativeTTL   time.Duration
+	shutdownTimeout         time.Duration
+}
+
+func (c *serveConfig) register(fs *flag.FlagSet, env func(string) string) {
+	str(fs, env, &c.addr, "addr", "127.0.0.1:8080", "listen address")
+	str(fs, env, &c.dataDir, "data-dir", "./tokend-data", "directory of the embedded SQLite database")
+	str(fs, env, &c.database, "database", "", "postgres://… to use PostgreSQL instead of SQLite")
+	str(fs, env, &c.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
+	str(fs, env, &c.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	str(fs, env, &c.logLevel, "log-level", "info", "debug, info, warn or error")
+	str(fs, env, &c.logFormat, "log-format", "auto", "json, text, or auto (text on a terminal, else JSON)")
+	intFlag(fs, env, &c.cacheSize, "cache-size", 100_000, "verification cache entries (negative disables)")
+	dur(fs, env, &c.cacheTTL, "cache-ttl", 10*time.Second, "how long a cached key is trusted")
+	dur(fs, env, &c.negativeTTL, "negative-cache-ttl", 5*time.Second, "how long an unknown token is remembered")
+	dur(fs, env, &c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "grace for requests in flight at shutdown")
+}
+
+func (c *serveConfig) dsn() (string, error) {
+	if c.database != "" {
+		return c.database, nil
+	}
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("create data directory: %w", err)
+	}
+	return filepath.Join(c.dataDir, "tokend.db"), nil
+}
+
+func serve(ctx context.Context, args []string, c *cmdIO) error {
+	var cfg serveConfig
+	fs := offlineFlagSet(c, "serve", "Runs the tokend server. Every flag falls back to the environment variable in its help.")
+	cfg.register(fs, c.env)
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
+	}
+	log, err := newLogger(c.stderr, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		return err
+	}
+	n, err := start(ctx, cfg, log, c.stdout)
+	if err != nil {
+		return err
+	}
+	return n.wait(ctx, cfg)
+}
+
+// node is a running server with everything it started.
+type node struct {
+	log    *slog.Logger
+	db     *store.DB
+	http   *http.Server
+	served chan error
+	stopBg context.CancelFunc
+	bgDone sync.WaitGroup
+}
+
+func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Writer) (*node, error) {
+	dsn, err := cfg.dsn()
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, dsn, store.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	engine := verify.New(verify.Config{DB: db, CacheSize: cfg.cacheSize, CacheTTL: cfg.cacheTTL,
+		NegativeTTL: cfg.negativeTTL, Metrics: verify.NewMetrics(reg), Logger: log})
+	keys := apikey.NewService(apikey.Config{DB: db, OnKeyChange: engine.Invalidate, Logger: log})
+	if err := bootstrap(ctx, keys, stdout); err != nil {
+		db.Close()
+		return nil, err
+	}
+	srv := server.New(server.Config{DB: db, Keys: keys, Engine: engine, Gatherer: reg, Logger: log})
+	n := &node{log: log, db: db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1)}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	n.stopBg = stop
+	n.bgDone.Go(func() { engine.Run(bg) })
+	n.bgDone.Go(func() { keys.Run(bg) })
+	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.tlsCert != "", "mode", mode(db))
+	go func() { n.served <- n.serve(ln, cfg) }()
+	return n, nil
+}
+
+func (n *node) serve(ln net.Listener, cfg serveConfig) error {
+	if cfg.tlsCert != "" {
+		return n.http.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+	}
+	return n.http.Serve(ln)
+}
+
+func mode(db *store.DB) string {
+	if db.Dialect() == "sqlite" {
+		return "single node, SQLite"
+	}
+	return "PostgreSQL, rate limits per node"
+}
+
+// wait serves until ctx ends, then shuts down: requests in flight finish,
+// bookkeeping is flushed, and the store is closed last.
+func (n *node) wait(ctx context.Context, cfg serveConfig) error {
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-n.served:
+	}
+	n.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
+	defer cancel()
+	err := n.http.Shutdown(sctx)
+	n.stopBg()
+	n.bgDone.Wait()
+	if cerr := n.db.Close(); err == nil {
+		err = cerr
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return err
+}
+
+// bootstrap makes sure the built-in API exists and, on the very first
+// start, prints the first admin key to stdout, never to the log.
+func bootstrap(ctx context.Context, keys *apikey.Service, stdout io.Writer) error {
+	if err := keys.EnsureSystemAPI(ctx); err != nil {
+		return fmt.Errorf("create built-in API: %w", err)
+	}
+	token, created, err := keys.Bootstrap(ctx)
+	if err != nil || !created {
+		return err
+	}
+	fmt.Fprintf(stdout, "tokend: first start; this admin key is shown once, store it now:\n\n    %s\n\n", token)
+	return nil
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q", errUsage, level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "auto":
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				return slog.New(slog.NewTextHandler(w, opts)), nil
+			}
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("%w: --log-format %q", errUsage, format)
+}

@@ -1,0 +1,186 @@
+package apikey
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/ids"
+	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/valid"
+)
+
+// The built-in API whose keys authenticate to tokend itself.
+const (
+	SystemAPIID    = "api_tokend"
+	SystemAudience = "tokend"
+	SystemPrefix   = "tokend"
+	// ScopeAdmin grants the whole management API.
+	ScopeAdmin = "tokend:admin"
+	// ScopeVerify grants POST /v1/verify and nothing else.
+	ScopeVerify = "tokend:verify"
+)
+
+// ErrSystemAPI is returned for changes the built-in API does not allow.
+var ErrSystemAPI = errors.New("the built-in tokend API cannot be changed or deleted")
+
+// Config configures a Service.
+type Config struct {
+	DB *store.DB
+	// OnKeyChange runs after a committed change to a key, so that caches
+	// drop it before the answer reaches the client.
+	OnKeyChange func(ctx context.Context, keyID string) error
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Service manages APIs and keys. It is safe for concurrent use.
+type Service struct {
+	db       *store.DB
+	onChange func(ctx context.Context, keyID string) error
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewService returns a Service.
+func NewService(cfg Config) *Service {
+	s := &Service{db: cfg.DB, onChange: cfg.OnKeyChange, log: cfg.Logger, now: cfg.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.onChange == nil {
+		s.onChange = func(context.Context, string) error { return nil }
+	}
+	return s
+}
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// EnsureSystemAPI creates the built-in API if it is missing.
+func (s *Service) EnsureSystemAPI(ctx context.Context) error {
+	now := s.clock()
+	return s.db.EnsureAPI(ctx, store.API{ID: SystemAPIID, Name: "tokend", Audience: SystemAudience,
+		Scopes: []string{ScopeAdmin, ScopeVerify}, KeyPrefix: SystemPrefix, CreatedAt: now, UpdatedAt: now})
+}
+
+// CreateAPI validates req and creates the API. It returns *valid.Error or
+// store.ErrConflict (audience or prefix taken).
+func (s *Service) CreateAPI(ctx context.Context, by audit.Actor, req api.CreateAPIRequest) (store.API, error) {
+	if err := checkAPI(req.Name, req.Scopes, req.Policy); err != nil {
+		return store.API{}, err
+	}
+	if err := valid.Text("audience", req.Audience, 1, 2048); err != nil {
+		return store.API{}, err
+	}
+	if req.Audience == SystemAudience {
+		return store.API{}, valid.Errorf("audience", "%q is reserved", SystemAudience)
+	}
+	if !ValidPrefix(req.KeyPrefix) || req.KeyPrefix == SystemPrefix {
+		return store.API{}, valid.Errorf("key_prefix", "must be 1 to 16 of a-z, 0-9 and '_', and not %q", SystemPrefix)
+	}
+	now := s.clock()
+	a := store.API{ID: ids.New("api", now), Name: req.Name, Audience: req.Audience, Scopes: nonNil(req.Scopes),
+		KeyPrefix: req.KeyPrefix, Policy: policy(req.Policy), CreatedAt: now, UpdatedAt: now}
+	ev, err := audit.Change(by, now, "api.create", "api", a.ID, nil, auditAPI(a))
+	if err != nil {
+		return store.API{}, err
+	}
+	return a, s.db.CreateAPI(ctx, a, ev)
+}
+
+func checkAPI(name string, scopes []string, p api.Policy) error {
+	if err := valid.Text("name", name, 1, 200); err != nil {
+		return err
+	}
+	if err := valid.Scopes("scopes", scopes); err != nil {
+		return err
+	}
+	if err := valid.Duration("policy.max_key_ttl", p.MaxKeyTTL.Std(), 0, 0); err != nil {
+		return err
+	}
+	_, err := checkLimits("policy.default_ratelimits", p.DefaultRateLimits)
+	return err
+}
+
+func policy(p api.Policy) store.Policy {
+	ls, _ := checkLimits("", p.DefaultRateLimits)
+	return store.Policy{MaxKeyTTL: p.MaxKeyTTL.Std(), RequireIPAllowlist: p.RequireIPAllowlist, DefaultRateLimits: ls}
+}
+
+// checkLimits validates named limits (at most 10, distinct names, a limit
+// of at least 1 per window of at least 1ms) and converts them.
+func checkLimits(field string, ls []api.RateLimit) ([]store.RateLimit, error) {
+	if len(ls) > 10 {
+		return nil, valid.Errorf(field, "at most 10 rate limits")
+	}
+	out := make([]store.RateLimit, 0, len(ls))
+	seen := map[string]bool{}
+	for _, l := range ls {
+		if err := valid.LimitName(field, l.Name); err != nil {
+			return nil, err
+		}
+		if seen[l.Name] {
+			return nil, valid.Errorf(field, "limit %q is listed twice", l.Name)
+		}
+		seen[l.Name] = true
+		if l.Limit < 1 || l.Window.Std() < time.Millisecond {
+			return nil, valid.Errorf(field, "limit %q needs a limit of at least 1 and a window of at least 1ms", l.Name)
+		}
+		out = append(out, store.RateLimit{Name: l.Name, Limit: l.Limit, Window: l.Window.Std()})
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// UpdateAPI applies req to API id. It returns store.ErrNotFound,
+// ErrSystemAPI or *valid.Error.
+func (s *Service) UpdateAPI(ctx context.Context, by audit.Actor, id string, req api.UpdateAPIRequest) (store.API, error) {
+	if id == SystemAPIID {
+		return store.API{}, ErrSystemAPI
+	}
+	now := s.clock()
+	return s.db.UpdateAPI(ctx, id, func(a *store.API) (store.Event, error) {
+		before := auditAPI(*a)
+		if req.Name != nil {
+			a.Name = *req.Name
+		}
+		if req.Scopes != nil {
+			a.Scopes = nonNil(*req.Scopes)
+		}
+		p := APIView(*a).Policy
+		if req.Policy != nil {
+			p = *req.Policy
+		}
+		if err := checkAPI(a.Name, a.Scopes, p); err != nil {
+			return store.Event{}, err
+		}
+		a.Policy, a.UpdatedAt = policy(p), now
+		return audit.Change(by, now, "api.update", "api", a.ID, before, auditAPI(*a))
+	})
+}
+
+// DeleteAPI deletes API id and its dead keys. It returns store.ErrNotFound,
+// store.ErrInUse (live keys remain) or ErrSystemAPI.
+func (s *Service) DeleteAPI(ctx context.Context, by audit.Actor, id string) error {
+	if id == SystemAPIID {
+		return ErrSystemAPI
+	}
+	a, err := s.db.APIByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	now := s.clock()
+	ev, err := audit.Change(by, now, "api.delete", "api", id, auditAPI(a), nil)
+	if err != nil {
+		return err
+	}
+	return s.db.DeleteAPI(ctx, id, now, ev)
+}

@@ -1,0 +1,34 @@
+// Package ids makes the public identifiers of tokend's records: a type
+// prefix, then 26 characters of lowercase base32hex that sort in creation
+// order (48 bits of milliseconds, then 80 random bits). Identifiers name
+// and manage a record; they never authenticate.
+package ids
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"strings"
+	"time"
+)
+
+var enc = base32.NewEncoding(strings.ToLower("0123456789ABCDEFGHIJKLMNOPQRSTUV")).WithPadding(base32.NoPadding)
+
+// New returns prefix + "_" + a time-ordered random identifier.
+func New(prefix string, now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	rand.Read(b[6:]) // never fails (Go 1.24+)
+	return prefix + "_" + enc.EncodeToString(b[:])
+}
+
+// Valid reports whether id could have come from New with this prefix.
+// Handlers use it to answer 404 without a query for ids of the wrong shape.
+func Valid(prefix, id string) bool {
+	rest, ok := strings.CutPrefix(id, prefix+"_")
+	if !ok || len(rest) != 26 {
+		return false
+	}
+	_, err := enc.DecodeString(rest)
+	return err == nil
+}

@@ -1,0 +1,137 @@
+// Package ratelimit enforces named request limits with GCRA (the generic
+// cell rate algorithm): each limit keeps one timestamp, the theoretical
+// arrival time, so state is tiny and exact. A request that touches several
+// limits is admitted only if every limit admits it, and then consumes one
+// unit of each; a refusal consumes nothing.
+//
+// Memory keeps the state in process, for a single node. The package does
+// not know about keys or HTTP: callers pass an owner id and the limits.
+package ratelimit
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Limit is one named limit: Limit requests per Window, with bursts of up
+// to Limit.
+type Limit struct {
+	Name   string
+	Limit  int64
+	Window time.Duration
+}
+
+// State is a limit's state after a decision.
+type State struct {
+	Name      string
+	Limit     int64
+	Remaining int64
+	// Reset is when the limit is fully available again.
+	Reset time.Time
+	// RetryAfter is how long to wait before this limit admits a request;
+	// zero when it admits one now.
+	RetryAfter time.Duration
+}
+
+// Memory is an in-process limiter. It is safe for concurrent use.
+type Memory struct {
+	mu   sync.Mutex
+	tats map[slot]int64 // theoretical arrival time, unix nanoseconds
+}
+
+type slot struct{ owner, name string }
+
+// NewMemory returns an empty in-process limiter.
+func NewMemory() *Memory { return &Memory{tats: make(map[slot]int64)} }
+
+// Take decides one request of owner against limits at now, appending each
+// limit's state to out (in the order of limits). It reports whether every
+// limit admitted the request; only then is a unit of each consumed. The
+// error is always nil; it is there so that Memory and a shared limiter
+// answer to the same method.
+func (m *Memory) Take(_ context.Context, owner string, limits []Limit, now time.Time, out []State) ([]State, bool, error) {
+	out, ok := m.take(owner, limits, now, out)
+	return out, ok, nil
+}
+
+func (m *Memory) take(owner string, limits []Limit, now time.Time, out []State) ([]State, bool) {
+	t := now.UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ok := true
+	for _, l := range limits {
+		st, admit := decide(l, m.tats[slot{owner, l.Name}], t)
+		ok = ok && admit
+		out = append(out, st)
+	}
+	if !ok {
+		for i := len(out) - len(limits); i < len(out); i++ {
+			out[i].Remaining = 0
+		}
+		return out, false
+	}
+	for _, l := range limits {
+		k := slot{owner, l.Name}
+		m.tats[k] = max(m.tats[k], t) + interval(l)
+	}
+	return out, true
+}
+
+// decide applies GCRA to one limit whose stored arrival time is tat.
+func decide(l Limit, tat, now int64) (State, bool) {
+	T := interval(l)
+	window := int64(l.Window)
+	tat = max(tat, now)
+	next := tat + T
+	st := State{Name: l.Name, Limit: l.Limit}
+	if allowAt := next - window; now < allowAt {
+		st.RetryAfter = time.Duration(allowAt - now)
+		st.Reset = time.Unix(0, tat)
+		return st, false
+	}
+	st.Remaining = (window - (next - now)) / T
+	st.Reset = time.Unix(0, next)
+	return st, true
+}
+
+// interval is the emission interval: the time one request costs.
+func interval(l Limit) int64 {
+	if l.Limit <= 0 {
+		return int64(l.Window) + 1 // admits nothing
+	}
+	return max(int64(l.Window)/l.Limit, 1)
+}
+
+// Forget drops the state of owner's limits (after a key is deleted).
+func (m *Memory) Forget(owner string, names ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, n := range names {
+		delete(m.tats, slot{owner, n})
+	}
+}
+
+// Sweep drops every state that has fully drained by now: such a limit is
+// indistinguishable from a fresh one. It bounds memory to the limits used
+// within their window.
+func (m *Memory) Sweep(now time.Time) int {
+	t := now.UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, tat := range m.tats {
+		if tat <= t {
+			delete(m.tats, k)
+			n++
+		}
+	}
+	return n
+}
+
+// Len returns the number of limit states held.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.tats)
+}

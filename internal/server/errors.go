@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/valid"
+)
+
+// authError is a failed authentication; challenge is the WWW-Authenticate
+// value (RFC 6750 §3).
+type authError struct {
+	status    int
+	code      string
+	msg       string
+	challenge string
+}
+
+func (e *authError) Error() string { return e.msg }
+
+// problem is the one place where errors become HTTP answers. Only errors
+// of known types produce client-visible text; anything else is a 500
+// whose detail stays in the log.
+func problem(err error) (p api.Problem, internal bool) {
+	var (
+		bad   *badRequest
+		auth  *authError
+		field *valid.Error
+	)
+	switch {
+	case errors.As(err, &bad):
+		return api.Problem{Status: bad.status, Type: bad.code, Detail: bad.msg, Field: bad.field}, false
+	case errors.As(err, &auth):
+		return api.Problem{Status: auth.status, Type: auth.code, Detail: auth.msg}, false
+	case errors.As(err, &field):
+		return api.Problem{Status: 400, Type: api.ErrInvalidField, Detail: field.Error(), Field: field.Field}, false
+	case errors.Is(err, store.ErrNotFound):
+		return api.Problem{Status: 404, Type: api.ErrNotFound, Detail: "no such resource"}, false
+	case errors.Is(err, store.ErrConflict):
+		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: "a resource with this audience, prefix or id exists"}, false
+	case errors.Is(err, store.ErrInUse):
+		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: "the API still has live keys; revoke them or let them expire first"}, false
+	case errors.Is(err, apikey.ErrSystemAPI), errors.Is(err, apikey.ErrRevoked):
+		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: err.Error()}, false
+	case errors.Is(err, context.Canceled):
+		return api.Problem{Status: 499, Type: api.ErrBadRequest, Detail: "the client went away"}, false
+	}
+	return api.Problem{Status: 500, Type: api.ErrInternal, Detail: "internal error; the request id ties it to the server log"}, true
+}
+
+var titles = map[string]string{
+	api.ErrBadRequest: "Bad request", api.ErrInvalidField: "Invalid field", api.ErrBodyTooLarge: "Body too large",
+	api.ErrUnsupportedMedia: "Unsupported media type", api.ErrUnauthorized: "Unauthorized",
+	api.ErrInsufficientScope: "Insufficient scope", api.ErrNotFound: "Not found", api.ErrConflict: "Conflict",
+	api.ErrTokenInURL: "Token in URL", api.ErrRateLimited: "Too many requests", api.ErrInternal: "Internal error",
+	api.ErrMethodNotAllowed: "Method not allowed",
+}
+
+// fail writes err as a problem document and logs internal errors once.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p, internal := problem(err)
+	p.RequestID = w.Header().Get("X-Request-Id")
+	if internal {
+		s.log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "route", r.Pattern, "err", err)
+	}
+	var auth *authError
+	if errors.As(err, &auth) && auth.challenge != "" {
+		w.Header().Set("WWW-Authenticate", auth.challenge)
+	}
+	writeProblem(w, p)
+}
+
+func writeProblem(w http.ResponseWriter, p api.Problem) {
+	p.Title = titles[p.Type]
+	p.Type = api.ProblemTypeBase + p.Type
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	fmt.Fprintf(w, "%s\n", mustJSON(p))
+}

@@ -1,0 +1,47 @@
+package server
+
+import (
+	"context"
+	_ "embed"
+	"net/http"
+	"time"
+
+	"github.com/tokend/tokend/api"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, api.Health{Status: "ok"})
+}
+
+// readyz reports whether this node can serve: the database answers within
+// a second, and whatever Config.Ready adds.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	h := api.Health{Status: "ok", Details: map[string]string{"database": s.db.Dialect()}}
+	ok := true
+	if err := s.db.Ping(ctx); err != nil {
+		h.Details["database"] = s.db.Dialect() + ": unreachable"
+		ok = false
+	}
+	if s.ready != nil {
+		more, fine := s.ready(ctx)
+		for k, v := range more {
+			h.Details[k] = v
+		}
+		ok = ok && fine
+	}
+	status := http.StatusOK
+	if !ok {
+		h.Status, status = "unavailable", http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, h)
+}
+
+//go:embed openapi.json
+var openAPI []byte
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openAPI)
+}

@@ -1,0 +1,69 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/valid"
+)
+
+func (s *Server) createKey(ctx context.Context, c call, req *api.CreateKeyRequest) (api.CreatedKey, error) {
+	k, secret, err := s.keys.CreateKey(ctx, c.by, *req)
+	return api.CreatedKey{Key: apikey.KeyView(k), Secret: secret}, err
+}
+
+func (s *Server) listKeys(ctx context.Context, c call, _ *none) (api.KeyList, error) {
+	q := c.r.URL.Query()
+	limit, err := pageLimit(c.r)
+	if err != nil {
+		return api.KeyList{}, err
+	}
+	ks, err := s.db.ListKeys(ctx, store.KeyFilter{APIID: q.Get("api_id"), Subject: q.Get("subject"),
+		After: q.Get("cursor"), Limit: limit + 1})
+	out := api.KeyList{Keys: make([]api.Key, 0, min(len(ks), limit))}
+	for i, k := range ks {
+		if i == limit {
+			out.NextCursor = ks[i-1].ID
+			break
+		}
+		out.Keys = append(out.Keys, apikey.KeyView(k))
+	}
+	return out, err
+}
+
+// pageLimit reads ?limit=, 1 to 500, default 50.
+func pageLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 500 {
+		return 0, valid.Errorf("limit", "must be a number from 1 to 500")
+	}
+	return n, nil
+}
+
+func (s *Server) getKey(ctx context.Context, c call, _ *none) (api.Key, error) {
+	k, err := s.db.KeyByID(ctx, c.r.PathValue("id"))
+	return apikey.KeyView(k), err
+}
+
+func (s *Server) updateKey(ctx context.Context, c call, req *api.UpdateKeyRequest) (api.Key, error) {
+	k, err := s.keys.UpdateKey(ctx, c.by, c.r.PathValue("id"), *req)
+	return apikey.KeyView(k), err
+}
+
+func (s *Server) rotateKey(ctx context.Context, c call, req *api.RotateKeyRequest) (api.CreatedKey, error) {
+	k, secret, err := s.keys.RotateKey(ctx, c.by, c.r.PathValue("id"), req.Grace.Std())
+	return api.CreatedKey{Key: apikey.KeyView(k), Secret: secret}, err
+}
+
+func (s *Server) revokeKey(ctx context.Context, c call, _ *none) (api.Key, error) {
+	k, err := s.keys.RevokeKey(ctx, c.by, c.r.PathValue("id"))
+	return apikey.KeyView(k), err
+}

@@ -1,0 +1,80 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/verify"
+)
+
+// MaxBodyBytes is the largest request body the API reads.
+const MaxBodyBytes = 1 << 20
+
+// Config holds the server's dependencies.
+type Config struct {
+	DB     *store.DB
+	Keys   *apikey.Service
+	Engine *verify.Engine
+	// Gatherer serves /metrics; nil serves an empty page.
+	Gatherer prometheus.Gatherer
+	// Ready adds details to /readyz and may declare the node not ready;
+	// nil checks the database only.
+	Ready  func(ctx context.Context) (details map[string]string, ok bool)
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Server serves the API. Create it with New.
+type Server struct {
+	db       *store.DB
+	keys     *apikey.Service
+	engine   *verify.Engine
+	gatherer prometheus.Gatherer
+	ready    func(ctx context.Context) (map[string]string, bool)
+	log      *slog.Logger
+	now      func() time.Time
+	reqPfx   string
+	reqSeq   atomic.Uint64
+}
+
+// New returns a Server.
+func New(cfg Config) *Server {
+	s := &Server{db: cfg.DB, keys: cfg.Keys, engine: cfg.Engine, gatherer: cfg.Gatherer, ready: cfg.Ready,
+		log: cfg.Logger, now: cfg.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.gatherer == nil {
+		s.gatherer = prometheus.NewRegistry()
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	s.reqPfx = hex.EncodeToString(b[:]) + "-"
+	return s
+}
+
+// HTTPServer wraps h in an http.Server with every timeout set, so that a
+// slow client cannot hold a connection open forever.
+func HTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}

@@ -1,0 +1,47 @@
+package server
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/ratelimit"
+	"github.com/tokend/tokend/internal/valid"
+	"github.com/tokend/tokend/internal/verify"
+)
+
+// verify answers POST /v1/verify: always 200 for an outcome; 400 only for
+// a request that cannot be a question (no token, a bad IP or cost).
+func (s *Server) verify(ctx context.Context, _ call, req *api.VerifyRequest) (*api.VerifyResponse, error) {
+	q := verify.Request{Token: req.Token, Audience: req.Audience, Scopes: req.Scopes, ClientIP: req.ClientIP, Cost: 1}
+	if req.Token == "" {
+		return nil, valid.Errorf("token", "is required")
+	}
+	if req.Cost != nil {
+		if *req.Cost < 0 {
+			return nil, valid.Errorf("cost", "must not be negative")
+		}
+		q.Cost = *req.Cost
+	}
+	if req.ClientIP != "" {
+		if _, err := netip.ParseAddr(req.ClientIP); err != nil {
+			return nil, valid.Errorf("client_ip", "must be an IPv4 or IPv6 address")
+		}
+	}
+	var buf [4]ratelimit.State
+	res := verify.Result{RateLimits: buf[:0]}
+	if err := s.engine.Verify(ctx, &q, &res); err != nil {
+		return nil, err
+	}
+	out := &api.VerifyResponse{Valid: res.Valid(), Code: res.Code, Token: res.Token}
+	if len(res.RateLimits) > 0 {
+		out.RateLimits = make([]api.RateLimitState, len(res.RateLimits))
+		for i, l := range res.RateLimits {
+			out.RateLimits[i] = api.RateLimitState{Name: l.Name, Limit: l.Limit, Remaining: l.Remaining, Reset: l.Reset.UTC()}
+		}
+	}
+	if res.HasCredits {
+		out.Credits = &api.CreditState{Remaining: res.Credits}
+	}
+	return out, nil
+}

@@ -1,0 +1,143 @@
+package store
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// micros encodes t as unix microseconds; the zero time is NULL.
+func micros(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+// fromMicros decodes what micros encoded, in UTC.
+func fromMicros(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(n.Int64).UTC()
+}
+
+// mustTime is micros for NOT NULL columns.
+func mustTime(what string, t time.Time) (int64, error) {
+	if t.IsZero() {
+		return 0, fmt.Errorf("%s is not set", what)
+	}
+	return t.UnixMicro(), nil
+}
+
+// jsonText holds caller-supplied JSON (metadata, event before/after) as
+// nullable TEXT.
+func jsonText(what string, b []byte) (sql.NullString, error) {
+	if b == nil {
+		return sql.NullString{}, nil
+	}
+	if !json.Valid(b) {
+		return sql.NullString{}, fmt.Errorf("%s is not valid JSON", what)
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+func fromJSONText(s sql.NullString) []byte {
+	if !s.Valid {
+		return nil
+	}
+	return []byte(s.String)
+}
+
+// rateLimitJSON is the stored form of a RateLimit. The stored format is
+// spelled out here so renaming a Go field cannot change it.
+type rateLimitJSON struct {
+	Name     string `json:"name"`
+	Limit    int64  `json:"limit"`
+	WindowNS int64  `json:"window_ns"`
+}
+
+type policyJSON struct {
+	MaxKeyTTLNS        int64           `json:"max_key_ttl_ns"`
+	RequireIPAllowlist bool            `json:"require_ip_allowlist"`
+	DefaultRateLimits  []rateLimitJSON `json:"default_rate_limits"`
+}
+
+// toRateLimitsJSON and fromRateLimitsJSON keep nil and empty apart, as
+// encoding/json does for []string.
+func toRateLimitsJSON(rls []RateLimit) []rateLimitJSON {
+	if rls == nil {
+		return nil
+	}
+	out := make([]rateLimitJSON, len(rls))
+	for i, rl := range rls {
+		out[i] = rateLimitJSON{Name: rl.Name, Limit: rl.Limit, WindowNS: int64(rl.Window)}
+	}
+	return out
+}
+
+func fromRateLimitsJSON(rls []rateLimitJSON) []RateLimit {
+	if rls == nil {
+		return nil
+	}
+	out := make([]RateLimit, len(rls))
+	for i, rl := range rls {
+		out[i] = RateLimit{Name: rl.Name, Limit: rl.Limit, Window: time.Duration(rl.WindowNS)}
+	}
+	return out
+}
+
+func encodeJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+func encodePolicy(p Policy) (string, error) {
+	return encodeJSON(policyJSON{
+		MaxKeyTTLNS:        int64(p.MaxKeyTTL),
+		RequireIPAllowlist: p.RequireIPAllowlist,
+		DefaultRateLimits:  toRateLimitsJSON(p.DefaultRateLimits),
+	})
+}
+
+func decodePolicy(s string) (Policy, error) {
+	var p policyJSON
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		return Policy{}, err
+	}
+	return Policy{
+		MaxKeyTTL:          time.Duration(p.MaxKeyTTLNS),
+		RequireIPAllowlist: p.RequireIPAllowlist,
+		DefaultRateLimits:  fromRateLimitsJSON(p.DefaultRateLimits),
+	}, nil
+}
+
+func encodeRateLimits(rls []RateLimit) (string, error) {
+	return encodeJSON(toRateLimitsJSON(rls))
+}
+
+func decodeRateLimits(s string) ([]RateLimit, error) {
+	var rls []rateLimitJSON
+	if err := json.Unmarshal([]byte(s), &rls); err != nil {
+		return nil, err
+	}
+	return fromRateLimitsJSON(rls), nil
+}
+
+func decodeStrings(s string) ([]string, error) {
+	var out []string
+	err := json.Unmarshal([]byte(s), &out)
+	return out, err
+}
+
+// notFound turns sql.ErrNoRows into ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+func durationFromMicros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }

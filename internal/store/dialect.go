@@ -1,0 +1,84 @@
+package store
+
+import (
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect holds what differs between SQLite and PostgreSQL. Statements
+// shared by both use $N placeholders, which both drivers bind by position.
+// A statement that differs is written out here once per dialect.
+type dialect struct {
+	name string
+	// createMigrations creates the migration bookkeeping table.
+	createMigrations string
+	// lockMigrations, if set, is run first in every migration transaction.
+	lockMigrations string
+	// apiForUpdate, keyForUpdate and creditsForUpdate load one row ($1: id)
+	// inside a write transaction, locking it where the dialect can. SQLite
+	// has no row locks; its single writer connection serializes writes.
+	apiForUpdate     string
+	keyForUpdate     string
+	creditsForUpdate string
+}
+
+// migrationLockID is the pg_advisory_xact_lock key of tokend migrations.
+const migrationLockID = "7346916150231846491"
+
+func newDialect(name string) dialect {
+	switch name {
+	case "sqlite":
+		return dialect{
+			name: name,
+			createMigrations: `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at INTEGER NOT NULL
+) STRICT`,
+			apiForUpdate:     `SELECT ` + apiCols + ` FROM apis WHERE id = $1`,
+			keyForUpdate:     `SELECT ` + keyCols + ` FROM keys k WHERE k.id = $1`,
+			creditsForUpdate: creditsQuery,
+		}
+	case "postgres":
+		return dialect{
+			name: name,
+			createMigrations: `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at BIGINT NOT NULL
+)`,
+			lockMigrations:   `SELECT pg_advisory_xact_lock(` + migrationLockID + `)`,
+			apiForUpdate:     `SELECT ` + apiCols + ` FROM apis WHERE id = $1 FOR UPDATE`,
+			keyForUpdate:     `SELECT ` + keyCols + ` FROM keys k WHERE k.id = $1 FOR UPDATE`,
+			creditsForUpdate: creditsQuery + ` FOR UPDATE`,
+		}
+	}
+	panic("store: unknown dialect " + name)
+}
+
+// isUniqueViolation reports whether err is a unique or primary key
+// constraint failure, in either driver.
+func isUniqueViolation(err error) bool {
+	if e, ok := errors.AsType[*sqlite.Error](err); ok {
+		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	if e, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return e.Code == "23505" // unique_violation
+	}
+	return false
+}
+
+// isForeignKeyViolation reports whether err is a foreign key constraint
+// failure, in either driver.
+func isForeignKeyViolation(err error) bool {
+	if e, ok := errors.AsType[*sqlite.Error](err); ok {
+		return e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	if e, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return e.Code == "23503" // foreign_key_violation
+	}
+	return false
+}

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+const eventCols = `id, occurred_at, actor, action, target_type, target_id, client_ip, before_json, after_json`
+
+// insertEvent writes ev in tx; the database assigns its ID.
+func insertEvent(ctx context.Context, tx *sql.Tx, ev Event) error {
+	at, err := mustTime("event time", ev.Time)
+	if err != nil {
+		return err
+	}
+	before, err := jsonText("event before", ev.Before)
+	if err != nil {
+		return err
+	}
+	after, err := jsonText("event after", ev.After)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events
+	(occurred_at, actor, action, target_type, target_id, client_ip, before_json, after_json)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		at, ev.Actor, ev.Action, ev.TargetType, ev.TargetID, ev.ClientIP, before, after)
+	if err != nil {
+		return fmt.Errorf("insert event %s: %w", ev.Action, err)
+	}
+	return nil
+}
+
+// AppendEvent writes ev on its own, for events that accompany no other
+// change (a failed admin login, say). ev.ID is ignored.
+func (db *DB) AppendEvent(ctx context.Context, ev Event) error {
+	err := db.write(ctx, func(tx *sql.Tx) error { return insertEvent(ctx, tx, ev) })
+	if err != nil {
+		return fmt.Errorf("append event: %w", err)
+	}
+	return nil
+}
+
+// ListEvents returns up to f.Limit events, newest first, matching every
+// field of f that is set. Since is inclusive and Until exclusive.
+func (db *DB) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
+	if f.Limit < 1 {
+		return nil, fmt.Errorf("list events: limit %d is less than 1", f.Limit)
+	}
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		where = append(where, cond+" $"+strconv.Itoa(len(args)))
+	}
+	for _, c := range []struct{ col, val string }{
+		{"actor", f.Actor}, {"action", f.Action}, {"target_type", f.TargetType}, {"target_id", f.TargetID},
+	} {
+		if c.val != "" {
+			add(c.col+" =", c.val)
+		}
+	}
+	if !f.Since.IsZero() {
+		add("occurred_at >=", f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		add("occurred_at <", f.Until.UnixMicro())
+	}
+	if f.Before > 0 {
+		add("id <", f.Before)
+	}
+	q := `SELECT ` + eventCols + ` FROM audit_events`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit)
+	q += ` ORDER BY id DESC LIMIT $` + strconv.Itoa(len(args))
+	return db.queryEvents(ctx, q, args)
+}
+
+func (db *DB) queryEvents(ctx context.Context, q string, args []any) ([]Event, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var ev Event
+		var at sql.NullInt64
+		var before, after sql.NullString
+		err := rows.Scan(&ev.ID, &at, &ev.Actor, &ev.Action, &ev.TargetType, &ev.TargetID, &ev.ClientIP, &before, &after)
+		if err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		ev.Time, ev.Before, ev.After = fromMicros(at), fromJSONText(before), fromJSONText(after)
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	return out, nil
+}

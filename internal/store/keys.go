@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+const insertKeySQL = `INSERT INTO keys (id, api_id, subject, name, prefix, secret_start, secret_end,
+	scopes, expires_at, allowed_cidrs, ratelimits,
+	credits_remaining, refill_amount, refill_interval_us, refilled_at,
+	metadata, enabled, revoked_at, created_at, updated_at, last_used_at, usage_count)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
+
+// CreateKey inserts k, its current secret s and ev. s.KeyID may be empty;
+// it is set to k.ID. It returns ErrNotFound if k.APIID names no API, and
+// ErrConflict if k.ID or s.Hash is taken.
+func (db *DB) CreateKey(ctx context.Context, k Key, s Secret, ev Event) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		if err := insertKey(ctx, tx, k, s); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("create key %s: %w", k.ID, err)
+	}
+	return nil
+}
+
+// insertKey inserts k and s after checking that k's API exists.
+func insertKey(ctx context.Context, tx *sql.Tx, k Key, s Secret) error {
+	v, err := encodeKey(k)
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM apis WHERE id = $1`, k.APIID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("api %s: %w", k.APIID, ErrNotFound)
+	}
+	_, err = tx.ExecContext(ctx, insertKeySQL, k.ID, k.APIID, k.Subject, k.Name, k.Prefix, k.Start, k.End,
+		v.scopes, v.expires, v.cidrs, v.limits,
+		v.remaining, v.refillAmount, v.refillUS, v.refilled,
+		v.metadata, k.Enabled, v.revoked, v.created, v.updated, micros(k.LastUsedAt), k.UsageCount)
+	if isForeignKeyViolation(err) {
+		return fmt.Errorf("api %s: %w", k.APIID, ErrNotFound)
+	}
+	if err != nil {
+		return conflict(err)
+	}
+	return insertSecret(ctx, tx, k.ID, s)
+}
+
+// KeyByID returns the key with the given ID, or ErrNotFound.
+func (db *DB) KeyByID(ctx context.Context, id string) (Key, error) {
+	k, err := scanKey(db.r.QueryRowContext(ctx, `SELECT `+keyCols+` FROM keys k WHERE k.id = $1`, id))
+	if err != nil {
+		return Key{}, fmt.Errorf("key %s: %w", id, err)
+	}
+	return k, nil
+}
+
+// verifyQuery is KeyBySecretHash's one indexed lookup: key_secrets by
+// primary key, then keys and apis by primary key.
+const verifyQuery = `SELECT ` + secretCols + `, ` + keyCols + `, a.audience
+FROM key_secrets s
+JOIN keys k ON k.id = s.key_id
+JOIN apis a ON a.id = k.api_id
+WHERE s.hash = $1`
+
+// KeyBySecretHash returns the secret with the given hash, its key and its
+// API's audience, or ErrNotFound. It does not judge the result: the
+// caller checks expiry, revocation and the rest.
+func (db *DB) KeyBySecretHash(ctx context.Context, hash [32]byte) (VerifyRecord, error) {
+	var sr secretRow
+	var kr keyRow
+	var vr VerifyRecord
+	dest := append(append(sr.dest(), kr.dest()...), &vr.Audience)
+	if err := db.verify.QueryRowContext(ctx, hash[:]).Scan(dest...); err != nil {
+		return VerifyRecord{}, fmt.Errorf("key by secret: %w", notFound(err))
+	}
+	var err error
+	if vr.Secret, err = sr.secret(); err != nil {
+		return VerifyRecord{}, fmt.Errorf("key by secret: %w", err)
+	}
+	if vr.Key, err = kr.key(); err != nil {
+		return VerifyRecord{}, fmt.Errorf("key by secret: %w", err)
+	}
+	return vr, nil
+}
+
+// ListKeys returns up to f.Limit keys in ID order, starting after f.After,
+// of f.APIID and with f.Subject where those are set.
+func (db *DB) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
+	if f.Limit < 1 {
+		return nil, fmt.Errorf("list keys: limit %d is less than 1", f.Limit)
+	}
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		where = append(where, cond+" $"+strconv.Itoa(len(args)))
+	}
+	if f.APIID != "" {
+		add("k.api_id =", f.APIID)
+	}
+	if f.Subject != "" {
+		add("k.subject =", f.Subject)
+	}
+	if f.After != "" {
+		add("k.id >", f.After)
+	}
+	q := `SELECT ` + keyCols + ` FROM keys k`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit)
+	q += ` ORDER BY k.id LIMIT $` + strconv.Itoa(len(args))
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	defer rows.Close()
+	var out []Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateKey loads the key with the given ID, lets update change it, saves
+// it and writes the event update returns, all in one transaction.
+// Revoking, disabling and changing settings all go through it. If update
+// returns an error, nothing is written and that error is returned
+// unchanged. ID, APIID, Prefix, CreatedAt, LastUsedAt and UsageCount
+// cannot be changed. It returns ErrNotFound.
+func (db *DB) UpdateKey(ctx context.Context, id string, update func(*Key) (Event, error)) (Key, error) {
+	k, err := db.changeKey(ctx, id, nil, update)
+	if err != nil {
+		return Key{}, wrapUnlessCallback(err, "update key "+id)
+	}
+	return k, nil
+}
+
+// callbackError carries an error returned by a caller's update function
+// out of the transaction, to be returned unchanged.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+
+func wrapUnlessCallback(err error, op string) error {
+	if ce, ok := err.(callbackError); ok {
+		return ce.err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// changeKey is UpdateKey and RotateKey: in one transaction it loads the
+// key, runs before (if set), lets update change the key, saves it and
+// writes the event.
+func (db *DB) changeKey(ctx context.Context, id string, before func(*sql.Tx) error, update func(*Key) (Event, error)) (Key, error) {
+	var k Key
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if k, err = scanKey(tx.QueryRowContext(ctx, db.d.keyForUpdate, id)); err != nil {
+			return err
+		}
+		if before != nil {
+			if err := before(tx); err != nil {
+				return err
+			}
+		}
+		orig := k
+		ev, err := update(&k)
+		if err != nil {
+			return callbackError{err}
+		}
+		k.ID, k.APIID, k.Prefix, k.CreatedAt = orig.ID, orig.APIID, orig.Prefix, orig.CreatedAt
+		k.LastUsedAt, k.UsageCount = orig.LastUsedAt, orig.UsageCount
+		if err := saveKey(ctx, tx, k); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	return k, err
+}
+
+// saveKey writes k's mutable columns.
+func saveKey(ctx context.Context, tx *sql.Tx, k Key) error {
+	v, err := encodeKey(k)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE keys SET subject = $2, name = $3, secret_start = $4, secret_end = $5,
+	scopes = $6, expires_at = $7, allowed_cidrs = $8, ratelimits = $9,
+	credits_remaining = $10, refill_amount = $11, refill_interval_us = $12, refilled_at = $13,
+	metadata = $14, enabled = $15, revoked_at = $16, updated_at = $17
+WHERE id = $1`, k.ID, k.Subject, k.Name, k.Start, k.End,
+		v.scopes, v.expires, v.cidrs, v.limits,
+		v.remaining, v.refillAmount, v.refillUS, v.refilled,
+		v.metadata, k.Enabled, v.revoked, v.updated)
+	return err
+}

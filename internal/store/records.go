@@ -1,0 +1,140 @@
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Methods name the ones they return.
+var (
+	// ErrNotFound means the addressed row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a unique value (audience, key prefix, id) is taken.
+	ErrConflict = errors.New("conflict")
+	// ErrInUse means the row is still referenced by live rows.
+	ErrInUse = errors.New("in use")
+)
+
+// RateLimit is one named limit: Limit requests per Window.
+type RateLimit struct {
+	Name   string
+	Limit  int64
+	Window time.Duration
+}
+
+// Policy constrains the keys of an API.
+type Policy struct {
+	MaxKeyTTL          time.Duration
+	RequireIPAllowlist bool
+	DefaultRateLimits  []RateLimit
+}
+
+// API is a resource server. Audience and KeyPrefix are unique.
+type API struct {
+	ID        string
+	Name      string
+	Audience  string
+	Scopes    []string
+	KeyPrefix string
+	Policy    Policy
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Credits is a key's usage allowance. When RefillInterval is set,
+// Remaining is reset to RefillAmount once per interval after RefilledAt.
+type Credits struct {
+	Remaining      int64
+	RefillAmount   int64
+	RefillInterval time.Duration
+	RefilledAt     time.Time
+}
+
+// Key is an API key's settings. It never holds the secret; Start and End
+// are the display fragments of the current secret. Zero times mean
+// "never" (ExpiresAt, RevokedAt, LastUsedAt).
+type Key struct {
+	ID           string
+	APIID        string
+	Subject      string
+	Name         string
+	Prefix       string
+	Start        string
+	End          string
+	Scopes       []string
+	ExpiresAt    time.Time
+	AllowedCIDRs []string
+	RateLimits   []RateLimit
+	Credits      *Credits // nil: unlimited
+	Metadata     []byte   // a JSON object, or nil
+	Enabled      bool
+	RevokedAt    time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastUsedAt   time.Time
+	UsageCount   int64
+}
+
+// Secret is one SHA-256 hash that authenticates as a key. A key has one
+// current secret (zero ExpiresAt) and, after a rotation, old secrets that
+// stay valid until their ExpiresAt.
+type Secret struct {
+	Hash      [32]byte
+	KeyID     string
+	Start     string
+	End       string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// VerifyRecord is what verification needs about one secret: the secret,
+// its key, and the audience of the key's API.
+type VerifyRecord struct {
+	Secret   Secret
+	Key      Key
+	Audience string
+}
+
+// Event is one audit log entry. Before and After are JSON objects holding
+// the changed settings, or nil. ID is assigned by the store and grows.
+type Event struct {
+	ID         int64
+	Time       time.Time
+	Actor      string
+	Action     string
+	TargetType string
+	TargetID   string
+	ClientIP   string
+	Before     []byte
+	After      []byte
+}
+
+// KeyFilter selects keys for ListKeys. After is a key ID: the page starts
+// after it. Limit is at least 1.
+type KeyFilter struct {
+	APIID   string
+	Subject string
+	After   string
+	Limit   int
+}
+
+// EventFilter selects audit events for ListEvents, newest first. Before is
+// an event ID: the page holds older events only (0: from the newest).
+type EventFilter struct {
+	Actor      string
+	Action     string
+	TargetType string
+	TargetID   string
+	Since      time.Time
+	Until      time.Time
+	Before     int64
+	Limit      int
+}
+
+// Usage is batched bookkeeping for one key: Count more successful
+// verifications, the last at LastUsed.
+type Usage struct {
+	KeyID    string
+	LastUsed time.Time
+	Count    int64
+}

@@ -1,0 +1,59 @@
+package valid
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRules(t *testing.T) {
+	bad := map[string]error{
+		"empty text":       Text("name", "", 1, 10),
+		"long text":        Text("name", strings.Repeat("x", 11), 1, 10),
+		"control":          Text("name", "a\nb", 1, 10),
+		"scope space":      Scopes("scopes", []string{"read write"}),
+		"scope quote":      Scopes("scopes", []string{`a"b`}),
+		"scope duplicate":  Scopes("scopes", []string{"a", "a"}),
+		"scope empty":      Scopes("scopes", []string{""}),
+		"not subset":       Subset("scopes", []string{"admin"}, []string{"read"}),
+		"short duration":   Duration("ttl", time.Millisecond, time.Second, 0),
+		"long duration":    Duration("grace", 8*24*time.Hour, 0, 7*24*time.Hour),
+		"metadata array":   Metadata("metadata", json.RawMessage(`[1]`)),
+		"metadata big":     Metadata("metadata", json.RawMessage(`{"a":"`+strings.Repeat("x", 8<<10)+`"}`)),
+		"limit name upper": LimitName("ratelimits", "Minute"),
+	}
+	for name, err := range bad {
+		var ve *Error
+		if !errors.As(err, &ve) || ve.Field == "" || ve.Reason == "" {
+			t.Errorf("%s: got %v, want a *valid.Error", name, err)
+		}
+	}
+	good := []error{
+		Text("name", "héllo", 1, 10), Scopes("scopes", []string{"read:items", "write"}),
+		Subset("scopes", []string{"a"}, []string{"a", "b"}), Duration("ttl", time.Hour, time.Second, 0),
+		Metadata("metadata", json.RawMessage(`{"plan":"pro"}`)), Metadata("metadata", nil), LimitName("r", "per-min.1_x"),
+	}
+	for i, err := range good {
+		if err != nil {
+			t.Errorf("good[%d] = %v", i, err)
+		}
+	}
+}
+
+func TestCIDRs(t *testing.T) {
+	got, err := CIDRs("allowed_cidrs", []string{"10.1.2.3/8", "2001:db8::1/32", "192.0.2.7/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("CIDRs = %v, want %v", got, want)
+	}
+	for _, bad := range []string{"10.0.0.1", "10.0.0.0/33", "example.com/8", ""} {
+		if _, err := CIDRs("allowed_cidrs", []string{bad}); err == nil {
+			t.Errorf("CIDRs(%q) accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,250 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/ratelimit"
+	"github.com/tokend/tokend/internal/store"
+)
+
+// Limiter decides rate limits. Take checks every limit of one owner at
+// now and consumes one unit of each only if all admit the request,
+// appending each limit's state to out. It is safe for concurrent use; an
+// error means the limiter could not decide (for a shared limiter, its
+// backend is unreachable).
+type Limiter interface {
+	Take(ctx context.Context, owner string, limits []ratelimit.Limit, now time.Time, out []ratelimit.State) ([]ratelimit.State, bool, error)
+}
+
+var _ Limiter = (*ratelimit.Memory)(nil)
+
+// Config configures an Engine. Zero values take the documented defaults.
+type Config struct {
+	DB *store.DB
+	// Limiter decides rate limits; nil means an in-process ratelimit.Memory.
+	Limiter Limiter
+	// CacheSize bounds the number of cached tokens; default 100,000.
+	// Negative disables the cache.
+	CacheSize int
+	// CacheTTL is how long a found token is trusted without a lookup; it
+	// is the backstop for missed invalidations. Default 10s.
+	CacheTTL time.Duration
+	// NegativeTTL is how long an unknown token is remembered; default 5s.
+	NegativeTTL time.Duration
+	// UsageFlush is how often usage bookkeeping is written; default 2s.
+	UsageFlush time.Duration
+	Metrics    *Metrics
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Engine verifies tokens. It is safe for concurrent use.
+type Engine struct {
+	db          *store.DB
+	limiter     Limiter
+	cache       *cache
+	ttl, negTTL int64
+	flushEvery  time.Duration
+	usage       *usage
+	metrics     *Metrics
+	log         *slog.Logger
+	now         func() time.Time
+}
+
+// New returns an Engine. Call Run to flush bookkeeping in the background.
+func New(cfg Config) *Engine {
+	e := &Engine{db: cfg.DB, limiter: cfg.Limiter, metrics: cfg.Metrics, log: cfg.Logger, now: cfg.Now,
+		ttl: int64(or(cfg.CacheTTL, 10*time.Second)), negTTL: int64(or(cfg.NegativeTTL, 5*time.Second)),
+		flushEvery: or(cfg.UsageFlush, 2*time.Second), usage: newUsage()}
+	size := cfg.CacheSize
+	if size == 0 {
+		size = 100_000
+	}
+	e.cache = newCache(size)
+	if e.limiter == nil {
+		e.limiter = ratelimit.NewMemory()
+	}
+	if e.metrics == nil {
+		e.metrics = NewMetrics(nil)
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	return e
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Request is one verification question.
+type Request struct {
+	Token    string
+	Audience string   // optional: the API the token must belong to
+	Scopes   []string // all required
+	ClientIP string   // optional unless the key has an allowlist
+	Cost     int64    // credits to consume
+}
+
+// Result is the answer. Token is shared with the cache and must not be
+// modified. RateLimits reuses the slice passed in, so a caller can verify
+// without allocating.
+type Result struct {
+	Code       api.Code
+	Token      *api.TokenInfo
+	RateLimits []ratelimit.State
+	// Credits is the remaining allowance when the key has one.
+	Credits    int64
+	HasCredits bool
+}
+
+// Valid reports whether the token passed every check.
+func (r *Result) Valid() bool { return r.Code == api.CodeValid }
+
+// Verify answers req into res. The error is non-nil only when tokend
+// could not decide (the database is unreachable on a cache miss); the
+// outcome of a decision is always res.Code.
+func (e *Engine) Verify(ctx context.Context, req *Request, res *Result) error {
+	start := e.now()
+	res.Code, res.Token, res.HasCredits, res.Credits = api.CodeNotFound, nil, false, 0
+	res.RateLimits = res.RateLimits[:0]
+	err := e.verify(ctx, req, res, start)
+	e.metrics.observe(res.Code, err, e.now().Sub(start))
+	return err
+}
+
+func (e *Engine) verify(ctx context.Context, req *Request, res *Result, now time.Time) error {
+	if _, ok := apikey.Parse(req.Token); !ok {
+		return nil
+	}
+	ent, err := e.lookup(ctx, apikey.Hash(req.Token), now.UnixNano())
+	if err != nil || !ent.found {
+		return err
+	}
+	res.Token = &ent.info
+	res.Code = e.check(ent, req, now.UnixNano())
+	if res.Code != api.CodeValid {
+		return nil
+	}
+	if len(ent.limits) > 0 {
+		var ok bool
+		res.RateLimits, ok, err = e.limiter.Take(ctx, ent.keyID, ent.limits, now, res.RateLimits)
+		if err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+		if !ok {
+			res.Code = api.CodeRateLimited
+			return nil
+		}
+	}
+	if ent.hasCredits {
+		if err := e.consume(ctx, ent, req.Cost, now, res); err != nil || res.Code != api.CodeValid {
+			return err
+		}
+	}
+	e.usage.record(ent.keyID, now)
+	return nil
+}
+
+// check runs the checks that need no shared state, in DESIGN §3 order.
+func (e *Engine) check(ent *entry, req *Request, now int64) api.Code {
+	switch {
+	case !ent.enabled:
+		return api.CodeDisabled
+	case ent.expiresAt != 0 && now >= ent.expiresAt:
+		return api.CodeExpired
+	case ent.revoked:
+		return api.CodeRevoked
+	case req.Audience != "" && req.Audience != ent.audience:
+		return api.CodeNotFound
+	}
+	if len(ent.cidrs) > 0 {
+		ip, _ := netip.ParseAddr(req.ClientIP)
+		if !ent.allows(ip) {
+			return api.CodeForbiddenIP
+		}
+	}
+	if !ent.hasScopes(req.Scopes) {
+		return api.CodeInsufficientScope
+	}
+	return api.CodeValid
+}
+
+func (e *Engine) consume(ctx context.Context, ent *entry, cost int64, now time.Time, res *Result) error {
+	left, ok, err := e.db.ConsumeCredits(ctx, ent.keyID, cost, now)
+	if errors.Is(err, store.ErrNotFound) {
+		// Deleted, or credits removed, since the entry was cached.
+		e.cache.purge()
+		res.Code = api.CodeNotFound
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("consume credits: %w", err)
+	}
+	res.HasCredits, res.Credits = true, left
+	if !ok {
+		res.Code = api.CodeUsageExceeded
+	}
+	return nil
+}
+
+// lookup finds the entry for hash h, from the cache or the database.
+func (e *Engine) lookup(ctx context.Context, h [32]byte, now int64) (*entry, error) {
+	if ent, ok := e.cache.get(h, now); ok {
+		e.metrics.cacheHits.Inc()
+		return ent, nil
+	}
+	e.metrics.cacheMisses.Inc()
+	gen := e.cache.generation()
+	rec, err := e.db.KeyBySecretHash(ctx, h)
+	var ent *entry
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		ent = notFoundEntry(now + e.negTTL)
+	case err != nil:
+		return nil, fmt.Errorf("look up token: %w", err)
+	default:
+		ent = newEntry(rec, now+e.ttl)
+	}
+	e.cache.put(h, ent, gen)
+	return ent, nil
+}
+
+// Invalidate drops every cached secret of key keyID, so that a change to
+// the key (revocation, rotation, new settings) governs the next request.
+func (e *Engine) Invalidate(ctx context.Context, keyID string) error {
+	secrets, err := e.db.SecretsOfKey(ctx, keyID)
+	if err != nil {
+		e.cache.purge()
+		return fmt.Errorf("invalidate key %s: %w", keyID, err)
+	}
+	hs := make([][32]byte, len(secrets))
+	for i, s := range secrets {
+		hs[i] = s.Hash
+	}
+	e.cache.drop(hs...)
+	return nil
+}
+
+// InvalidateHashes drops the given secrets from the cache.
+func (e *Engine) InvalidateHashes(hs ...[32]byte) { e.cache.drop(hs...) }
+
+// Purge drops the whole cache.
+func (e *Engine) Purge() { e.cache.purge() }
+
+// CacheLen returns the number of cached tokens.
+func (e *Engine) CacheLen() int { return e.cache.len() }

@@ -1,0 +1,109 @@
+package verify
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/ratelimit"
+	"github.com/tokend/tokend/internal/store"
+)
+
+// entry is everything verification needs about one secret, prepared once
+// per cache fill so that a cached verification parses and allocates
+// nothing. Entries are immutable after newEntry; answers share them.
+type entry struct {
+	found       bool
+	keyID       string
+	audience    string
+	enabled     bool
+	revoked     bool
+	expiresAt   int64 // unix ns of the key's or the secret's expiry, whichever is first; 0: never
+	cidrs       []netip.Prefix
+	scopes      []string
+	limits      []ratelimit.Limit
+	hasCredits  bool
+	info        api.TokenInfo
+	cachedUntil int64
+}
+
+func notFoundEntry(until int64) *entry { return &entry{cachedUntil: until} }
+
+func newEntry(r store.VerifyRecord, until int64) *entry {
+	k := r.Key
+	e := &entry{
+		found:       true,
+		keyID:       k.ID,
+		audience:    r.Audience,
+		enabled:     k.Enabled,
+		revoked:     !k.RevokedAt.IsZero(),
+		expiresAt:   earliest(k.ExpiresAt, r.Secret.ExpiresAt),
+		scopes:      k.Scopes,
+		hasCredits:  k.Credits != nil,
+		cachedUntil: until,
+	}
+	for _, c := range k.AllowedCIDRs {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			e.cidrs = append(e.cidrs, p.Masked())
+		}
+	}
+	for _, l := range k.RateLimits {
+		e.limits = append(e.limits, ratelimit.Limit{Name: l.Name, Limit: l.Limit, Window: l.Window})
+	}
+	e.info = api.TokenInfo{ID: k.ID, Kind: "api_key", APIID: k.APIID, Subject: k.Subject,
+		Name: k.Name, Scopes: k.Scopes, Metadata: k.Metadata}
+	if e.expiresAt != 0 {
+		t := time.Unix(0, e.expiresAt).UTC()
+		e.info.ExpiresAt = &t
+	}
+	return e
+}
+
+func earliest(a, b time.Time) int64 {
+	switch {
+	case a.IsZero() && b.IsZero():
+		return 0
+	case a.IsZero():
+		return b.UnixNano()
+	case b.IsZero() || a.Before(b):
+		return a.UnixNano()
+	}
+	return b.UnixNano()
+}
+
+// allows reports whether ip (already parsed; invalid when absent) is inside
+// the allowlist. An empty allowlist allows every address.
+func (e *entry) allows(ip netip.Addr) bool {
+	if len(e.cidrs) == 0 {
+		return true
+	}
+	if !ip.IsValid() {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range e.cidrs {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasScopes reports whether the key holds every scope in want.
+func (e *entry) hasScopes(want []string) bool {
+	for _, w := range want {
+		if !contains(e.scopes, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

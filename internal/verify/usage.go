@@ -1,0 +1,77 @@
+package verify
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/tokend/tokend/internal/ratelimit"
+	"github.com/tokend/tokend/internal/store"
+)
+
+// usage accumulates last-used times and counts between flushes. A crash
+// loses at most one batch of this bookkeeping, never a decision.
+type usage struct {
+	mu sync.Mutex
+	m  map[string]*store.Usage
+}
+
+func newUsage() *usage { return &usage{m: make(map[string]*store.Usage)} }
+
+func (u *usage) record(keyID string, at time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if x, ok := u.m[keyID]; ok {
+		x.Count++
+		if at.After(x.LastUsed) {
+			x.LastUsed = at
+		}
+		return
+	}
+	u.m[keyID] = &store.Usage{KeyID: keyID, LastUsed: at, Count: 1}
+}
+
+func (u *usage) take() []store.Usage {
+	u.mu.Lock()
+	m := u.m
+	u.m = make(map[string]*store.Usage, len(m))
+	u.mu.Unlock()
+	out := make([]store.Usage, 0, len(m))
+	for _, x := range m {
+		out = append(out, *x)
+	}
+	return out
+}
+
+// Flush writes the bookkeeping gathered so far.
+func (e *Engine) Flush(ctx context.Context) error {
+	batch := e.usage.take()
+	if len(batch) == 0 {
+		return nil
+	}
+	return e.db.RecordUsage(ctx, batch)
+}
+
+// Run flushes bookkeeping every few seconds and sweeps drained rate-limit
+// state, until ctx ends; then it flushes once more, so that a graceful
+// shutdown loses nothing.
+func (e *Engine) Run(ctx context.Context) {
+	t := time.NewTicker(e.flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := e.Flush(context.WithoutCancel(ctx)); err != nil {
+				e.log.Error("flush usage", "err", err)
+			}
+			return
+		case <-t.C:
+			if err := e.Flush(ctx); err != nil {
+				e.log.Warn("flush usage", "err", err)
+			}
+			if m, ok := e.limiter.(*ratelimit.Memory); ok {
+				m.Sweep(e.now())
+			}
+		}
+	}
+}
