@@ -9,10 +9,10 @@ import (
 	"github.com/tokend/tokend/internal/store"
 )
 
-// adminKey runs "tokend admin-key create": it opens the store directly
+// runAdminKey runs "tokend admin-key create": it opens the store directly
 // (creating it if needed), mints a key of the built-in API and prints only
 // the key, for automation.
-func adminKey(ctx context.Context, args []string, c *cmdIO) error {
+func runAdminKey(ctx context.Context, args []string, c *cmdIO) error {
 	if len(args) == 0 || args[0] != "create" {
 		return fmt.Errorf("%w: tokend admin-key create [--name N] [--scopes tokend:admin]", errUsage)
 	}

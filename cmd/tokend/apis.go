@@ -4,17 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/client"
 )
-
-// runAPIs runs "tokend apis <command>"; args start after "apis".
-func runAPIs(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) error {
-	return dispatch(ctx, "apis", apiCommands(), newCmdIO(stdout, stderr, env), args)
-}
 
 func apiCommands() []command {
 	return []command{

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -37,10 +36,6 @@ type cmdIO struct {
 	stdout, stderr io.Writer
 	env            func(string) string
 	now            func() time.Time
-}
-
-func newCmdIO(stdout, stderr io.Writer, env func(string) string) *cmdIO {
-	return &cmdIO{stdin: os.Stdin, stdout: stdout, stderr: stderr, env: env, now: time.Now}
 }
 
 // command is one leaf of a command group such as "apis" or "keys".

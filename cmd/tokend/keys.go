@@ -14,11 +14,6 @@ import (
 	"github.com/tokend/tokend/client"
 )
 
-// runKeys runs "tokend keys <command>"; args start after "keys".
-func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) error {
-	return dispatch(ctx, "keys", keyCommands(), newCmdIO(stdout, stderr, env), args)
-}
-
 func keyCommands() []command {
 	return []command{
 		{"create", "issue a key; prints its secret once", keysCreate},

@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "serve":
 		err = serve(ctx, args[1:], c)
 	case "admin-key":
-		err = adminKey(ctx, args[1:], c)
+		err = runAdminKey(ctx, args[1:], c)
 	case "apis":
 		err = dispatch(ctx, "apis", apiCommands(), c, args[1:])
 	case "keys":

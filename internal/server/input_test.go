@@ -172,7 +172,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	f.verify(t, api.VerifyRequest{Token: rot.Secret})
 	f.Client.RevokeKey(ctx, k.Key.ID)
 	f.verify(t, api.VerifyRequest{Token: rot.Secret})
-	f.raw(t, "GET", "/v1/keys?token="+rot.Secret, "", "", "")   // refused, must not be logged
+	f.raw(t, "GET", "/v1/keys?token="+rot.Secret, "", "", "")     // refused, must not be logged
 	f.raw(t, "GET", "/v1/keys", "", "", "Bearer "+rot.Secret+"x") // bad credential, must not be logged
 	if err := f.Engine.Flush(ctx); err != nil {
 		t.Fatal(err)
