@@ -21,10 +21,13 @@ func runAdminKey(ctx context.Context, args []string, c *cmdIO) error {
 	scopes := csvFlag{apikey.ScopeAdmin}
 	fs := offlineFlagSet(c, "admin-key create",
 		"Mints an admin key offline and prints only the key. --scopes tokend:verify makes a key that may only call /v1/verify.")
-	str(fs, c.env, &cfg.dataDir, "data-dir", "./tokend-data", "directory of the embedded SQLite database")
-	str(fs, c.env, &cfg.database, "database", "", "postgres://… to use PostgreSQL instead of SQLite")
+	str(fs, &cfg.dataDir, "data-dir", "./tokend-data", "directory of the embedded SQLite database")
+	str(fs, &cfg.database, "database", "", "postgres://… to use PostgreSQL instead of SQLite")
 	fs.StringVar(&name, "name", "admin key", "a name for people")
 	fs.Var(&scopes, "scopes", "comma-separated: tokend:admin, tokend:verify")
+	if err := applyEnv(fs, c.env); err != nil {
+		return err
+	}
 	if _, err := parseArgs(fs, args[1:]); err != nil {
 		return err
 	}

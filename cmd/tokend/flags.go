@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -14,25 +13,34 @@ func envName(flagName string) string {
 	return "TOKEND_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func str(fs *flag.FlagSet, env func(string) string, p *string, name, def, help string) {
-	if v := env(envName(name)); v != "" {
-		def = v
-	}
+func str(fs *flag.FlagSet, p *string, name, def, help string) {
 	fs.StringVar(p, name, def, help+" ($"+envName(name)+")")
 }
 
-func intFlag(fs *flag.FlagSet, env func(string) string, p *int, name string, def int, help string) {
-	if v, err := strconv.Atoi(env(envName(name))); err == nil {
-		def = v
-	}
+func intFlag(fs *flag.FlagSet, p *int, name string, def int, help string) {
 	fs.IntVar(p, name, def, help+" ($"+envName(name)+")")
 }
 
-func dur(fs *flag.FlagSet, env func(string) string, p *time.Duration, name string, def time.Duration, help string) {
-	if v, err := time.ParseDuration(env(envName(name))); err == nil {
-		def = v
-	}
+func dur(fs *flag.FlagSet, p *time.Duration, name string, def time.Duration, help string) {
 	fs.DurationVar(p, name, def, help+" ($"+envName(name)+")")
+}
+
+// applyEnv sets every flag of fs that names a TOKEND_* variable in its
+// help (those made by str, intFlag and dur) when that variable is set, before
+// the command line is parsed (so flags win). A value that does not parse
+// is an error, never silently ignored.
+func applyEnv(fs *flag.FlagSet, env func(string) string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		v := env(envName(f.Name))
+		if v == "" || err != nil || !strings.Contains(f.Usage, "$"+envName(f.Name)) {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = fmt.Errorf("%w: $%s: %v", errUsage, envName(f.Name), e)
+		}
+	})
+	return err
 }
 
 // offlineFlagSet is the flag set of a command that does not talk to a

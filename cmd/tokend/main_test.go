@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,16 +39,21 @@ func (l *lockedBuffer) String() string {
 // startServe runs "tokend serve" through run() on 127.0.0.1:0 and returns
 // its URL, the printed admin key, its log, and a function that stops it
 // gracefully and returns its exit code.
-func startServe(t *testing.T, dataDir string) (url, adminKey string, logs *lockedBuffer, stop func() int) {
+func startServe(t *testing.T, dataDir string, extra ...string) (url, adminKey string, logs *lockedBuffer, stop func() int) {
 	t.Helper()
+	scheme := "http://"
+	if slices.Contains(extra, "--tls-cert") {
+		scheme = "https://"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	logs = &lockedBuffer{}
 	stdout := &lockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"},
-			strings.NewReader(""), stdout, io.MultiWriter(pw, logs), func(string) string { return "" })
+		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"}, extra...)
+		done <- run(ctx, args,
+			strings.NewReader(""), stdout, io.MultiWriter(logs, pw), func(string) string { return "" })
 		pw.Close()
 	}()
 	addr := make(chan string, 1)
@@ -63,7 +69,7 @@ func startServe(t *testing.T, dataDir string) (url, adminKey string, logs *locke
 	}()
 	select {
 	case a := <-addr:
-		url = "http://" + a
+		url = scheme + a
 	case code := <-done:
 		t.Fatalf("serve exited with %d: %s", code, logs)
 	case <-time.After(20 * time.Second):

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tokend/tokend/api"
@@ -23,6 +25,14 @@ const (
 	// ScopeVerify grants POST /v1/verify and nothing else.
 	ScopeVerify = "tokend:verify"
 )
+
+// reservedPrefixes are the prefixes of the OAuth tokens tokend issues
+// (client secrets, access, refresh and registration access tokens; see
+// package oauth), which no API may give its keys.
+var reservedPrefixes = []string{"tkcs", "tkat", "tkrt", "tkrg"}
+
+// Reserved reports whether prefix belongs to tokend's OAuth tokens.
+func Reserved(prefix string) bool { return slices.Contains(reservedPrefixes, prefix) }
 
 // ErrSystemAPI is returned for changes the built-in API does not allow.
 var ErrSystemAPI = errors.New("the built-in tokend API cannot be changed or deleted")
@@ -81,8 +91,9 @@ func (s *Service) CreateAPI(ctx context.Context, by audit.Actor, req api.CreateA
 	if req.Audience == SystemAudience {
 		return store.API{}, valid.Errorf("audience", "%q is reserved", SystemAudience)
 	}
-	if !ValidPrefix(req.KeyPrefix) || req.KeyPrefix == SystemPrefix {
-		return store.API{}, valid.Errorf("key_prefix", "must be 1 to 16 of a-z, 0-9 and '_', and not %q", SystemPrefix)
+	if !ValidPrefix(req.KeyPrefix) || req.KeyPrefix == SystemPrefix || Reserved(req.KeyPrefix) {
+		return store.API{}, valid.Errorf("key_prefix", "must be 1 to 16 of a-z, 0-9 and '_', and not %q or one of %s",
+			SystemPrefix, strings.Join(reservedPrefixes, ", "))
 	}
 	now := s.clock()
 	a := store.API{ID: ids.New("api", now), Name: req.Name, Audience: req.Audience, Scopes: nonNil(req.Scopes),

@@ -75,6 +75,9 @@ func apply(k *store.Key, a store.API, req api.UpdateKeyRequest, now time.Time) e
 	if req.ExpiresAt.Set {
 		exp := req.ExpiresAt.Value.UTC().Truncate(time.Microsecond)
 		if req.ExpiresAt.Null {
+			if a.Policy.MaxKeyTTL > 0 {
+				return valid.Errorf("expires_at", "cannot be cleared: the API's max_key_ttl is %s", a.Policy.MaxKeyTTL)
+			}
 			exp = time.Time{}
 		}
 		if k.ExpiresAt, err = capExpiry(a.Policy, exp, now); err != nil {
@@ -146,9 +149,13 @@ func (s *Service) RevokeKey(ctx context.Context, by audit.Actor, id string) (sto
 	return k, s.changed(ctx, id)
 }
 
+// changed tells the caches about a committed change to key id. Its
+// failure is logged, not returned: the change is done, and answering an
+// error would invite a retry that repeats it (a second rotation). The
+// hook purges what it cannot invalidate precisely.
 func (s *Service) changed(ctx context.Context, id string) error {
 	if err := s.onChange(ctx, id); err != nil {
-		return fmt.Errorf("key %s changed but caches may be stale: %w", id, err)
+		s.log.ErrorContext(ctx, "invalidate caches after a key change", "key_id", id, "err", err)
 	}
 	return nil
 }

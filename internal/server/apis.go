@@ -32,5 +32,9 @@ func (s *Server) updateAPI(ctx context.Context, c call, req *api.UpdateAPIReques
 }
 
 func (s *Server) deleteAPI(ctx context.Context, c call, _ *none) (none, error) {
-	return none{}, s.keys.DeleteAPI(ctx, c.by, c.r.PathValue("id"))
+	if err := s.keys.DeleteAPI(ctx, c.by, c.r.PathValue("id")); err != nil {
+		return none{}, err
+	}
+	s.engine.Purge() // its keys answer NOT_FOUND from now on; the operation is rare
+	return none{}, nil
 }

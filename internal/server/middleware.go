@@ -45,7 +45,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		s.log.LogAttrs(r.Context(), levelFor(sw.status), "request",
-			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", safePath(r.URL.Path)),
 			slog.String("route", r.Pattern), slog.Int("status", sw.status),
 			slog.Duration("duration", s.now().Sub(start)), slog.String("remote", clientIP(r)))
 	})
@@ -58,7 +58,7 @@ var tokenParams = []string{"access_token", "token", "api_key", "apikey", "key", 
 
 func (s *Server) refuseTokensInURL(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.RawQuery != "" && hasToken(r.URL.RawQuery) {
+		if (r.URL.RawQuery != "" && hasToken(r.URL.RawQuery)) || safePath(r.URL.Path) != r.URL.Path {
 			writeProblem(w, api.Problem{Status: http.StatusBadRequest, Type: api.ErrTokenInURL,
 				Detail:    "credentials must not be sent in a URL; send them in the Authorization header or the body",
 				RequestID: w.Header().Get("X-Request-Id")})
@@ -80,7 +80,7 @@ func hasToken(rawQuery string) bool {
 			}
 		}
 		for _, v := range vs {
-			if _, ok := apikey.Parse(v); ok {
+			if looksLikeCredential(v) {
 				return true
 			}
 		}
@@ -88,12 +88,31 @@ func hasToken(rawQuery string) bool {
 	return false
 }
 
+// looksLikeCredential reports a well-formed tokend token or a JWT.
+func looksLikeCredential(v string) bool {
+	if _, ok := apikey.Parse(v); ok {
+		return true
+	}
+	return strings.HasPrefix(v, "eyJ") && strings.Count(v, ".") == 2
+}
+
+// safePath returns p, or a placeholder when a segment of p is a
+// credential, so that the access log never holds one.
+func safePath(p string) string {
+	for seg := range strings.SplitSeq(p, "/") {
+		if looksLikeCredential(seg) {
+			return "/(redacted: credential in path)"
+		}
+	}
+	return p
+}
+
 // notFound answers requests no route matched: 405 with Allow when the
 // path exists for other methods, 404 otherwise, as problem documents.
 func notFound(mux *http.ServeMux) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var allow []string
-		for _, m := range []string{"GET", "POST", "PATCH", "DELETE"} {
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 			r2 := r.Clone(r.Context())
 			r2.Method = m
 			if _, p := mux.Handler(r2); p != "/" && p != "" {
