@@ -146,6 +146,9 @@ func (db *DB) DeleteAPI(ctx context.Context, id string, now time.Time, ev Event)
 		if live > 0 {
 			return ErrInUse
 		}
+		if err := db.notifySecrets(ctx, tx, `s.key_id IN (SELECT id FROM keys WHERE api_id = $1)`, id); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM key_secrets WHERE key_id IN (SELECT id FROM keys WHERE api_id = $1)`,
 			`DELETE FROM keys WHERE api_id = $1`,

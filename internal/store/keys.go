@@ -192,6 +192,9 @@ func (db *DB) changeKey(ctx context.Context, id string, before func(*sql.Tx) err
 		if err := saveKey(ctx, tx, k); err != nil {
 			return err
 		}
+		if err := db.notifyKey(ctx, tx, k.ID); err != nil {
+			return err
+		}
 		return insertEvent(ctx, tx, ev)
 	})
 	return k, err

@@ -38,6 +38,10 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"Bootstrap", testBootstrap},
 		{"Events", testEvents},
 		{"Reopen", testReopen},
+		{"SigningKeys", testSigningKeys},
+		{"RotateSigningKeyConcurrent", testRotateSigningKeyConcurrent},
+		{"RevokedJTIs", testRevokedJTIs},
+		{"OAuth", testOAuth},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

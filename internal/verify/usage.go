@@ -2,6 +2,8 @@ package verify
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,7 +42,26 @@ func (u *usage) take() []store.Usage {
 	for _, x := range m {
 		out = append(out, *x)
 	}
+	// In key order, so that nodes flushing at once lock rows in the same
+	// order and cannot deadlock each other.
+	slices.SortFunc(out, func(a, b store.Usage) int { return strings.Compare(a.KeyID, b.KeyID) })
 	return out
+}
+
+// restore merges a batch that could not be written back into the next.
+func (u *usage) restore(batch []store.Usage) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, b := range batch {
+		if x, ok := u.m[b.KeyID]; ok {
+			x.Count += b.Count
+			if b.LastUsed.After(x.LastUsed) {
+				x.LastUsed = b.LastUsed
+			}
+			continue
+		}
+		u.m[b.KeyID] = &b
+	}
 }
 
 // Flush writes the bookkeeping gathered so far.
@@ -49,7 +70,11 @@ func (e *Engine) Flush(ctx context.Context) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	return e.db.RecordUsage(ctx, batch)
+	if err := e.db.RecordUsage(ctx, batch); err != nil {
+		e.usage.restore(batch) // the database may be back by the next flush
+		return err
+	}
+	return nil
 }
 
 // Run flushes bookkeeping every few seconds and sweeps drained rate-limit

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tokend/tokend/internal/cluster"
+	"github.com/tokend/tokend/internal/ratelimit"
+	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/verify"
+)
+
+// peers is what a node shares with the other nodes of a deployment: the
+// key-change listener (PostgreSQL) and the Redis rate limiter (--redis).
+// On SQLite both are nil.
+type peers struct {
+	dialect  string
+	redis    *ratelimit.Redis
+	limiter  *ratelimit.Failover
+	listener *cluster.Listener
+}
+
+// checkPeers validates the many-node flags.
+func (c *serveConfig) checkPeers() error {
+	switch c.redisFailure {
+	case "fallback", "refuse":
+	default:
+		return fmt.Errorf("%w: --redis-failure is fallback or refuse, not %q", errUsage, c.redisFailure)
+	}
+	if c.redis != "" && c.database == "" {
+		return fmt.Errorf("%w: --redis shares rate limits between nodes, which needs --database postgres://…", errUsage)
+	}
+	return nil
+}
+
+// newLimiter connects to Redis when --redis is set; otherwise it returns
+// nil, and the engine decides rate limits in process.
+func newLimiter(ctx context.Context, cfg serveConfig, log *slog.Logger, reg prometheus.Registerer) (*peers, error) {
+	p := &peers{}
+	if cfg.redis == "" {
+		return p, nil
+	}
+	r, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: cfg.redis})
+	if err != nil {
+		return nil, fmt.Errorf("%w: --redis: %v", errUsage, err)
+	}
+	p.redis = r
+	p.limiter = ratelimit.NewFailover(ratelimit.FailoverConfig{Shared: r, Refuse: cfg.redisFailure == "refuse",
+		Logger: log, Registerer: reg})
+	p.limiter.Probe(ctx) // a Redis down at start is an outage like any other: logged, and decided by policy
+	return p, nil
+}
+
+// rateLimiter is the engine's limiter: nil (in process) without Redis.
+func (p *peers) rateLimiter() verify.Limiter {
+	if p.limiter == nil {
+		return nil
+	}
+	return p.limiter
+}
+
+// listen starts the key-change listener on PostgreSQL.
+func (p *peers) listen(ctx context.Context, db *store.DB, dsn string, cache cluster.Cache, log *slog.Logger, reg prometheus.Registerer) error {
+	p.dialect = db.Dialect()
+	if p.dialect != "postgres" {
+		return nil
+	}
+	l, err := cluster.Listen(ctx, cluster.Config{DSN: dsn, Cache: cache, Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	p.listener = l
+	return nil
+}
+
+// run starts the background loops until ctx ends.
+func (p *peers) run(ctx context.Context, wg *sync.WaitGroup) {
+	if p.limiter != nil {
+		wg.Go(func() { p.limiter.Run(ctx) })
+	}
+	if p.listener != nil {
+		wg.Go(func() { p.listener.Run(ctx) })
+	}
+}
+
+func (p *peers) close() {
+	if p.redis != nil {
+		p.redis.Close()
+	}
+}
+
+// mode names how the node runs, for the start line and /readyz.
+func (p *peers) mode() string {
+	switch {
+	case p.dialect == "sqlite":
+		return "single node, SQLite"
+	case p.limiter == nil:
+		return "PostgreSQL, rate limits per node"
+	}
+	return "PostgreSQL + Redis, shared rate limits"
+}
+
+// ready adds the node's view of its peers to /readyz. A node is not ready
+// while it cannot hear key changes, or while Redis is down under
+// --redis-failure=refuse.
+func (p *peers) ready(context.Context) (map[string]string, bool) {
+	d := map[string]string{"mode": p.mode()}
+	ok := true
+	switch {
+	case p.dialect == "sqlite":
+		d["ratelimits"] = "in process (one node)"
+	case p.limiter == nil:
+		d["ratelimits"] = "per node: each node enforces every limit on its own (no --redis)"
+	case p.limiter.Shared():
+		d["ratelimits"] = "shared (redis)"
+	case p.limiter.Refuses():
+		d["ratelimits"] = "redis unreachable: refusing rate-limited verifications"
+		ok = false
+	default:
+		d["ratelimits"] = "redis unreachable: per node until it answers"
+	}
+	if p.listener != nil {
+		st, listening := p.listener.Status()
+		d["invalidation"] = st
+		ok = ok && listening
+	}
+	return d, ok
+}

@@ -1,0 +1,169 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/store"
+)
+
+// fakeCache records what a Listener asks of the cache.
+type fakeCache struct {
+	mu      sync.Mutex
+	dropped map[[32]byte]bool
+	purges  int
+}
+
+func (c *fakeCache) InvalidateHashes(hs ...[32]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, h := range hs {
+		c.dropped[h] = true
+	}
+}
+
+func (c *fakeCache) Purge() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.purges++
+}
+
+func (c *fakeCache) has(h [32]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dropped[h]
+}
+
+func (c *fakeCache) purged() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.purges
+}
+
+// testDSN returns the DSN of a fresh schema on $TOKEND_TEST_POSTGRES, or
+// skips the test.
+func testDSN(t *testing.T) (dsn string, admin *sql.DB) {
+	base := os.Getenv("TOKEND_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("TOKEND_TEST_POSTGRES is not set; skipping the listener tests")
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	schema := "t_" + strings.ToLower(rand.Text()[:16])
+	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema, admin
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after 5s waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestListenerHearsChangesAndReconnects(t *testing.T) {
+	dsn, admin := testDSN(t)
+	ctx := t.Context()
+	db, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cache := &fakeCache{dropped: map[[32]byte]bool{}}
+	app := "listener_" + strings.ToLower(rand.Text()[:10])
+	l, err := Listen(ctx, Config{DSN: dsn + "&application_name=" + app, Cache: cache, PingEvery: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { l.Run(rctx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	keys := apikey.NewService(apikey.Config{DB: db})
+	by := audit.Actor{ID: "test"}
+	a, err := keys.CreateAPI(ctx, by, api.CreateAPIRequest{Name: "n", Audience: "aud", KeyPrefix: "lt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, token, err := keys.CreateKey(ctx, by, api.CreateKeyRequest{APIID: a.ID, Subject: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.RevokeKey(ctx, by, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the revocation's notification", func() bool { return cache.has(apikey.Hash(token)) })
+
+	// A rotation announces the old secret and the new one.
+	k2, token2, err := keys.CreateKey(ctx, by, api.CreateKeyRequest{APIID: a.ID, Subject: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token3, err := keys.RotateKey(ctx, by, k2.ID, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the rotation's notification", func() bool {
+		return cache.has(apikey.Hash(token2)) && cache.has(apikey.Hash(token3))
+	})
+
+	// Kill the listening backend: the listener reconnects and purges.
+	if st, ok := l.Status(); !ok {
+		t.Fatalf("status %q before the kill", st)
+	}
+	var killed int
+	err = admin.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+WHERE application_name = $1`, app).Scan(&killed)
+	if err != nil || killed == 0 {
+		t.Fatalf("terminate listener: killed %d, %v", killed, err)
+	}
+	waitFor(t, "a purge after the reconnection", func() bool { return cache.purged() > 0 })
+	waitFor(t, "listening again", func() bool { _, ok := l.Status(); return ok })
+	_, token4, err := keys.RotateKey(ctx, by, k2.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a notification after the reconnection", func() bool { return cache.has(apikey.Hash(token4)) })
+}
+
+func TestParseKeysNotification(t *testing.T) {
+	if _, all := store.ParseKeysNotification("*"); !all {
+		t.Error("* does not purge")
+	}
+	if hs, all := store.ParseKeysNotification(""); all || len(hs) != 0 {
+		t.Error("empty payload is not a no-op")
+	}
+	if _, all := store.ParseKeysNotification("zz"); !all {
+		t.Error("an unreadable payload does not purge")
+	}
+	h := apikey.Hash("x")
+	hs, all := store.ParseKeysNotification(strings.Repeat("ab", 32) + " " + hex.EncodeToString(h[:]))
+	if all || len(hs) != 2 || hs[1] != h {
+		t.Errorf("got %x, %v", hs, all)
+	}
+}

@@ -1,0 +1,162 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// FailoverConfig configures a Failover.
+type FailoverConfig struct {
+	Shared *Redis
+	// Refuse makes Take fail while Redis is unreachable, instead of
+	// deciding with per-node limits.
+	Refuse bool
+	// ProbeEvery is how often Run pings Redis; default 1s.
+	ProbeEvery time.Duration
+	Logger     *slog.Logger
+	// Registerer receives the metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Failover decides with a shared Redis limiter while Redis answers. When
+// Redis stops answering, it logs that once and, by policy, either decides
+// with an in-process Memory (every node then enforces each limit on its
+// own, so a client spreading requests over n nodes gets up to n times the
+// limit) or refuses to decide. Run probes Redis and switches back when it
+// answers again; the per-node state is dropped then. It is safe for
+// concurrent use.
+type Failover struct {
+	shared *Redis
+	refuse bool
+	every  time.Duration
+	log    *slog.Logger
+
+	mu    sync.Mutex // serializes switches, so each logs once
+	down  atomic.Bool
+	local atomic.Pointer[Memory]
+
+	sharedGauge prometheus.Gauge
+	outages     prometheus.Counter
+	localTakes  prometheus.Counter
+}
+
+// NewFailover returns a Failover that starts on Redis.
+func NewFailover(cfg FailoverConfig) *Failover {
+	f := &Failover{shared: cfg.Shared, refuse: cfg.Refuse, every: cfg.ProbeEvery, log: cfg.Logger,
+		sharedGauge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tokend_ratelimit_shared", Help: "1 while rate limits are decided in Redis, 0 while Redis is unreachable.",
+		}),
+		outages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tokend_ratelimit_redis_outages_total", Help: "Times Redis became unreachable.",
+		}),
+		localTakes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tokend_ratelimit_local_decisions_total", Help: "Rate-limit decisions made per node because Redis was unreachable.",
+		}),
+	}
+	if f.every <= 0 {
+		f.every = time.Second
+	}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	f.local.Store(NewMemory())
+	f.sharedGauge.Set(1)
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(f.sharedGauge, f.outages, f.localTakes)
+	}
+	return f
+}
+
+// Take decides in Redis, or, while Redis is unreachable, per node or not
+// at all (an error wrapping ErrUnavailable) as the policy says.
+func (f *Failover) Take(ctx context.Context, owner string, limits []Limit, now time.Time, out []State) ([]State, bool, error) {
+	if !f.down.Load() {
+		n := len(out)
+		res, ok, err := f.shared.Take(ctx, owner, limits, now, out)
+		if err == nil || !errors.Is(err, ErrUnavailable) {
+			return res, ok, err
+		}
+		f.setDown(err)
+		out = res[:n]
+	}
+	if f.refuse {
+		return out, false, ErrUnavailable
+	}
+	f.localTakes.Inc()
+	return f.local.Load().Take(ctx, owner, limits, now, out)
+}
+
+// Shared reports whether limits are decided in Redis now.
+func (f *Failover) Shared() bool { return !f.down.Load() }
+
+// Refuses reports whether the policy is to refuse while Redis is down.
+func (f *Failover) Refuses() bool { return f.refuse }
+
+func (f *Failover) setDown(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down.Load() {
+		return
+	}
+	f.local.Store(NewMemory())
+	f.down.Store(true)
+	f.sharedGauge.Set(0)
+	f.outages.Inc()
+	if f.refuse {
+		f.log.Error("redis unreachable; refusing verifications of rate-limited keys until it answers (--redis-failure=refuse)", "err", err)
+		return
+	}
+	f.log.Warn("redis unreachable; rate limits are per node until it answers again", "err", err)
+}
+
+func (f *Failover) setUp() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.down.Load() {
+		return
+	}
+	f.down.Store(false)
+	f.sharedGauge.Set(1)
+	f.log.Info("redis answers again; rate limits are shared")
+}
+
+// Probe pings Redis and switches to per-node limits if it does not
+// answer, or back to Redis if it does.
+func (f *Failover) Probe(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, max(f.every, time.Second))
+	err := f.shared.Ping(pctx)
+	cancel()
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		f.setDown(err)
+	default:
+		f.setUp()
+	}
+	return err
+}
+
+// Run probes Redis every ProbeEvery until ctx ends, and sweeps the
+// per-node state.
+func (f *Failover) Run(ctx context.Context) {
+	t := time.NewTicker(f.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if f.Probe(ctx); ctx.Err() != nil {
+				return
+			}
+			f.local.Load().Sweep(now)
+		}
+	}
+}
