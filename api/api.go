@@ -257,6 +257,8 @@ type TokenInfo struct {
 	Scopes    []string        `json:"scopes"`
 	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
 	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	// ClientID is the OAuth client an access token was issued to.
+	ClientID string `json:"client_id,omitempty"`
 }
 
 // RateLimitState is one named limit after this verification.

@@ -29,6 +29,8 @@ Usage:
   tokend admin-key create [flags]   mint an admin key offline and print it
   tokend apis <command> [flags]     manage APIs        (create, list, show, update, delete)
   tokend keys <command> [flags]     manage API keys    (create, list, show, update, rotate, revoke, verify)
+  tokend signing-keys <command>     JWT signing keys   (list, rotate)
+  tokend clients <command> [flags]  OAuth clients      (create, list, show, update, rotate-secret, delete)
 
 The client commands read TOKEND_URL and TOKEND_TOKEN.
 `
@@ -51,6 +53,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = dispatch(ctx, "apis", apiCommands(), c, args[1:])
 	case "keys":
 		err = dispatch(ctx, "keys", keyCommands(), c, args[1:])
+	case "clients":
+		err = dispatch(ctx, "clients", clientCommands(), c, args[1:])
+	case "signing-keys":
+		err = dispatch(ctx, "signing-keys", signingKeyCommands(), c, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

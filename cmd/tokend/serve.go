@@ -27,25 +27,32 @@ import (
 // the TOKEND_* variable named in its help.
 type serveConfig struct {
 	addr, dataDir, database string
+	redis, redisFailure     string
 	tlsCert, tlsKey         string
 	logLevel, logFormat     string
 	cacheSize               int
 	cacheTTL, negativeTTL   time.Duration
 	shutdownTimeout         time.Duration
+	signing                 signingConfig
+	oauth                   oauthConfig
 }
 
-func (c *serveConfig) register(fs *flag.FlagSet, env func(string) string) {
-	str(fs, env, &c.addr, "addr", "127.0.0.1:8080", "listen address")
-	str(fs, env, &c.dataDir, "data-dir", "./tokend-data", "directory of the embedded SQLite database")
-	str(fs, env, &c.database, "database", "", "postgres://… to use PostgreSQL instead of SQLite")
-	str(fs, env, &c.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
-	str(fs, env, &c.tlsKey, "tls-key", "", "TLS private key file (PEM)")
-	str(fs, env, &c.logLevel, "log-level", "info", "debug, info, warn or error")
-	str(fs, env, &c.logFormat, "log-format", "auto", "json, text, or auto (text on a terminal, else JSON)")
-	intFlag(fs, env, &c.cacheSize, "cache-size", 100_000, "verification cache entries (negative disables)")
-	dur(fs, env, &c.cacheTTL, "cache-ttl", 10*time.Second, "how long a cached key is trusted")
-	dur(fs, env, &c.negativeTTL, "negative-cache-ttl", 5*time.Second, "how long an unknown token is remembered")
-	dur(fs, env, &c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "grace for requests in flight at shutdown")
+func (c *serveConfig) register(fs *flag.FlagSet) {
+	str(fs, &c.addr, "addr", "127.0.0.1:8080", "listen address")
+	str(fs, &c.dataDir, "data-dir", "./tokend-data", "directory of the embedded SQLite database")
+	str(fs, &c.database, "database", "", "postgres://… to use PostgreSQL instead of SQLite")
+	str(fs, &c.redis, "redis", "", "redis://… to share rate limits between nodes (needs --database)")
+	str(fs, &c.redisFailure, "redis-failure", "fallback", "while Redis is unreachable: fallback (per-node limits) or refuse (HTTP 503)")
+	str(fs, &c.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
+	str(fs, &c.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	str(fs, &c.logLevel, "log-level", "info", "debug, info, warn or error")
+	str(fs, &c.logFormat, "log-format", "auto", "json, text, or auto (text on a terminal, else JSON)")
+	intFlag(fs, &c.cacheSize, "cache-size", 100_000, "verification cache entries (negative disables)")
+	dur(fs, &c.cacheTTL, "cache-ttl", 10*time.Second, "how long a cached key is trusted")
+	dur(fs, &c.negativeTTL, "negative-cache-ttl", 5*time.Second, "how long an unknown token is remembered")
+	dur(fs, &c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "grace for requests in flight at shutdown")
+	c.signing.register(fs)
+	c.oauth.register(fs)
 }
 
 func (c *serveConfig) dsn() (string, error) {
@@ -61,12 +68,19 @@ func (c *serveConfig) dsn() (string, error) {
 func serve(ctx context.Context, args []string, c *cmdIO) error {
 	var cfg serveConfig
 	fs := offlineFlagSet(c, "serve", "Runs the tokend server. Every flag falls back to the environment variable in its help.")
-	cfg.register(fs, c.env)
+	cfg.register(fs)
+	cfg.signing.kekEnv = c.env("TOKEND_KEK")
+	if err := applyEnv(fs, c.env); err != nil {
+		return err
+	}
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
+	}
+	if err := cfg.checkPeers(); err != nil {
+		return err
 	}
 	log, err := newLogger(c.stderr, cfg.logLevel, cfg.logFormat)
 	if err != nil {
@@ -85,6 +99,7 @@ type node struct {
 	db     *store.DB
 	http   *http.Server
 	served chan error
+	peers  *peers
 	stopBg context.CancelFunc
 	bgDone sync.WaitGroup
 }
@@ -94,21 +109,46 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if err != nil {
 		return nil, err
 	}
+	kek, err := cfg.signing.kek(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, dsn, store.Options{Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	sg, err := newSigner(ctx, cfg, db, kek, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	engine := verify.New(verify.Config{DB: db, CacheSize: cfg.cacheSize, CacheTTL: cfg.cacheTTL,
-		NegativeTTL: cfg.negativeTTL, Metrics: verify.NewMetrics(reg), Logger: log})
+	peers, err := newLimiter(ctx, cfg, log, reg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	engine := verify.New(verify.Config{DB: db, Limiter: peers.rateLimiter(), CacheSize: cfg.cacheSize, CacheTTL: cfg.cacheTTL,
+		NegativeTTL: cfg.negativeTTL, Metrics: verify.NewMetrics(reg), Logger: log,
+		JWT: &verify.JWTConfig{Signer: sg, Issuer: cfg.signing.issuerURL(cfg)}})
+	if err := peers.listen(ctx, db, dsn, engine, log, reg); err != nil {
+		peers.close()
+		db.Close()
+		return nil, err
+	}
 	keys := apikey.NewService(apikey.Config{DB: db, OnKeyChange: engine.Invalidate, Logger: log})
 	if err := bootstrap(ctx, keys, stdout); err != nil {
 		db.Close()
 		return nil, err
 	}
-	srv := server.New(server.Config{DB: db, Keys: keys, Engine: engine, Gatherer: reg, Logger: log})
-	n := &node{log: log, db: db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1)}
+	oa, err := newOAuth(cfg, db, sg, engine, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	srv := server.New(server.Config{DB: db, Keys: keys, Engine: engine, Signer: sg, OAuth: oa, Gatherer: reg, Ready: peers.ready, Logger: log})
+	n := &node{log: log, db: db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1), peers: peers}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		db.Close()
@@ -118,7 +158,13 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	n.stopBg = stop
 	n.bgDone.Go(func() { engine.Run(bg) })
 	n.bgDone.Go(func() { keys.Run(bg) })
-	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.tlsCert != "", "mode", mode(db))
+	n.bgDone.Go(func() { sg.Run(bg) })
+	n.bgDone.Go(func() { oa.Run(bg) })
+	peers.run(bg, &n.bgDone)
+	if peers.dialect == "postgres" && peers.limiter == nil {
+		log.Warn("rate limits are per node: each node enforces every limit on its own; pass --redis to share them")
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.tlsCert != "", "mode", peers.mode())
 	go func() { n.served <- n.serve(ln, cfg) }()
 	return n, nil
 }
@@ -128,13 +174,6 @@ func (n *node) serve(ln net.Listener, cfg serveConfig) error {
 		return n.http.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
 	}
 	return n.http.Serve(ln)
-}
-
-func mode(db *store.DB) string {
-	if db.Dialect() == "sqlite" {
-		return "single node, SQLite"
-	}
-	return "PostgreSQL, rate limits per node"
 }
 
 // wait serves until ctx ends, then shuts down: requests in flight finish,
@@ -151,6 +190,7 @@ func (n *node) wait(ctx context.Context, cfg serveConfig) error {
 	err := n.http.Shutdown(sctx)
 	n.stopBg()
 	n.bgDone.Wait()
+	n.peers.close()
 	if cerr := n.db.Close(); err == nil {
 		err = cerr
 	}

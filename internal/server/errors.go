@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
 )
@@ -49,6 +50,9 @@ func problem(err error) (p api.Problem, internal bool) {
 		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: err.Error()}, false
 	case errors.Is(err, context.Canceled):
 		return api.Problem{Status: 499, Type: api.ErrBadRequest, Detail: "the client went away"}, false
+	case errors.Is(err, ratelimit.ErrUnavailable):
+		// Not logged per request: the limiter logs the outage once.
+		return api.Problem{Status: 503, Type: api.ErrInternal, Detail: "rate limits cannot be decided: the shared rate limiter is unreachable"}, false
 	}
 	return api.Problem{Status: 500, Type: api.ErrInternal, Detail: "internal error; the request id ties it to the server log"}, true
 }

@@ -39,6 +39,28 @@ func (s *Server) routes() []route {
 
 		{"POST /v1/verify", handle(s, verifiers, http.StatusOK, s.verify)},
 		{"GET /v1/audit", handle(s, admin, http.StatusOK, s.listAudit)},
+
+		{"GET /oauth2/jwks.json", http.HandlerFunc(s.jwks)},
+		{"GET /v1/signing-keys", handle(s, admin, http.StatusOK, s.listSigningKeys)},
+		{"POST /v1/signing-keys/rotate", handle(s, admin, http.StatusOK, s.rotateSigningKey)},
+
+		{"POST /v1/clients", handle(s, admin, http.StatusCreated, s.createClient)},
+		{"GET /v1/clients", handle(s, admin, http.StatusOK, s.listClients)},
+		{"GET /v1/clients/{id}", handle(s, admin, http.StatusOK, s.getClient)},
+		{"PATCH /v1/clients/{id}", handle(s, admin, http.StatusOK, s.updateClient)},
+		{"DELETE /v1/clients/{id}", handle(s, admin, http.StatusNoContent, s.deleteClient)},
+		{"POST /v1/clients/{id}/rotate-secret", handle(s, admin, http.StatusOK, s.rotateClientSecret)},
+
+		// OAuth 2.0: form bodies and RFC 6749 §5.2 errors (oauth.go).
+		{"POST /oauth2/token", http.HandlerFunc(s.token)},
+		{"POST /oauth2/introspect", http.HandlerFunc(s.introspect)},
+		{"POST /oauth2/revoke", http.HandlerFunc(s.revoke)},
+		{"POST /oauth2/register", http.HandlerFunc(s.register)},
+		{"GET /oauth2/register/{id}", http.HandlerFunc(s.registration)},
+		{"PUT /oauth2/register/{id}", http.HandlerFunc(s.registration)},
+		{"DELETE /oauth2/register/{id}", http.HandlerFunc(s.registration)},
+		{"GET /.well-known/oauth-authorization-server", http.HandlerFunc(s.metadata)},
+		{"GET /.well-known/openid-configuration", http.HandlerFunc(s.metadata)},
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/oauth"
+	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/verify"
 )
@@ -23,6 +25,12 @@ type Config struct {
 	DB     *store.DB
 	Keys   *apikey.Service
 	Engine *verify.Engine
+	// Signer publishes the JWKS and rotates signing keys; nil answers
+	// those endpoints 404.
+	Signer *signer.Signer
+	// OAuth is the authorization server behind /oauth2 and /v1/clients;
+	// nil answers those endpoints 404.
+	OAuth *oauth.Service
 	// Gatherer serves /metrics; nil serves an empty page.
 	Gatherer prometheus.Gatherer
 	// Ready adds details to /readyz and may declare the node not ready;
@@ -37,6 +45,8 @@ type Server struct {
 	db       *store.DB
 	keys     *apikey.Service
 	engine   *verify.Engine
+	signer   *signer.Signer
+	oauth    *oauth.Service
 	gatherer prometheus.Gatherer
 	ready    func(ctx context.Context) (map[string]string, bool)
 	log      *slog.Logger
@@ -47,7 +57,7 @@ type Server struct {
 
 // New returns a Server.
 func New(cfg Config) *Server {
-	s := &Server{db: cfg.DB, keys: cfg.Keys, engine: cfg.Engine, gatherer: cfg.Gatherer, ready: cfg.Ready,
+	s := &Server{db: cfg.DB, keys: cfg.Keys, engine: cfg.Engine, signer: cfg.Signer, oauth: cfg.OAuth, gatherer: cfg.Gatherer, ready: cfg.Ready,
 		log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokend/tokend/client"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/server"
+	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/verify"
 )
@@ -68,9 +70,15 @@ type Server struct {
 	DB       *store.DB
 	Engine   *verify.Engine
 	Keys     *apikey.Service
-	Client   *client.Client
-	Clock    *Clock
-	Logs     *Logs
+	// Signer signs JWTs with the issuer Issuer, which is URL.
+	Signer *signer.Signer
+	Issuer string
+	// OAuth is the authorization server, with dynamic client
+	// registration open (no initial access token).
+	OAuth  *oauth.Service
+	Client *client.Client
+	Clock  *Clock
+	Logs   *Logs
 }
 
 // New starts a server and stops it when t ends.
@@ -86,7 +94,17 @@ func New(t testing.TB) *Server {
 	t.Cleanup(func() { db.Close() })
 	reg := prometheus.NewRegistry()
 	s.DB = db
-	s.Engine = verify.New(verify.Config{DB: db, Metrics: verify.NewMetrics(reg), Logger: log, Now: s.Clock.Now})
+	// The listener comes first: the issuer is the server's URL.
+	hs := httptest.NewUnstartedServer(nil)
+	s.URL = "http://" + hs.Listener.Addr().String()
+	s.Issuer = s.URL
+	s.Signer, err = signer.New(context.Background(), signer.Config{DB: db, KEK: make([]byte, signer.KEKSize),
+		Logger: log, Now: s.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Engine = verify.New(verify.Config{DB: db, Metrics: verify.NewMetrics(reg), Logger: log, Now: s.Clock.Now,
+		JWT: &verify.JWTConfig{Signer: s.Signer, Issuer: s.Issuer}})
 	s.Keys = apikey.NewService(apikey.Config{DB: db, OnKeyChange: s.Engine.Invalidate, Logger: log, Now: s.Clock.Now})
 	if err := s.Keys.EnsureSystemAPI(context.Background()); err != nil {
 		t.Fatal(err)
@@ -94,10 +112,16 @@ func New(t testing.TB) *Server {
 	if s.AdminKey, _, err = s.Keys.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := server.New(server.Config{DB: db, Keys: s.Keys, Engine: s.Engine, Gatherer: reg, Logger: log, Now: s.Clock.Now})
-	hs := httptest.NewServer(h.Handler())
+	s.OAuth, err = oauth.New(oauth.Config{DB: db, Signer: s.Signer, Verifier: s.Engine, Issuer: s.Issuer,
+		Forget: s.Engine.InvalidateHashes, ForgetJTI: s.Engine.InvalidateJTI, Registration: true, Logger: log, Now: s.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := server.New(server.Config{DB: db, Keys: s.Keys, Engine: s.Engine, Signer: s.Signer, OAuth: s.OAuth,
+		Gatherer: reg, Logger: log, Now: s.Clock.Now})
+	hs.Config.Handler = h.Handler()
+	hs.Start()
 	t.Cleanup(hs.Close)
-	s.URL = hs.URL
 	s.Client = s.NewClient(t, s.AdminKey)
 	return s
 }

@@ -40,9 +40,11 @@ type Config struct {
 	NegativeTTL time.Duration
 	// UsageFlush is how often usage bookkeeping is written; default 2s.
 	UsageFlush time.Duration
-	Metrics    *Metrics
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// JWT, if set, makes the engine accept tokend's JWT access tokens too.
+	JWT     *JWTConfig
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Engine verifies tokens. It is safe for concurrent use.
@@ -53,6 +55,7 @@ type Engine struct {
 	ttl, negTTL int64
 	flushEvery  time.Duration
 	usage       *usage
+	jwt         *jwtVerifier // nil: JWTs are NOT_FOUND
 	metrics     *Metrics
 	log         *slog.Logger
 	now         func() time.Time
@@ -62,7 +65,7 @@ type Engine struct {
 func New(cfg Config) *Engine {
 	e := &Engine{db: cfg.DB, limiter: cfg.Limiter, metrics: cfg.Metrics, log: cfg.Logger, now: cfg.Now,
 		ttl: int64(or(cfg.CacheTTL, 10*time.Second)), negTTL: int64(or(cfg.NegativeTTL, 5*time.Second)),
-		flushEvery: or(cfg.UsageFlush, 2*time.Second), usage: newUsage()}
+		flushEvery: or(cfg.UsageFlush, 2*time.Second), usage: newUsage(), jwt: newJWTVerifier(cfg.JWT)}
 	size := cfg.CacheSize
 	if size == 0 {
 		size = 100_000
@@ -128,12 +131,21 @@ func (e *Engine) Verify(ctx context.Context, req *Request, res *Result) error {
 }
 
 func (e *Engine) verify(ctx context.Context, req *Request, res *Result, now time.Time) error {
-	if _, ok := apikey.Parse(req.Token); !ok {
+	if e.jwt != nil && looksLikeJWT(req.Token) {
+		return e.verifyJWT(ctx, req, res, now)
+	}
+	prefix, ok := apikey.Parse(req.Token)
+	if !ok || prefix == RefreshTokenPrefix {
 		return nil
 	}
-	ent, err := e.lookup(ctx, apikey.Hash(req.Token), now.UnixNano())
+	ent, err := e.lookup(ctx, apikey.Hash(req.Token), prefix, now.UnixNano())
 	if err != nil || !ent.found {
 		return err
+	}
+	if req.Audience != "" && req.Audience != ent.audience {
+		// A key of another API does not exist for this one: answer as
+		// for an unknown token, without its details or its state.
+		return nil
 	}
 	res.Token = &ent.info
 	res.Code = e.check(ent, req, now.UnixNano())
@@ -156,11 +168,15 @@ func (e *Engine) verify(ctx context.Context, req *Request, res *Result, now time
 			return err
 		}
 	}
-	e.usage.record(ent.keyID, now)
+	if ent.keyID != "" {
+		e.usage.record(ent.keyID, now)
+	}
 	return nil
 }
 
 // check runs the checks that need no shared state, in DESIGN §3 order.
+// The audience was checked with existence: a key of another API is
+// NOT_FOUND, so that its state does not leak across APIs.
 func (e *Engine) check(ent *entry, req *Request, now int64) api.Code {
 	switch {
 	case !ent.enabled:
@@ -169,8 +185,6 @@ func (e *Engine) check(ent *entry, req *Request, now int64) api.Code {
 		return api.CodeExpired
 	case ent.revoked:
 		return api.CodeRevoked
-	case req.Audience != "" && req.Audience != ent.audience:
-		return api.CodeNotFound
 	}
 	if len(ent.cidrs) > 0 {
 		ip, _ := netip.ParseAddr(req.ClientIP)
@@ -203,22 +217,19 @@ func (e *Engine) consume(ctx context.Context, ent *entry, cost int64, now time.T
 }
 
 // lookup finds the entry for hash h, from the cache or the database.
-func (e *Engine) lookup(ctx context.Context, h [32]byte, now int64) (*entry, error) {
+func (e *Engine) lookup(ctx context.Context, h [32]byte, prefix string, now int64) (*entry, error) {
 	if ent, ok := e.cache.get(h, now); ok {
 		e.metrics.cacheHits.Inc()
 		return ent, nil
 	}
 	e.metrics.cacheMisses.Inc()
 	gen := e.cache.generation()
-	rec, err := e.db.KeyBySecretHash(ctx, h)
-	var ent *entry
+	ent, err := e.load(ctx, h, prefix, now+e.ttl)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		ent = notFoundEntry(now + e.negTTL)
 	case err != nil:
 		return nil, fmt.Errorf("look up token: %w", err)
-	default:
-		ent = newEntry(rec, now+e.ttl)
 	}
 	e.cache.put(h, ent, gen)
 	return ent, nil

@@ -1,0 +1,77 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Client is an OAuth 2.0 client as the management API shows it. Its
+// secret is never part of it; SecretStart and SecretEnd identify the
+// current one to people.
+type Client struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// GrantTypes: client_credentials and/or refresh_token.
+	GrantTypes []string `json:"grant_types"`
+	// APIScopes maps an API id to the scopes the client may request for
+	// that API's audience.
+	APIScopes       map[string][]string `json:"api_scopes"`
+	AccessTokenTTL  Duration            `json:"access_token_ttl"`
+	RefreshTokenTTL Duration            `json:"refresh_token_ttl"`
+	// AccessTokenFormat is "jwt" (RFC 9068) or "opaque".
+	AccessTokenFormat string `json:"access_token_format"`
+	// TokenEndpointAuthMethod is client_secret_basic, client_secret_post
+	// or private_key_jwt.
+	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method"`
+	JWKS                    json.RawMessage `json:"jwks,omitempty"`
+	SecretStart             string          `json:"secret_start,omitempty"`
+	SecretEnd               string          `json:"secret_end,omitempty"`
+	// Dynamic is true for clients registered through RFC 7591.
+	Dynamic   bool      `json:"dynamic"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// CreateClientRequest is the body of POST /v1/clients. Absent settings
+// take their defaults: grant_types [client_credentials], access_token_ttl
+// 1h, refresh_token_ttl 720h, access_token_format jwt,
+// token_endpoint_auth_method client_secret_basic.
+type CreateClientRequest struct {
+	Name                    string              `json:"name"`
+	GrantTypes              []string            `json:"grant_types,omitempty"`
+	APIScopes               map[string][]string `json:"api_scopes"`
+	AccessTokenTTL          *Duration           `json:"access_token_ttl,omitempty"`
+	RefreshTokenTTL         *Duration           `json:"refresh_token_ttl,omitempty"`
+	AccessTokenFormat       string              `json:"access_token_format,omitempty"`
+	TokenEndpointAuthMethod string              `json:"token_endpoint_auth_method,omitempty"`
+	JWKS                    json.RawMessage     `json:"jwks,omitempty"`
+}
+
+// UpdateClientRequest is the body of PATCH /v1/clients/{id}; absent
+// fields keep their value. The authentication method may change between
+// client_secret_basic and client_secret_post only.
+type UpdateClientRequest struct {
+	Name                    *string              `json:"name,omitempty"`
+	GrantTypes              *[]string            `json:"grant_types,omitempty"`
+	APIScopes               *map[string][]string `json:"api_scopes,omitempty"`
+	AccessTokenTTL          *Duration            `json:"access_token_ttl,omitempty"`
+	RefreshTokenTTL         *Duration            `json:"refresh_token_ttl,omitempty"`
+	AccessTokenFormat       *string              `json:"access_token_format,omitempty"`
+	TokenEndpointAuthMethod *string              `json:"token_endpoint_auth_method,omitempty"`
+	JWKS                    json.RawMessage      `json:"jwks,omitempty"`
+}
+
+// CreatedClient is the answer of POST /v1/clients and of a secret
+// rotation: the client and its secret, the only time the secret is ever
+// returned. Secret is empty for private_key_jwt clients.
+type CreatedClient struct {
+	Client Client `json:"client"`
+	Secret string `json:"client_secret,omitempty"`
+}
+
+// ClientList is a page of GET /v1/clients. NextCursor is empty on the
+// last page.
+type ClientList struct {
+	Clients    []Client `json:"clients"`
+	NextCursor string   `json:"next_cursor,omitempty"`
+}

@@ -1,0 +1,301 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/valid"
+)
+
+// Client settings' bounds and defaults.
+const (
+	DefaultAccessTokenTTL  = time.Hour
+	MinAccessTokenTTL      = time.Minute
+	MaxAccessTokenTTL      = 24 * time.Hour // the signer's default MaxTokenTTL
+	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
+	MinRefreshTokenTTL     = time.Hour
+	MaxRefreshTokenTTL     = 365 * 24 * time.Hour
+	maxJWKSBytes           = 16 << 10
+)
+
+// CreateClient validates req and creates the client. It returns the
+// client and, for the secret methods, its secret, which exists nowhere
+// else; or a *valid.Error.
+func (s *Service) CreateClient(ctx context.Context, by audit.Actor, req api.CreateClientRequest) (store.Client, string, error) {
+	c, err := s.newClient(ctx, req, s.clock())
+	if err != nil {
+		return store.Client{}, "", err
+	}
+	secret := s.setSecret(&c)
+	ev, err := audit.Change(by, c.CreatedAt, "client.create", "client", c.ID, nil, ClientView(c))
+	if err != nil {
+		return store.Client{}, "", err
+	}
+	if err := s.db.CreateClient(ctx, c, ev); err != nil {
+		return store.Client{}, "", fmt.Errorf("create client: %w", err)
+	}
+	return c, secret, nil
+}
+
+// newClient builds a client from req with defaults applied and validates it.
+func (s *Service) newClient(ctx context.Context, req api.CreateClientRequest, now time.Time) (store.Client, error) {
+	c := store.Client{ID: newID("cli", now), Name: req.Name, GrantTypes: req.GrantTypes, APIScopes: req.APIScopes,
+		AccessTokenTTL: DefaultAccessTokenTTL, RefreshTokenTTL: DefaultRefreshTokenTTL, TokenFormat: req.AccessTokenFormat,
+		AuthMethod: req.TokenEndpointAuthMethod, JWKS: compactJSON(req.JWKS), CreatedAt: now, UpdatedAt: now}
+	if c.GrantTypes == nil {
+		c.GrantTypes = []string{GrantClientCredentials}
+	}
+	if c.TokenFormat == "" {
+		c.TokenFormat = FormatJWT
+	}
+	if c.AuthMethod == "" {
+		c.AuthMethod = AuthSecretBasic
+	}
+	if req.AccessTokenTTL != nil {
+		c.AccessTokenTTL = req.AccessTokenTTL.Std()
+	}
+	if req.RefreshTokenTTL != nil {
+		c.RefreshTokenTTL = req.RefreshTokenTTL.Std()
+	}
+	return c, s.checkClient(ctx, &c)
+}
+
+// setSecret gives a secret-method client a new secret and returns it.
+func (s *Service) setSecret(c *store.Client) string {
+	if c.AuthMethod == AuthPrivateKeyJWT {
+		c.SecretHash, c.SecretStart, c.SecretEnd = nil, "", ""
+		return ""
+	}
+	secret := apikey.Generate(SecretPrefix)
+	h := apikey.Hash(secret)
+	c.SecretHash = h[:]
+	c.SecretStart, c.SecretEnd = apikey.Display(secret)
+	return secret
+}
+
+// checkClient validates every setting of c.
+func (s *Service) checkClient(ctx context.Context, c *store.Client) error {
+	if err := valid.Text("name", c.Name, 1, 200); err != nil {
+		return err
+	}
+	if len(c.GrantTypes) == 0 {
+		return valid.Errorf("grant_types", "give at least %s", GrantClientCredentials)
+	}
+	for i, g := range c.GrantTypes {
+		if g != GrantClientCredentials && g != GrantRefreshToken {
+			return valid.Errorf("grant_types", "%q is not supported; tokend offers %s and %s", g, GrantClientCredentials, GrantRefreshToken)
+		}
+		if slices.Contains(c.GrantTypes[:i], g) {
+			return valid.Errorf("grant_types", "%q is listed twice", g)
+		}
+	}
+	if !slices.Contains(c.GrantTypes, GrantClientCredentials) {
+		return valid.Errorf("grant_types", "refresh tokens come with %s, which the client must also have", GrantClientCredentials)
+	}
+	if err := s.checkAPIScopes(ctx, c.APIScopes); err != nil {
+		return err
+	}
+	if err := valid.Duration("access_token_ttl", c.AccessTokenTTL, MinAccessTokenTTL, MaxAccessTokenTTL); err != nil {
+		return err
+	}
+	if err := valid.Duration("refresh_token_ttl", c.RefreshTokenTTL, MinRefreshTokenTTL, MaxRefreshTokenTTL); err != nil {
+		return err
+	}
+	if c.TokenFormat != FormatJWT && c.TokenFormat != FormatOpaque {
+		return valid.Errorf("access_token_format", "must be %s or %s", FormatJWT, FormatOpaque)
+	}
+	return checkAuth(c)
+}
+
+func (s *Service) checkAPIScopes(ctx context.Context, m map[string][]string) error {
+	if len(m) == 0 {
+		return valid.Errorf("api_scopes", "name at least one API the client may get tokens for")
+	}
+	if len(m) > 100 {
+		return valid.Errorf("api_scopes", "at most 100 APIs")
+	}
+	for id, scopes := range m {
+		field := "api_scopes." + id
+		if id == apikey.SystemAPIID {
+			return valid.Errorf(field, "OAuth clients cannot get tokens for tokend's own API")
+		}
+		a, err := s.db.APIByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return valid.Errorf(field, "no API has this id")
+		}
+		if err != nil {
+			return err
+		}
+		if scopes == nil {
+			m[id] = []string{}
+		}
+		if err := valid.Scopes(field, scopes); err != nil {
+			return err
+		}
+		if err := valid.Subset(field, scopes, a.Scopes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkAuth(c *store.Client) error {
+	switch c.AuthMethod {
+	case AuthSecretBasic, AuthSecretPost:
+		if len(c.JWKS) > 0 {
+			return valid.Errorf("jwks", "is only for %s clients", AuthPrivateKeyJWT)
+		}
+		return nil
+	case AuthPrivateKeyJWT:
+		return checkJWKS(c.JWKS)
+	case "none":
+		return valid.Errorf("token_endpoint_auth_method", "none (public clients) needs the authorization_code grant with PKCE, which tokend does not offer yet")
+	}
+	return valid.Errorf("token_endpoint_auth_method", "must be %s, %s or %s", AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT)
+}
+
+// checkJWKS accepts a JWK Set of 1 to 10 public signing keys.
+func checkJWKS(raw []byte) error {
+	if len(raw) == 0 {
+		return valid.Errorf("jwks", "is required for %s: the client's public keys", AuthPrivateKeyJWT)
+	}
+	if len(raw) > maxJWKSBytes {
+		return valid.Errorf("jwks", "must be at most %d bytes", maxJWKSBytes)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return valid.Errorf("jwks", "is not a JWK Set: %s", "each key must be a valid JWK")
+	}
+	if len(set.Keys) == 0 || len(set.Keys) > 10 {
+		return valid.Errorf("jwks", "must hold 1 to 10 keys")
+	}
+	for _, k := range set.Keys {
+		if !k.Valid() || !k.IsPublic() {
+			return valid.Errorf("jwks", "keys must be public asymmetric keys, never private or symmetric ones")
+		}
+		if k.Use != "" && k.Use != "sig" {
+			return valid.Errorf("jwks", "keys must be for signing (use sig)")
+		}
+	}
+	return nil
+}
+
+// UpdateClient applies req to client id. It returns store.ErrNotFound or
+// *valid.Error; a refused change changes nothing.
+func (s *Service) UpdateClient(ctx context.Context, by audit.Actor, id string, req api.UpdateClientRequest) (store.Client, error) {
+	now := s.clock()
+	c, err := s.db.UpdateClient(ctx, id, func(c *store.Client) (store.Event, error) {
+		before := ClientView(*c)
+		if err := s.apply(ctx, c, req); err != nil {
+			return store.Event{}, err
+		}
+		c.UpdatedAt = now
+		return audit.Change(by, now, "client.update", "client", c.ID, before, ClientView(*c))
+	})
+	s.clients.drop(id)
+	return c, err
+}
+
+func (s *Service) apply(ctx context.Context, c *store.Client, req api.UpdateClientRequest) error {
+	setIf(&c.Name, req.Name)
+	setIf(&c.GrantTypes, req.GrantTypes)
+	setIf(&c.APIScopes, req.APIScopes)
+	setIf(&c.TokenFormat, req.AccessTokenFormat)
+	if req.AccessTokenTTL != nil {
+		c.AccessTokenTTL = req.AccessTokenTTL.Std()
+	}
+	if req.RefreshTokenTTL != nil {
+		c.RefreshTokenTTL = req.RefreshTokenTTL.Std()
+	}
+	if m := req.TokenEndpointAuthMethod; m != nil && *m != c.AuthMethod {
+		secretMethod := func(m string) bool { return m == AuthSecretBasic || m == AuthSecretPost }
+		if !secretMethod(*m) || !secretMethod(c.AuthMethod) {
+			return valid.Errorf("token_endpoint_auth_method", "can change between %s and %s only; register a new client instead", AuthSecretBasic, AuthSecretPost)
+		}
+		c.AuthMethod = *m
+	}
+	if len(req.JWKS) > 0 {
+		c.JWKS = compactJSON(req.JWKS)
+	}
+	return s.checkClient(ctx, c)
+}
+
+// RotateSecret gives client id a new secret; the old one stops working at
+// once (on other nodes within the client cache TTL). It returns
+// store.ErrNotFound, or *valid.Error for a private_key_jwt client.
+func (s *Service) RotateSecret(ctx context.Context, by audit.Actor, id string) (store.Client, string, error) {
+	now := s.clock()
+	var secret string
+	c, err := s.db.UpdateClient(ctx, id, func(c *store.Client) (store.Event, error) {
+		if c.AuthMethod == AuthPrivateKeyJWT {
+			return store.Event{}, valid.Errorf("token_endpoint_auth_method", "a %s client has no secret; update its jwks instead", AuthPrivateKeyJWT)
+		}
+		before := ClientView(*c)
+		secret = s.setSecret(c)
+		c.UpdatedAt = now
+		return audit.Change(by, now, "client.rotate_secret", "client", c.ID, before, ClientView(*c))
+	})
+	s.clients.drop(id)
+	if err != nil {
+		return store.Client{}, "", err
+	}
+	return c, secret, nil
+}
+
+// DeleteClient deletes client id with its opaque access and refresh
+// tokens. Its JWT access tokens stay valid until they expire (at most
+// its access_token_ttl). It returns store.ErrNotFound.
+func (s *Service) DeleteClient(ctx context.Context, by audit.Actor, id string) error {
+	c, err := s.db.ClientByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	ev, err := audit.Change(by, s.clock(), "client.delete", "client", id, ClientView(c), nil)
+	if err != nil {
+		return err
+	}
+	hashes, err := s.db.DeleteClient(ctx, id, ev)
+	s.clients.drop(id)
+	if err != nil {
+		return err
+	}
+	s.forget(hashes...)
+	return nil
+}
+
+// ClientView is the management API's view of c.
+func ClientView(c store.Client) api.Client {
+	return api.Client{ID: c.ID, Name: c.Name, GrantTypes: c.GrantTypes, APIScopes: c.APIScopes,
+		AccessTokenTTL: api.Duration(c.AccessTokenTTL), RefreshTokenTTL: api.Duration(c.RefreshTokenTTL),
+		AccessTokenFormat: c.TokenFormat, TokenEndpointAuthMethod: c.AuthMethod, JWKS: c.JWKS,
+		SecretStart: c.SecretStart, SecretEnd: c.SecretEnd, Dynamic: c.Dynamic, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// compactJSON stores caller JSON without insignificant space; invalid
+// JSON is kept as is for the validation to refuse.
+func compactJSON(raw json.RawMessage) []byte {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return raw
+	}
+	return b.Bytes()
+}

@@ -1,0 +1,121 @@
+package oauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/verify"
+)
+
+// Introspection is the RFC 7662 §2.2 answer. An inactive token is
+// {"active":false} and nothing else, so that introspection tells nothing
+// about tokens that may not be used. TokenKind is a tokend extension:
+// api_key, access_token or refresh_token.
+type Introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Subject   string `json:"sub,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	Expiry    int64  `json:"exp,omitempty"`
+	IssuedAt  int64  `json:"iat,omitempty"`
+	Audience  string `json:"aud,omitempty"`
+	Issuer    string `json:"iss,omitempty"`
+	ID        string `json:"jti,omitempty"`
+	TokenKind string `json:"token_kind,omitempty"`
+}
+
+// Introspect answers whether token is active, for every kind of token
+// tokend issues: JWT and opaque access tokens and API keys through the
+// verification engine (active means VALID there: found, enabled, not
+// expired, not revoked, and within its rate limits, which the question
+// consumes like a verification; credits are not consumed), and refresh
+// tokens from the store (active means neither used, revoked nor
+// expired). clientIP is the address an IP-restricted API key is being
+// used from, if the caller knows it.
+func (s *Service) Introspect(ctx context.Context, token, clientIP string) (Introspection, error) {
+	if token == "" {
+		return Introspection{}, invalidRequest("token is required")
+	}
+	if p, ok := apikey.Parse(token); ok && p == RefreshTokenPrefix {
+		return s.introspectRefresh(ctx, token)
+	}
+	req := verify.Request{Token: token, ClientIP: clientIP}
+	var res verify.Result
+	if err := s.verifier.Verify(ctx, &req, &res); err != nil {
+		return Introspection{}, err
+	}
+	if !res.Valid() || res.Token == nil {
+		return Introspection{}, nil
+	}
+	return s.describe(ctx, token, res.Token)
+}
+
+// describe fills the answer for a token the engine found VALID.
+func (s *Service) describe(ctx context.Context, token string, ti *api.TokenInfo) (Introspection, error) {
+	out := Introspection{Active: true, Scope: strings.Join(ti.Scopes, " "), Subject: ti.Subject,
+		TokenType: "Bearer", TokenKind: ti.Kind, ClientID: ti.ClientID}
+	if ti.ExpiresAt != nil {
+		out.Expiry = ti.ExpiresAt.Unix()
+	}
+	if isJWT(token) {
+		// The engine verified the signature of exactly this string, so
+		// its payload may be read without verifying it again.
+		var c AccessClaims
+		if err := decodePayload(token, &c); err != nil {
+			return Introspection{}, err
+		}
+		out.ClientID, out.Subject, out.Audience, out.Issuer = c.ClientID, c.Subject, c.Audience, c.Issuer
+		out.Expiry, out.IssuedAt, out.ID, out.Scope = c.Expiry, c.IssuedAt, c.ID, c.Scope
+		return out, nil
+	}
+	if ti.Kind == "access_token" {
+		out.Issuer = s.issuer
+	}
+	if a, err := s.apiByID(ctx, ti.APIID); err == nil {
+		out.Audience = a.Audience
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return Introspection{}, err
+	}
+	return out, nil
+}
+
+func (s *Service) introspectRefresh(ctx context.Context, token string) (Introspection, error) {
+	rt, err := s.db.RefreshTokenByHash(ctx, apikey.Hash(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return Introspection{}, nil
+	}
+	if err != nil {
+		return Introspection{}, err
+	}
+	now := s.clock()
+	if !rt.UsedAt.IsZero() || !rt.RevokedAt.IsZero() || !now.Before(rt.ExpiresAt) {
+		return Introspection{}, nil
+	}
+	out := Introspection{Active: true, Scope: strings.Join(rt.Scopes, " "), ClientID: rt.ClientID, Subject: rt.Subject,
+		Expiry: rt.ExpiresAt.Unix(), IssuedAt: rt.CreatedAt.Unix(), Issuer: s.issuer, TokenKind: "refresh_token"}
+	if a, err := s.apiByID(ctx, rt.APIID); err == nil {
+		out.Audience = a.Audience
+	}
+	return out, nil
+}
+
+// decodePayload decodes the JSON payload of a compact JWS without
+// checking anything; callers must have verified the token.
+func decodePayload(token string, v any) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return errors.New("not a compact JWS")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}

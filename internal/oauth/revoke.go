@@ -1,0 +1,95 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/store"
+)
+
+// Revoke revokes token for the authenticated client c (RFC 7009):
+// an access token (JWT or opaque) or a refresh token issued to c. Revoking
+// a refresh token revokes its whole family with the access tokens issued
+// with it (RFC 7009 §2.1). A JWT is revoked by its jti until it expires.
+// The token_type_hint is not needed: tokend tells the kinds apart by
+// their shape. A token tokend does not know, one already revoked or
+// expired, one of another kind (an API key) and one issued to another
+// client are all answered as success without any change, so that the
+// answer reveals nothing about tokens the caller does not own.
+func (s *Service) Revoke(ctx context.Context, c store.Client, token, ip string) error {
+	if token == "" {
+		return invalidRequest("token is required")
+	}
+	by := audit.Actor{ID: c.ID, IP: ip}
+	now := s.clock()
+	if isJWT(token) {
+		return s.revokeJWT(ctx, by, c, token, now)
+	}
+	switch p, _ := apikey.Parse(token); p {
+	case RefreshTokenPrefix:
+		rt, err := s.db.RefreshTokenByHash(ctx, apikey.Hash(token))
+		if errors.Is(err, store.ErrNotFound) || err == nil && (rt.ClientID != c.ID || !rt.RevokedAt.IsZero()) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ev, err := audit.Change(by, now, "refresh_token.revoke", "refresh_family", rt.FamilyID, nil,
+			map[string]string{"refresh_token_id": rt.ID, "revoked": "family"})
+		if err != nil {
+			return err
+		}
+		rev, err := s.db.RevokeRefreshFamily(ctx, rt.FamilyID, now, ev)
+		if err != nil {
+			return err
+		}
+		s.forgetFamily(rev)
+	case AccessTokenPrefix:
+		h := apikey.Hash(token)
+		rec, err := s.db.AccessTokenByHash(ctx, h)
+		if errors.Is(err, store.ErrNotFound) || err == nil && rec.Token.ClientID != c.ID {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ev, err := audit.Change(by, now, "access_token.revoke", "access_token", rec.Token.ID, nil,
+			map[string]string{"client_id": c.ID})
+		if err != nil {
+			return err
+		}
+		if _, err := s.db.RevokeAccessToken(ctx, h, now, ev); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		s.forget(h)
+	}
+	return nil
+}
+
+func (s *Service) revokeJWT(ctx context.Context, by audit.Actor, c store.Client, token string, now time.Time) error {
+	payload, err := s.signer.Verify(token, JWTType)
+	if err != nil {
+		return nil // not a token of ours
+	}
+	var claims AccessClaims
+	if err := json.Unmarshal(payload, &claims); err != nil || claims.ID == "" {
+		return nil
+	}
+	exp := time.Unix(claims.Expiry, 0)
+	if claims.Issuer != s.issuer || claims.ClientID != c.ID || !exp.After(now) {
+		return nil
+	}
+	ev, err := audit.Change(by, now, "access_token.revoke", "jwt", claims.ID, nil, map[string]string{"client_id": c.ID})
+	if err != nil {
+		return err
+	}
+	if err := s.db.RevokeJTI(ctx, claims.ID, exp, ev); err != nil {
+		return err
+	}
+	s.forgetJTI(claims.ID)
+	return nil
+}

@@ -1,0 +1,255 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/ratelimit"
+	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/verify"
+)
+
+// The prefixes of the opaque tokens this package issues. Each is a
+// reserved apikey prefix, so that no API's keys can share one.
+const (
+	SecretPrefix       = "tkcs"                    // client secrets
+	AccessTokenPrefix  = verify.AccessTokenPrefix  // opaque access tokens, "tkat"
+	RefreshTokenPrefix = verify.RefreshTokenPrefix // refresh tokens, "tkrt"
+	RegistrationPrefix = "tkrg"                    // RFC 7592 registration access tokens
+)
+
+// JWTType is the typ header of JWT access tokens (RFC 9068 §2.1).
+const JWTType = "at+jwt"
+
+// Signer signs and verifies JWT access tokens; *signer.Signer is the
+// implementation. Sign returns a compact JWS of claims with the given typ
+// header, made with the active key. Verify returns the payload of token
+// if its signature, kid, alg and typ are good; the caller checks the
+// claims. Both are safe for concurrent use.
+type Signer interface {
+	Sign(claims any, typ string) (string, error)
+	Verify(token string, typ string) ([]byte, error)
+}
+
+// Verifier is the verification engine (*verify.Engine), which
+// introspection asks about every token kind but refresh tokens.
+type Verifier interface {
+	Verify(ctx context.Context, req *verify.Request, res *verify.Result) error
+}
+
+var _ Verifier = (*verify.Engine)(nil)
+
+// Config configures a Service. DB, Signer, Verifier and Issuer are
+// required.
+type Config struct {
+	DB       *store.DB
+	Signer   Signer
+	Verifier Verifier
+	// Issuer is the authorization server's issuer identifier (RFC 8414
+	// §2): an https URL (http only for loopback development) without
+	// query or fragment. Endpoint URLs are built under it.
+	Issuer string
+	// Forget drops opaque access tokens from verification caches after
+	// they were revoked or deleted; nil does nothing.
+	Forget func(hashes ...[32]byte)
+	// ForgetJTI drops the cached state of a JWT id after the JWT was
+	// revoked; nil does nothing.
+	ForgetJTI func(jti string)
+	// Registration enables RFC 7591 dynamic client registration.
+	Registration bool
+	// InitialAccessToken, when set, must accompany every registration as
+	// a bearer token (RFC 7591 §3). Empty leaves registration open.
+	InitialAccessToken string
+	// MaxAuthFailures is how many failed client authentications per
+	// client id and per IP address are allowed per AuthFailureWindow
+	// before further attempts get 429; defaults 10 per minute.
+	MaxAuthFailures   int
+	AuthFailureWindow time.Duration
+	// CacheTTL is how long a client or API read from the store is used
+	// without reading it again; changes made through this Service apply
+	// at once, changes made on another node within CacheTTL. Default 5s.
+	CacheTTL time.Duration
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Service is the authorization server. It is safe for concurrent use.
+type Service struct {
+	db           *store.DB
+	signer       Signer
+	verifier     Verifier
+	issuer       string
+	forget       func(...[32]byte)
+	forgetJTI    func(string)
+	registration bool
+	initialHash  [32]byte
+	hasInitial   bool
+	guard        *guard
+	clients      ttlCache[store.Client]
+	apis         ttlCache[[]store.API]
+	log          *slog.Logger
+	now          func() time.Time
+}
+
+// New returns a Service, or an error listing every problem with cfg.
+func New(cfg Config) (*Service, error) {
+	var errs []error
+	if cfg.DB == nil {
+		errs = append(errs, errors.New("DB is required"))
+	}
+	if cfg.Signer == nil {
+		errs = append(errs, errors.New("Signer is required"))
+	}
+	if cfg.Verifier == nil {
+		errs = append(errs, errors.New("Verifier is required"))
+	}
+	if err := checkIssuer(cfg.Issuer); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("oauth config: %w", errors.Join(errs...))
+	}
+	s := &Service{db: cfg.DB, signer: cfg.Signer, verifier: cfg.Verifier, issuer: strings.TrimSuffix(cfg.Issuer, "/"),
+		forget: cfg.Forget, forgetJTI: cfg.ForgetJTI, registration: cfg.Registration, log: cfg.Logger, now: cfg.Now}
+	if cfg.InitialAccessToken != "" {
+		s.initialHash, s.hasInitial = apikey.Hash(cfg.InitialAccessToken), true
+	}
+	if s.forget == nil {
+		s.forget = func(...[32]byte) {}
+	}
+	if s.forgetJTI == nil {
+		s.forgetJTI = func(string) {}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	ttl := cfg.CacheTTL
+	if ttl <= 0 {
+		ttl = 5 * time.Second
+	}
+	s.clients.ttl, s.apis.ttl = ttl, ttl
+	s.guard = newGuard(ratelimit.NewMemory(), cfg.MaxAuthFailures, cfg.AuthFailureWindow)
+	return s, nil
+}
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Issuer returns the issuer identifier.
+func (s *Service) Issuer() string { return s.issuer }
+
+// RegistrationEnabled reports whether dynamic client registration is on.
+func (s *Service) RegistrationEnabled() bool { return s.registration }
+
+// Run sweeps expired tokens and brute-force state until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.guard.sweep(s.now())
+		if n%60 != 0 {
+			continue
+		}
+		if c, err := s.db.DeleteExpiredOAuth(ctx, s.clock().Add(-time.Hour)); err != nil {
+			s.log.WarnContext(ctx, "sweep expired oauth tokens", "err", err)
+		} else if c > 0 {
+			s.log.InfoContext(ctx, "swept expired oauth tokens", "count", c)
+		}
+	}
+}
+
+// client returns the client with the given id, from the cache when fresh.
+func (s *Service) client(ctx context.Context, id string) (store.Client, error) {
+	now := s.now()
+	if c, ok := s.clients.get(id, now); ok {
+		return c, nil
+	}
+	c, err := s.db.ClientByID(ctx, id)
+	if err != nil {
+		return store.Client{}, err
+	}
+	s.clients.put(id, c, now)
+	return c, nil
+}
+
+// listAPIs returns every API, from the cache when fresh.
+func (s *Service) listAPIs(ctx context.Context) ([]store.API, error) {
+	now := s.now()
+	if as, ok := s.apis.get("", now); ok {
+		return as, nil
+	}
+	as, err := s.db.ListAPIs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.apis.put("", as, now)
+	return as, nil
+}
+
+// apiByID returns the API with the given id, or store.ErrNotFound.
+func (s *Service) apiByID(ctx context.Context, id string) (store.API, error) {
+	as, err := s.listAPIs(ctx)
+	if err != nil {
+		return store.API{}, err
+	}
+	for _, a := range as {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	// Perhaps created since the cache was filled.
+	s.apis.drop("")
+	return s.db.APIByID(ctx, id)
+}
+
+// ttlCache is a small map of values read from the store, each trusted
+// for ttl.
+type ttlCache[V any] struct {
+	ttl time.Duration
+	mu  sync.RWMutex
+	m   map[string]ttlEntry[V]
+}
+
+type ttlEntry[V any] struct {
+	v     V
+	until time.Time
+}
+
+func (c *ttlCache[V]) get(k string, now time.Time) (V, bool) {
+	c.mu.RLock()
+	e, ok := c.m[k]
+	c.mu.RUnlock()
+	if !ok || now.After(e.until) {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+func (c *ttlCache[V]) put(k string, v V, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 100_000 {
+		c.m = make(map[string]ttlEntry[V])
+	}
+	c.m[k] = ttlEntry[V]{v: v, until: now.Add(c.ttl)}
+}
+
+func (c *ttlCache[V]) drop(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
+}

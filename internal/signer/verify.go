@@ -1,0 +1,115 @@
+package signer
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// MaxTokenLen bounds the tokens Verify parses.
+const MaxTokenLen = 16 << 10
+
+// strict decodes base64url without padding and refuses non-zero trailing
+// bits, so that one signature has one spelling.
+var strict = base64.RawURLEncoding.Strict()
+
+// Verify returns the payload of token if tokend signed it: the token is a
+// compact JWS; its protected header holds only alg, kid and typ; alg is
+// one of Algorithms (never "none", never an HMAC); kid names a published
+// key whose algorithm is alg; the signature verifies with that key; and
+// typ equals typ, ignoring case and an "application/" prefix (RFC 8725
+// §3.11). It returns an error wrapping ErrMalformed, ErrUnknownKey,
+// ErrBadSignature or ErrWrongType otherwise. Claims (iss, aud, exp, nbf)
+// are the caller's to check. It touches no database.
+func (s *Signer) Verify(token string, typ string) ([]byte, error) {
+	h, err := parseHeader(token)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(Algorithms, h.Alg) {
+		return nil, fmt.Errorf("%w: algorithm %q is not accepted", ErrBadSignature, h.Alg)
+	}
+	k := s.ring.Load().byKID[h.Kid]
+	if k == nil || !k.publishedAt(s.now()) {
+		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, h.Kid)
+	}
+	if h.Alg != k.alg {
+		return nil, fmt.Errorf("%w: key %s is for %s, not %s", ErrBadSignature, k.kid, k.alg, h.Alg)
+	}
+	jws, err := jose.ParseSignedCompact(token, joseAlgorithms)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if len(jws.Signatures) != 1 || jws.Signatures[0].Protected.Algorithm != h.Alg || jws.Signatures[0].Protected.KeyID != h.Kid {
+		return nil, fmt.Errorf("%w: header parsed inconsistently", ErrMalformed)
+	}
+	payload, err := jws.Verify(k.jwk.Key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	if !sameType(h.Typ, typ) {
+		return nil, fmt.Errorf("%w: typ %q, want %q", ErrWrongType, h.Typ, typ)
+	}
+	return payload, nil
+}
+
+// header is the protected header of a tokend JWS.
+type header struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+	Typ string `json:"typ"`
+}
+
+// parseHeader checks the shape of a compact JWS (three canonical base64url
+// parts) and decodes its header, which must hold only alg, kid and typ:
+// tokend never sets another, and refusing the rest rules out embedded
+// keys (jwk, x5c, jku), unencoded payloads (b64) and crit extensions.
+func parseHeader(token string) (header, error) {
+	if len(token) > MaxTokenLen {
+		return header{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenLen)
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return header{}, fmt.Errorf("%w: not three non-empty dot-separated parts", ErrMalformed)
+	}
+	var raw []byte
+	for i, p := range parts {
+		b, err := strict.DecodeString(p)
+		if err != nil {
+			return header{}, fmt.Errorf("%w: part %d is not canonical base64url", ErrMalformed, i+1)
+		}
+		if i == 0 {
+			raw = b
+		}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return header{}, fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
+	}
+	for name := range fields {
+		if name != "alg" && name != "kid" && name != "typ" {
+			return header{}, fmt.Errorf("%w: header parameter %q is not accepted", ErrMalformed, name)
+		}
+	}
+	var h header
+	if err := json.Unmarshal(raw, &h); err != nil || h.Alg == "" || h.Kid == "" {
+		return header{}, fmt.Errorf("%w: header needs string alg and kid", ErrMalformed)
+	}
+	return h, nil
+}
+
+// sameType compares typ header values as RFC 7515 §4.1.9 says: without
+// case, with "application/" optional.
+func sameType(got, want string) bool {
+	trim := func(s string) string {
+		if len(s) > 12 && strings.EqualFold(s[:12], "application/") {
+			return s[12:]
+		}
+		return s
+	}
+	return want != "" && strings.EqualFold(trim(got), trim(want))
+}

@@ -1,0 +1,57 @@
+package verify
+
+import (
+	"context"
+
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/store"
+)
+
+// The prefixes of the opaque OAuth tokens (package oauth issues them).
+// Opaque access tokens verify like API keys; refresh tokens are not bearer
+// credentials and never verify: they are NOT_FOUND here, without a lookup.
+const (
+	AccessTokenPrefix  = "tkat"
+	RefreshTokenPrefix = "tkrt"
+)
+
+// KindAccessToken is TokenInfo.Kind of an OAuth access token.
+const KindAccessToken = "access_token"
+
+// load reads the token with hash h and the given prefix from the store:
+// an opaque access token or an API key. The entry is cached until until.
+// It returns store.ErrNotFound.
+func (e *Engine) load(ctx context.Context, h [32]byte, prefix string, until int64) (*entry, error) {
+	if prefix == AccessTokenPrefix {
+		rec, err := e.db.AccessTokenByHash(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		ent := newAccessEntry(rec)
+		ent.cachedUntil = until
+		return ent, nil
+	}
+	rec, err := e.db.KeyBySecretHash(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	return newEntry(rec, until), nil
+}
+
+// newAccessEntry makes the entry of an opaque access token: no rate
+// limits, credits, IP allowlist or usage bookkeeping, which are settings
+// of API keys. Its keyID is empty, which keeps it out of the usage batch.
+func newAccessEntry(r store.AccessRecord) *entry {
+	t := r.Token
+	exp := t.ExpiresAt.UTC()
+	return &entry{
+		found:     true,
+		audience:  r.Audience,
+		enabled:   true,
+		revoked:   !t.RevokedAt.IsZero(),
+		expiresAt: t.ExpiresAt.UnixNano(),
+		scopes:    t.Scopes,
+		info: api.TokenInfo{ID: t.ID, Kind: KindAccessToken, APIID: t.APIID, Subject: t.Subject,
+			Scopes: t.Scopes, ExpiresAt: &exp, ClientID: t.ClientID},
+	}
+}
