@@ -83,7 +83,7 @@ func run(o options) error {
 	}
 	client := loadgen.Client(o.c)
 	var toks node.Tokens
-	first, err := phase(ctx, o, n, client, apiID, verifyKey, &toks, o.keys, o.d)
+	first, err := phase(ctx, o, n, client, apiID, verifyKey, &toks, o.keys, o.keys, o.d)
 	if err != nil {
 		return err
 	}
@@ -95,11 +95,26 @@ func run(o options) error {
 	if !o.scale {
 		return nil
 	}
-	big, err := phase(ctx, o, n, client, apiID, verifyKey, &toks, o.scaleKeys, o.scaleD)
+	// The same working set as the first phase, now with scale-keys stored:
+	// "verification stays as fast" compares these two. Then every stored
+	// key uniformly, where most lookups miss a cache of cache-size entries
+	// and go to SQLite.
+	big, err := phase(ctx, o, n, client, apiID, verifyKey, &toks, o.scaleKeys, o.keys, o.scaleD)
 	if err != nil {
 		return err
 	}
-	verdict(fmt.Sprintf("%d keys", o.scaleKeys), big, bare)
+	if bare, err = runBare(client, &toks, o); err != nil {
+		return err
+	}
+	verdict(fmt.Sprintf("%d keys stored, the same %d-key working set", o.scaleKeys, o.keys), big, bare)
+	fmt.Printf("  %d keys vs %d keys stored, same working set: %.0f vs %.0f req/s (ratio %.2f), p99 %s vs %s\n",
+		o.scaleKeys, o.keys, big.RPS(), first.RPS(), big.RPS()/first.RPS(), big.Percentile(0.99), first.Percentile(0.99))
+	all, err := phase(ctx, o, n, client, apiID, verifyKey, &toks, o.scaleKeys, o.scaleKeys, o.scaleD)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  uniform over all %d keys (cache of %d: mostly database lookups): %.0f req/s, p99 %s\n",
+		o.scaleKeys, o.cacheSize, all.RPS(), all.Percentile(0.99))
 	fmt.Printf("  RSS %s (target < %d MiB for the whole process, load generator and its %.1f MiB token table included)\n",
 		node.RSS(), maxRSS, float64(toks.Bytes())/(1<<20))
 	return nil
@@ -116,16 +131,16 @@ func header(o options, dir string) {
 
 // phase seeds up to keys, warms the cache and measures tokend.
 func phase(ctx context.Context, o options, n *node.Node, client *http.Client, apiID, verifyKey string,
-	toks *node.Tokens, keys int, d time.Duration) (*loadgen.Result, error) {
-	fmt.Printf("\n== %d keys ==\n", keys)
+	toks *node.Tokens, keys, span int, d time.Duration) (*loadgen.Result, error) {
+	fmt.Printf("\n== %d keys stored, requests over %d of them ==\n", keys, span)
 	if err := n.Seed(ctx, apiID, toks, keys, os.Stdout); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
 	fmt.Printf("RSS after seeding: %s (token table %.1f MiB of it)\n", node.RSS(), float64(toks.Bytes())/(1<<20))
-	t := loadgen.Target{URL: n.URL + "/v1/verify", Auth: "Bearer " + verifyKey, Body: verifyBody(toks),
+	t := loadgen.Target{URL: n.URL + "/v1/verify", Auth: "Bearer " + verifyKey, Body: verifyBody(toks, span),
 		WantStatus: http.StatusOK, Want: []byte(`"code":"VALID"`)}
 	if o.warm {
-		warm := uint64(min(keys, max(o.cacheSize, 0)))
+		warm := uint64(min(span, max(o.cacheSize, 0)))
 		r := loadgen.Run(client, t, o.c, 0, warm)
 		fmt.Printf("warm-up (cold cache, each of %d keys once, %s): %s\n", warm, r.Elapsed.Round(time.Millisecond), r)
 	} else {
@@ -134,18 +149,18 @@ func phase(ctx context.Context, o options, n *node.Node, client *http.Client, ap
 	hits0, miss0 := n.Counter("tokend_verify_cache_hits_total"), n.Counter("tokend_verify_cache_misses_total")
 	r := loadgen.Run(client, t, o.c, d, 0)
 	hits, miss := n.Counter("tokend_verify_cache_hits_total")-hits0, n.Counter("tokend_verify_cache_misses_total")-miss0
-	fmt.Printf("tokend  /v1/verify, random key of %d, %s: %s\n", keys, d, r)
+	fmt.Printf("tokend  /v1/verify, random key of %d, %s: %s\n", span, d, r)
 	fmt.Printf("  cache: %.0f hits, %.0f misses (%.1f%% hits; counts include the bearer-key check), %d entries\n",
 		hits, miss, 100*hits/max(hits+miss, 1), n.Engine.CacheLen())
 	fmt.Printf("  RSS after the run: %s\n", node.RSS())
 	return r, nil
 }
 
-// verifyBody builds the request for token n modulo the table.
-func verifyBody(toks *node.Tokens) func(uint64, []byte) []byte {
+// verifyBody builds the request for token n modulo the first span tokens.
+func verifyBody(toks *node.Tokens, span int) func(uint64, []byte) []byte {
 	return func(n uint64, buf []byte) []byte {
 		buf = append(buf, `{"token":"`...)
-		buf = append(buf, toks.At(int(n%uint64(toks.Len())))...)
+		buf = append(buf, toks.At(int(n%uint64(min(span, toks.Len()))))...)
 		return append(buf, `","audience":"`+node.Audience+`","scopes":["read"]}`...)
 	}
 }
@@ -160,7 +175,7 @@ func runBare(client *http.Client, toks *node.Tokens, o options) (*loadgen.Result
 	go srv.Serve(ln)
 	defer srv.Close()
 	t := loadgen.Target{URL: "http://" + ln.Addr().String() + "/v1/verify", Auth: "Bearer unused",
-		Body: verifyBody(toks), WantStatus: http.StatusOK, Want: []byte(`"code":"VALID"`)}
+		Body: verifyBody(toks, toks.Len()), WantStatus: http.StatusOK, Want: []byte(`"code":"VALID"`)}
 	loadgen.Run(client, t, o.c, time.Second, 0) // open the connections
 	r := loadgen.Run(client, t, o.c, o.d, 0)
 	fmt.Printf("\nbare net/http (decode api.VerifyRequest, encode a fixed api.VerifyResponse), %s: %s\n", o.d, r)
