@@ -74,7 +74,7 @@ func (e *badRequest) Error() string { return e.msg }
 // decode reads exactly one JSON value of at most MaxBodyBytes into dst,
 // refusing unknown fields, wrong types and trailing data.
 func decode(w http.ResponseWriter, r *http.Request, dst any) error {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if !isJSON(r.Header.Get("Content-Type")) {
 		return &badRequest{http.StatusUnsupportedMediaType, api.ErrUnsupportedMedia, "the body must be application/json", ""}
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -86,6 +86,16 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, "the body must hold exactly one JSON object", ""}
 	}
 	return nil
+}
+
+// isJSON reports an application/json content type, parameters allowed.
+// The exact value is checked first because ParseMediaType allocates.
+func isJSON(ct string) bool {
+	if ct == "application/json" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 // decodeError turns a json error into a public message that names the
