@@ -26,7 +26,9 @@ func (s *Server) authenticate(r *http.Request, scopes []string) (audit.Actor, er
 	if err := s.engine.Verify(r.Context(), &req, &res); err != nil {
 		return audit.Actor{}, err
 	}
-	if res.Code != api.CodeValid {
+	// Only admin keys (API keys of the built-in API) authenticate to
+	// tokend; no OAuth token does, whatever its audience.
+	if res.Code != api.CodeValid || res.Token.Kind != "api_key" || res.Token.APIID != apikey.SystemAPIID {
 		return audit.Actor{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 			"the bearer token is not a valid tokend key", `Bearer realm="tokend", error="invalid_token"`}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/signer"
 )
 
@@ -187,7 +188,11 @@ func (e *Engine) audiences(ctx context.Context, now time.Time, fresh bool) (*aud
 	}
 	a := &audiences{byAud: make(map[string]string, len(apis)), loadedAt: now.UnixNano()}
 	for _, api := range apis {
-		a.byAud[api.Audience] = api.ID
+		// tokend's own API is never a JWT audience: admin and verify
+		// credentials are opaque admin keys only, whatever gets signed.
+		if api.ID != apikey.SystemAPIID {
+			a.byAud[api.Audience] = api.ID
+		}
 	}
 	e.jwt.auds.Store(a)
 	return a, nil

@@ -267,3 +267,19 @@ func TestJWTDisabled(t *testing.T) {
 		t.Errorf("Verify without JWT config = %s, %v; want NOT_FOUND", res.Code, err)
 	}
 }
+
+// TestJWTNeverForTokend: a JWT whose audience is tokend's own API must not
+// verify, so that no signed token can ever stand in for an admin key.
+func TestJWTNeverForTokend(t *testing.T) {
+	f := newJWTFixture(t)
+	keys := apikey.NewService(apikey.Config{DB: f.db, Now: f.clock.Now})
+	if err := keys.EnsureSystemAPI(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tok := f.sign(t, with(f.claims(), "aud", apikey.SystemAudience, "scope", apikey.ScopeAdmin))
+	for _, aud := range []string{"", apikey.SystemAudience} {
+		if res := f.verify(t, Request{Token: tok, Audience: aud}); res.Code != api.CodeNotFound || res.Token != nil {
+			t.Errorf("JWT for tokend's audience (requested %q) = %s, want NOT_FOUND", aud, res.Code)
+		}
+	}
+}
