@@ -1,0 +1,122 @@
+package server_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/tokend/tokend/api"
+)
+
+// TestOAuthDynamicRegistration registers a client (RFC 7591), uses it,
+// reads, updates and deletes it with its registration access token
+// (RFC 7592).
+func TestOAuthDynamicRegistration(t *testing.T) {
+	f := newFixture(t)
+	body := `{"client_name":"dyn","grant_types":["client_credentials"],"tokend_api_scopes":{"` + f.api.ID + `":["read"]},"logo_uri":"ignored"}`
+	status, raw := f.post(t, "/oauth2/register", "application/json", body, nil)
+	if status != 201 {
+		t.Fatalf("register: %d %s", status, raw)
+	}
+	var reg struct {
+		ClientID, ClientSecret, RegistrationAccessToken, RegistrationClientURI string
+	}
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	reg.ClientID, _ = m["client_id"].(string)
+	reg.ClientSecret, _ = m["client_secret"].(string)
+	reg.RegistrationAccessToken, _ = m["registration_access_token"].(string)
+	reg.RegistrationClientURI, _ = m["registration_client_uri"].(string)
+	if reg.ClientSecret == "" || reg.RegistrationAccessToken == "" || reg.RegistrationClientURI != f.Issuer+"/oauth2/register/"+reg.ClientID {
+		t.Fatalf("registration response %s", raw)
+	}
+	status, raw = f.postForm(t, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, reg.ClientID, reg.ClientSecret)
+	if status != 200 {
+		t.Fatalf("token for a registered client: %d %s", status, raw)
+	}
+	do := func(method, token, body string) (int, []byte) {
+		req, _ := http.NewRequest(method, reg.RegistrationClientURI, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var b json.RawMessage
+		json.NewDecoder(res.Body).Decode(&b)
+		return res.StatusCode, b
+	}
+	if status, raw := do(http.MethodGet, reg.RegistrationAccessToken, ""); status != 200 || !strings.Contains(string(raw), `"client_name":"dyn"`) {
+		t.Errorf("read: %d %s", status, raw)
+	}
+	status, raw = do(http.MethodGet, "tkrg_wrong", "")
+	checkOAuthError(t, status, raw, 401, "invalid_token")
+	upd := `{"client_id":"` + reg.ClientID + `","client_name":"renamed","tokend_api_scopes":{"` + f.api.ID + `":["read","write"]}}`
+	if status, raw := do(http.MethodPut, reg.RegistrationAccessToken, upd); status != 200 || !strings.Contains(string(raw), `"renamed"`) {
+		t.Errorf("update: %d %s", status, raw)
+	}
+	status, raw = do(http.MethodPut, reg.RegistrationAccessToken, `{"client_name":"x","tokend_api_scopes":{"api_nope":["read"]}}`)
+	checkOAuthError(t, status, raw, 400, "invalid_client_metadata")
+	if status, _ := do(http.MethodDelete, reg.RegistrationAccessToken, ""); status != 204 {
+		t.Errorf("delete: %d", status)
+	}
+	status, raw = f.postForm(t, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, reg.ClientID, reg.ClientSecret)
+	checkOAuthError(t, status, raw, 401, "invalid_client")
+
+	status, raw = f.post(t, "/oauth2/register", "application/json", `{"client_name":"x"}`, nil)
+	checkOAuthError(t, status, raw, 400, "invalid_client_metadata")
+	status, raw = f.post(t, "/oauth2/register", "application/json",
+		`{"client_name":"x","redirect_uris":["https://a.example/cb"],"tokend_api_scopes":{"`+f.api.ID+`":[]}}`, nil)
+	checkOAuthError(t, status, raw, 400, "invalid_redirect_uri")
+}
+
+// TestOAuthPrivateKeyJWT authenticates with an RFC 7523 client assertion
+// and refuses its replay.
+func TestOAuthPrivateKeyJWT(t *testing.T) {
+	f := newFixture(t)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pub := jose.JSONWebKey{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}})
+	c := f.oauthClient(t, func(r *api.CreateClientRequest) { r.TokenEndpointAuthMethod, r.JWKS = "private_key_jwt", jwks })
+	if c.Secret != "" {
+		t.Error("a private_key_jwt client got a secret")
+	}
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertion := func(aud string, exp time.Duration) string {
+		now := f.Clock.Now()
+		s, err := jwt.Signed(sig).Claims(jwt.Claims{Issuer: c.Client.ID, Subject: c.Client.ID, Audience: jwt.Audience{aud},
+			Expiry: jwt.NewNumericDate(now.Add(exp)), IssuedAt: jwt.NewNumericDate(now), ID: rand.Text()}).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	form := func(a string) url.Values {
+		return url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion": {a}}
+	}
+	good := assertion(f.Issuer+"/oauth2/token", time.Minute)
+	if status, raw := f.postForm(t, "/oauth2/token", form(good), "", ""); status != 200 {
+		t.Fatalf("private_key_jwt: %d %s", status, raw)
+	}
+	status, raw := f.postForm(t, "/oauth2/token", form(good), "", "")
+	checkOAuthError(t, status, raw, 401, "invalid_client") // replay
+	status, raw = f.postForm(t, "/oauth2/token", form(assertion("https://elsewhere.example", time.Minute)), "", "")
+	checkOAuthError(t, status, raw, 401, "invalid_client")
+	status, raw = f.postForm(t, "/oauth2/token", form(assertion(f.Issuer, -time.Minute)), "", "")
+	checkOAuthError(t, status, raw, 401, "invalid_client") // expired
+}
