@@ -18,7 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/server"
+	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/verify"
 )
@@ -104,67 +106,93 @@ type node struct {
 	bgDone sync.WaitGroup
 }
 
-func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Writer) (*node, error) {
+// parts are a node's components, built before it listens.
+type parts struct {
+	db     *store.DB
+	reg    *prometheus.Registry
+	peers  *peers
+	signer *signer.Signer
+	engine *verify.Engine
+	keys   *apikey.Service
+	oauth  *oauth.Service
+}
+
+// close releases what build opened, for a start that fails.
+func (p *parts) close() {
+	if p.peers != nil {
+		p.peers.close()
+	}
+	if p.db != nil {
+		p.db.Close()
+	}
+}
+
+// build opens the store and assembles the components in dependency
+// order; on error it closes whatever it had opened.
+func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Writer) (p *parts, err error) {
+	p = &parts{reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dsn, err := cfg.dsn()
 	if err != nil {
-		return nil, err
+		return p, err
 	}
 	kek, err := cfg.signing.kek(cfg, log)
 	if err != nil {
-		return nil, err
+		return p, err
 	}
-	db, err := store.Open(ctx, dsn, store.Options{Logger: log})
+	if p.db, err = store.Open(ctx, dsn, store.Options{Logger: log}); err != nil {
+		return p, fmt.Errorf("open store: %w", err)
+	}
+	if p.signer, err = newSigner(ctx, cfg, p.db, kek, log); err != nil {
+		return p, err
+	}
+	if p.peers, err = newLimiter(ctx, cfg, log, p.reg); err != nil {
+		return p, err
+	}
+	p.engine = verify.New(verify.Config{DB: p.db, Limiter: p.peers.rateLimiter(), CacheSize: cfg.cacheSize,
+		CacheTTL: cfg.cacheTTL, NegativeTTL: cfg.negativeTTL, Metrics: verify.NewMetrics(p.reg), Logger: log,
+		JWT: &verify.JWTConfig{Signer: p.signer, Issuer: cfg.signing.issuerURL(cfg)}})
+	if err = p.peers.listen(ctx, p.db, dsn, p.engine, log, p.reg); err != nil {
+		return p, err
+	}
+	p.keys = apikey.NewService(apikey.Config{DB: p.db, OnKeyChange: p.engine.Invalidate, Logger: log})
+	if err = bootstrap(ctx, p.keys, stdout); err != nil {
+		return p, err
+	}
+	p.oauth, err = newOAuth(cfg, p.db, p.signer, p.engine, log)
+	return p, err
+}
+
+// start builds a node, listens, and runs its background work.
+func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Writer) (*node, error) {
+	p, err := build(ctx, cfg, log, stdout)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	sg, err := newSigner(ctx, cfg, db, kek, log)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	peers, err := newLimiter(ctx, cfg, log, reg)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	engine := verify.New(verify.Config{DB: db, Limiter: peers.rateLimiter(), CacheSize: cfg.cacheSize, CacheTTL: cfg.cacheTTL,
-		NegativeTTL: cfg.negativeTTL, Metrics: verify.NewMetrics(reg), Logger: log,
-		JWT: &verify.JWTConfig{Signer: sg, Issuer: cfg.signing.issuerURL(cfg)}})
-	if err := peers.listen(ctx, db, dsn, engine, log, reg); err != nil {
-		peers.close()
-		db.Close()
-		return nil, err
-	}
-	keys := apikey.NewService(apikey.Config{DB: db, OnKeyChange: engine.Invalidate, Logger: log})
-	if err := bootstrap(ctx, keys, stdout); err != nil {
-		db.Close()
-		return nil, err
-	}
-	oa, err := newOAuth(cfg, db, sg, engine, log)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	srv := server.New(server.Config{DB: db, Keys: keys, Engine: engine, Signer: sg, OAuth: oa, Gatherer: reg, Ready: peers.ready, Logger: log})
-	n := &node{log: log, db: db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1), peers: peers}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		db.Close()
+		p.close()
 		return nil, err
 	}
+	srv := server.New(server.Config{DB: p.db, Keys: p.keys, Engine: p.engine, Signer: p.signer, OAuth: p.oauth,
+		Gatherer: p.reg, Ready: p.peers.ready, Logger: log})
+	n := &node{log: log, db: p.db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1),
+		peers: p.peers}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	n.stopBg = stop
-	n.bgDone.Go(func() { engine.Run(bg) })
-	n.bgDone.Go(func() { keys.Run(bg) })
-	n.bgDone.Go(func() { sg.Run(bg) })
-	n.bgDone.Go(func() { oa.Run(bg) })
-	peers.run(bg, &n.bgDone)
-	if peers.dialect == "postgres" && peers.limiter == nil {
+	for _, run := range []func(context.Context){p.engine.Run, p.keys.Run, p.signer.Run, p.oauth.Run} {
+		n.bgDone.Go(func() { run(bg) })
+	}
+	p.peers.run(bg, &n.bgDone)
+	if p.peers.dialect == "postgres" && p.peers.limiter == nil {
 		log.Warn("rate limits are per node: each node enforces every limit on its own; pass --redis to share them")
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.tlsCert != "", "mode", peers.mode())
+	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.tlsCert != "", "mode", p.peers.mode())
 	go func() { n.served <- n.serve(ln, cfg) }()
 	return n, nil
 }
