@@ -82,7 +82,7 @@ func isPublic(pkg string) bool {
 func isDomain(pkg string) bool {
 	switch pkg {
 	case "internal/apikey", "internal/verify", "internal/store", "internal/audit", "internal/ratelimit",
-		"internal/valid", "internal/ids":
+		"internal/valid", "internal/ids", "internal/oauth", "internal/signer", "internal/cluster":
 		return true
 	}
 	return false

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/tokend/tokend/api"
@@ -50,7 +51,11 @@ func main() {
 	flag.BoolVar(&o.scale, "scale", false, "then grow to -scale-keys keys and measure again")
 	flag.IntVar(&o.scaleKeys, "scale-keys", 1_000_000, "keys of the -scale run")
 	flag.DurationVar(&o.scaleD, "scale-d", 0, "duration of the -scale run (default -d)")
+	heap := flag.String("heapprofile", "", "write a heap profile here at the end")
 	flag.Parse()
+	if *heap != "" {
+		defer writeHeap(*heap)
+	}
 	if o.scaleD == 0 {
 		o.scaleD = o.d
 	}
@@ -58,6 +63,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "verifyload:", err)
 		os.Exit(1)
 	}
+}
+
+func writeHeap(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "verifyload:", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	pprof.WriteHeapProfile(f)
 }
 
 func run(o options) error {
