@@ -62,24 +62,16 @@ func apisCreate(ctx context.Context, c *cmdIO, args []string) error {
 	fs := newFlagSet(c, "apis create",
 		"apis create --name N --audience A --scopes a,b --key-prefix P [flags]",
 		"Registers an API. The audience and key prefix cannot change later.")
-	conn.register(fs)
 	f.register(fs)
 	fs.StringVar(&audience, "audience", "", "the API's `audience`, usually its URL (required)")
 	fs.StringVar(&prefix, "key-prefix", "", "`prefix` of the API's keys, such as bill (required)")
-	pos, err := parseArgs(fs, args)
+	_, cl, err := connect(c, fs, &conn, args, 0, "no arguments")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 0, "no arguments"); err != nil {
 		return err
 	}
 	if f.name == "" || audience == "" || prefix == "" {
 		fs.Usage()
 		return fmt.Errorf("%w: --name, --audience and --key-prefix are required", errUsage)
-	}
-	cl, err := conn.client(c)
-	if err != nil {
-		return err
 	}
 	a, err := cl.CreateAPI(ctx, api.CreateAPIRequest{
 		Name: f.name, Audience: audience, Scopes: orEmpty(f.scopes), KeyPrefix: prefix,
@@ -94,15 +86,7 @@ func apisCreate(ctx context.Context, c *cmdIO, args []string) error {
 func apisList(ctx context.Context, c *cmdIO, args []string) error {
 	var conn connFlags
 	fs := newFlagSet(c, "apis list", "apis list [--json]", "Lists every API.")
-	conn.register(fs)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	cl, err := conn.client(c)
+	_, cl, err := connect(c, fs, &conn, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -119,15 +103,7 @@ func apisList(ctx context.Context, c *cmdIO, args []string) error {
 func apisShow(ctx context.Context, c *cmdIO, args []string) error {
 	var conn connFlags
 	fs := newFlagSet(c, "apis show", "apis show ID [--json]", "Shows one API.")
-	conn.register(fs)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1, "one API ID"); err != nil {
-		return err
-	}
-	cl, err := conn.client(c)
+	pos, cl, err := connect(c, fs, &conn, args, 1, "one API ID")
 	if err != nil {
 		return err
 	}
@@ -143,17 +119,9 @@ func apisUpdate(ctx context.Context, c *cmdIO, args []string) error {
 	var f apiFlags
 	fs := newFlagSet(c, "apis update", "apis update ID [flags]",
 		"Changes the given fields of an API; others keep their value.")
-	conn.register(fs)
 	f.register(fs)
 	fs.BoolVar(&f.noDefaultLimits, "no-default-ratelimits", false, "remove the default rate limits")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1, "one API ID"); err != nil {
-		return err
-	}
-	cl, err := conn.client(c)
+	pos, cl, err := connect(c, fs, &conn, args, 1, "one API ID")
 	if err != nil {
 		return err
 	}
@@ -195,15 +163,7 @@ func (f *apiFlags) update(ctx context.Context, cl *client.Client, id string, set
 func apisDelete(ctx context.Context, c *cmdIO, args []string) error {
 	var conn connFlags
 	fs := newFlagSet(c, "apis delete", "apis delete ID", "Deletes an API.")
-	conn.register(fs)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1, "one API ID"); err != nil {
-		return err
-	}
-	cl, err := conn.client(c)
+	pos, cl, err := connect(c, fs, &conn, args, 1, "one API ID")
 	if err != nil {
 		return err
 	}

@@ -174,6 +174,22 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// connect finishes a client command's flag set: it parses args, checks
+// that n positional arguments remain (what describes them for the usage
+// error) and returns them with a client of the configured server.
+func connect(c *cmdIO, fs *flag.FlagSet, conn *connFlags, args []string, n int, what string) ([]string, *client.Client, error) {
+	conn.register(fs)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := wantArgs(fs, pos, n, what); err != nil {
+		return nil, nil, err
+	}
+	cl, err := conn.client(c)
+	return pos, cl, err
+}
+
 // wantArgs checks the number of positional arguments.
 func wantArgs(fs *flag.FlagSet, pos []string, n int, what string) error {
 	if len(pos) != n {

@@ -179,17 +179,9 @@ func clientsList(ctx context.Context, c *cmdIO, args []string) error {
 	var cursor string
 	var limit int
 	fs := newFlagSet(c, "clients list", "clients list [--json]", "Lists OAuth clients.")
-	conn.register(fs)
 	fs.StringVar(&cursor, "cursor", "", "start after this `cursor` (next_cursor of the previous page)")
 	fs.IntVar(&limit, "limit", 0, "page size, 1 to 500 (default 50)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	cl, err := conn.client(c)
+	_, cl, err := connect(c, fs, &conn, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}

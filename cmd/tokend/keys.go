@@ -122,16 +122,12 @@ func keysCreate(ctx context.Context, c *cmdIO, args []string) error {
 	var apiID string
 	fs := newFlagSet(c, "keys create", "keys create --api ID --subject S [flags]",
 		"Issues a key and prints its secret, which is shown only this once.")
-	conn.register(fs)
 	f.register(fs)
 	fs.StringVar(&apiID, "api", "", "`ID` of the API the key is for (required)")
 	fs.StringVar(&f.subject, "subject", "", "`subject` the key acts for, such as a user or service ID (required)")
 	fs.BoolVar(&f.disable, "disabled", false, "create the key disabled")
-	pos, err := parseArgs(fs, args)
+	_, cl, err := connect(c, fs, &conn, args, 0, "no arguments")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 0, "no arguments"); err != nil {
 		return err
 	}
 	if apiID == "" || f.subject == "" {
@@ -143,10 +139,6 @@ func keysCreate(ctx context.Context, c *cmdIO, args []string) error {
 		return err
 	}
 	req, err := f.createRequest(apiID, set)
-	if err != nil {
-		return err
-	}
-	cl, err := conn.client(c)
 	if err != nil {
 		return err
 	}
@@ -163,20 +155,12 @@ func keysList(ctx context.Context, c *cmdIO, args []string) error {
 	var all bool
 	fs := newFlagSet(c, "keys list", "keys list [--api ID] [--subject S] [--limit N] [--cursor C | --all]",
 		"Lists keys, one page at a time unless --all is given.")
-	conn.register(fs)
 	fs.StringVar(&opts.APIID, "api", "", "only keys of the API with this `ID`")
 	fs.StringVar(&opts.Subject, "subject", "", "only keys acting for this `subject`")
 	fs.IntVar(&opts.Limit, "limit", 0, "page size (default: the server's)")
 	fs.StringVar(&opts.Cursor, "cursor", "", "continue from this `cursor`, printed after a page")
 	fs.BoolVar(&all, "all", false, "fetch every page")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	cl, err := conn.client(c)
+	_, cl, err := connect(c, fs, &conn, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -218,15 +202,7 @@ func keyByID(name, help string, call func(cl *client.Client, ctx context.Context
 	return func(ctx context.Context, c *cmdIO, args []string) error {
 		var conn connFlags
 		fs := newFlagSet(c, "keys "+name, "keys "+name+" ID [--json]", help)
-		conn.register(fs)
-		pos, err := parseArgs(fs, args)
-		if err != nil {
-			return err
-		}
-		if err := wantArgs(fs, pos, 1, "one key ID"); err != nil {
-			return err
-		}
-		cl, err := conn.client(c)
+		pos, cl, err := connect(c, fs, &conn, args, 1, "one key ID")
 		if err != nil {
 			return err
 		}
@@ -243,21 +219,13 @@ func keysRotate(ctx context.Context, c *cmdIO, args []string) error {
 	var grace time.Duration
 	fs := newFlagSet(c, "keys rotate", "keys rotate ID [--grace 24h]",
 		"Gives a key a new secret, printed only this once. The old secret\nkeeps working for the grace period (at most 168h).")
-	conn.register(fs)
 	fs.DurationVar(&grace, "grace", 0, "how long the old secret stays valid, such as 24h")
-	pos, err := parseArgs(fs, args)
+	pos, cl, err := connect(c, fs, &conn, args, 1, "one key ID")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 1, "one key ID"); err != nil {
 		return err
 	}
 	if grace < 0 {
 		return fmt.Errorf("%w: --grace must not be negative", errUsage)
-	}
-	cl, err := conn.client(c)
-	if err != nil {
-		return err
 	}
 	ck, err := cl.RotateKey(ctx, pos[0], api.RotateKeyRequest{Grace: api.Duration(grace)})
 	if err != nil {

@@ -133,15 +133,7 @@ func signingKeysList(ctx context.Context, c *cmdIO, args []string) error {
 	var conn connFlags
 	fs := newFlagSet(c, "signing-keys list", "signing-keys list [--json]",
 		"Lists the JWT signing keys, oldest first: pending keys are published and sign after the lead time; retired keys stay published until their tokens expire.")
-	conn.register(fs)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	cl, err := conn.client(c)
+	_, cl, err := connect(c, fs, &conn, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -159,15 +151,7 @@ func signingKeysRotate(ctx context.Context, c *cmdIO, args []string) error {
 	var conn connFlags
 	fs := newFlagSet(c, "signing-keys rotate", "signing-keys rotate [--json]",
 		"Creates a signing key that is published now and signs after the lead time; the active key then retires. If a rotation is pending, shows that key.")
-	conn.register(fs)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	cl, err := conn.client(c)
+	_, cl, err := connect(c, fs, &conn, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
