@@ -16,10 +16,10 @@ import (
 // a refresh token revokes its whole family with the access tokens issued
 // with it (RFC 7009 §2.1). A JWT is revoked by its jti until it expires.
 // The token_type_hint is not needed: tokend tells the kinds apart by
-// their shape. A token tokend does not know, one already revoked or
-// expired, one of another kind (an API key) and one issued to another
-// client are all answered as success without any change, so that the
-// answer reveals nothing about tokens the caller does not own.
+// their shape. A token issued to another client is refused with
+// unauthorized_client, as RFC 7009 §2.1 requires; a token tokend does not
+// know, one already revoked or expired, and one of another kind (an API
+// key) are answered as success without any change (§2.2).
 func (s *Service) Revoke(ctx context.Context, c store.Client, token, ip string) error {
 	if token == "" {
 		return invalidRequest("token is required")
@@ -32,7 +32,10 @@ func (s *Service) Revoke(ctx context.Context, c store.Client, token, ip string) 
 	switch p, _ := apikey.Parse(token); p {
 	case RefreshTokenPrefix:
 		rt, err := s.db.RefreshTokenByHash(ctx, apikey.Hash(token))
-		if errors.Is(err, store.ErrNotFound) || err == nil && (rt.ClientID != c.ID || !rt.RevokedAt.IsZero()) {
+		if err == nil && rt.ClientID != c.ID {
+			return errNotYours
+		}
+		if errors.Is(err, store.ErrNotFound) || err == nil && !rt.RevokedAt.IsZero() {
 			return nil
 		}
 		if err != nil {
@@ -51,7 +54,10 @@ func (s *Service) Revoke(ctx context.Context, c store.Client, token, ip string) 
 	case AccessTokenPrefix:
 		h := apikey.Hash(token)
 		rec, err := s.db.AccessTokenByHash(ctx, h)
-		if errors.Is(err, store.ErrNotFound) || err == nil && rec.Token.ClientID != c.ID {
+		if err == nil && rec.Token.ClientID != c.ID {
+			return errNotYours
+		}
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -70,6 +76,10 @@ func (s *Service) Revoke(ctx context.Context, c store.Client, token, ip string) 
 	return nil
 }
 
+// errNotYours refuses the revocation of a token issued to another client
+// (RFC 7009 §2.1).
+var errNotYours = newError(400, ErrUnauthorizedClient, "the token was not issued to this client")
+
 func (s *Service) revokeJWT(ctx context.Context, by audit.Actor, c store.Client, token string, now time.Time) error {
 	payload, err := s.signer.Verify(token, JWTType)
 	if err != nil {
@@ -80,8 +90,11 @@ func (s *Service) revokeJWT(ctx context.Context, by audit.Actor, c store.Client,
 		return nil
 	}
 	exp := time.Unix(claims.Expiry, 0)
-	if claims.Issuer != s.issuer || claims.ClientID != c.ID || !exp.After(now) {
+	if claims.Issuer != s.issuer || !exp.After(now) {
 		return nil
+	}
+	if claims.ClientID != c.ID {
+		return errNotYours
 	}
 	ev, err := audit.Change(by, now, "access_token.revoke", "jwt", claims.ID, nil, map[string]string{"client_id": c.ID})
 	if err != nil {

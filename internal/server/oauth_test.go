@@ -75,6 +75,24 @@ func (f *fixture) revoke(t *testing.T, c *api.CreatedClient, token string) {
 	}
 }
 
+// revokeAs posts a revocation of token authenticated as c and returns the
+// status and the RFC 6749 error code of the answer.
+func (f *fixture) revokeAs(t *testing.T, c *api.CreatedClient, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", f.URL+"/oauth2/revoke",
+		strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(c.Client.ID, c.Secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Error string }
+	json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body.Error
+}
+
 func (f *fixture) verifyCode(t *testing.T, token string) api.Code {
 	t.Helper()
 	return f.verify(t, api.VerifyRequest{Token: token, Audience: f.api.Audience}).Code
@@ -110,6 +128,13 @@ func TestOAuthClientCredentials(t *testing.T) {
 			if !in.Active || in.ClientID != c.Client.ID || in.Subject != c.Client.ID || in.Scope.String() != "read" ||
 				len(in.Audience) != 1 || in.Audience[0] != f.api.Audience || in.Issuer != f.Issuer || in.Expiration.AsTime().IsZero() {
 				t.Errorf("introspection = %+v", in)
+			}
+			// Another client may not revoke it (RFC 7009 §2.1), and it stays valid.
+			if status, code := f.revokeAs(t, introspector, tok.AccessToken); status != 400 || code != "unauthorized_client" {
+				t.Errorf("revocation by another client = %d %q, want 400 unauthorized_client", status, code)
+			}
+			if code := f.verifyCode(t, tok.AccessToken); code != api.CodeValid {
+				t.Errorf("/v1/verify after another client's revocation = %s, want VALID", code)
 			}
 			f.revoke(t, c, tok.AccessToken)
 			if in := introspect(t, r, tok.AccessToken); in.Active {
