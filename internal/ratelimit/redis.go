@@ -47,6 +47,16 @@ type Redis struct {
 	callerClock bool
 }
 
+// withoutURL drops the URL from a *url.Error: a Redis URL may carry a
+// password, and the error reaches the log and the terminal.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
 // NewRedis connects to the Redis at cfg.URL. The connection is made on
 // first use; call Ping to check it. Unless the URL says otherwise, dials
 // time out after 1s and reads and writes after 500ms, so that an
@@ -55,14 +65,14 @@ type Redis struct {
 func NewRedis(cfg RedisConfig) (*Redis, error) {
 	raw, prefix, err := cutPrefix(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
+		return nil, fmt.Errorf("redis url: %w", withoutURL(err))
 	}
 	if cfg.Prefix != "" {
 		prefix = cfg.Prefix
 	}
 	opt, err := redis.ParseURL(raw)
 	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
+		return nil, fmt.Errorf("redis url: %w", withoutURL(err))
 	}
 	q := raw[strings.IndexByte(raw, '?')+1:]
 	if !strings.Contains(q, "dial_timeout=") {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,5 +175,20 @@ func TestFailoverReturnsToRedis(t *testing.T) {
 	}
 	if n, _ := r.c.Exists(t.Context(), r.Key("k", "x")).Result(); n != 1 {
 		t.Error("the decision after recovery left no state in Redis")
+	}
+}
+
+// TestRedisURLErrorsHideThePassword needs no Redis: a URL that does not
+// parse must not be echoed, since it may carry a password.
+func TestRedisURLErrorsHideThePassword(t *testing.T) {
+	for _, u := range []string{"redis://:hunter2@bad:port:x/0", "redis://:hunter2@[::1/0", "rediss://u:hunter2@h:6379/notanumber"} {
+		_, err := NewRedis(RedisConfig{URL: u})
+		if err == nil {
+			t.Errorf("NewRedis(%q) accepted a bad URL", u)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("NewRedis error shows the password: %v", err)
+		}
 	}
 }
