@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -454,3 +455,37 @@ func TestOAuthMetadata(t *testing.T) {
 }
 
 var _ = context.Background
+
+// TestOAuthNoSecretsAtRest issues, refreshes, introspects and revokes
+// OAuth tokens, then searches the database file and the log for the
+// client secret, the opaque access tokens and the refresh tokens.
+func TestOAuthNoSecretsAtRest(t *testing.T) {
+	f := newFixture(t)
+	c := f.oauthClient(t, func(r *api.CreateClientRequest) {
+		r.GrantTypes, r.AccessTokenFormat = []string{"client_credentials", "refresh_token"}, "opaque"
+	})
+	first, err := f.ccConfig(c, "read").Token(t.Context())
+	if err != nil || first.RefreshToken == "" {
+		t.Fatalf("token: %v, got a refresh token: %v", err, first.RefreshToken != "")
+	}
+	conf := &oauth2.Config{ClientID: c.Client.ID, ClientSecret: c.Secret,
+		Endpoint: oauth2.Endpoint{TokenURL: f.URL + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}}
+	second, err := conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: first.RefreshToken,
+		Expiry: time.Now().Add(-time.Hour)}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	introspect(t, f.resourceServer(t, c), second.AccessToken)
+	f.revoke(t, c, second.RefreshToken)
+	f.DB.Close() // checkpoint the WAL into the main file
+	db := readAll(t, f.DBPath, f.DBPath+"-wal")
+	for _, secret := range []string{c.Secret, first.AccessToken, first.RefreshToken, second.AccessToken, second.RefreshToken} {
+		random := secret[strings.IndexByte(secret, '_')+1:]
+		if bytes.Contains(db, []byte(random)) || strings.Contains(f.Logs.String(), random) {
+			t.Errorf("the secret %s…%s is stored or logged in clear", secret[:6], secret[len(secret)-4:])
+		}
+	}
+	if !strings.Contains(f.Logs.String(), `"path":"/oauth2/token"`) {
+		t.Error("the access log is missing; the search above proves nothing")
+	}
+}
