@@ -21,14 +21,3 @@ func New(prefix string, now time.Time) string {
 	rand.Read(b[6:]) // never fails (Go 1.24+)
 	return prefix + "_" + enc.EncodeToString(b[:])
 }
-
-// Valid reports whether id could have come from New with this prefix.
-// Handlers use it to answer 404 without a query for ids of the wrong shape.
-func Valid(prefix, id string) bool {
-	rest, ok := strings.CutPrefix(id, prefix+"_")
-	if !ok || len(rest) != 26 {
-		return false
-	}
-	_, err := enc.DecodeString(rest)
-	return err == nil
-}
