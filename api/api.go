@@ -8,38 +8,8 @@ package api
 
 import (
 	"encoding/json"
-	"reflect"
 	"time"
 )
-
-// Duration is a time.Duration that travels as a Go duration string
-// ("90s", "720h"). Days are not a Go unit; clients write "168h" for a week.
-type Duration time.Duration
-
-// MarshalJSON encodes d as a duration string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-// UnmarshalJSON decodes a duration string. Numbers are refused, because a
-// bare number leaves the unit to guesswork.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return &json.UnmarshalTypeError{Value: string(b), Type: durationType}
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return &json.UnmarshalTypeError{Value: s, Type: durationType}
-	}
-	*d = Duration(v)
-	return nil
-}
-
-var durationType = reflect.TypeFor[time.Duration]()
-
-// Std returns d as a time.Duration.
-func (d Duration) Std() time.Duration { return time.Duration(d) }
 
 // RateLimit is one named limit: at most Limit requests per Window.
 type RateLimit struct {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
@@ -77,10 +79,11 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if !isJSON(r.Header.Get("Content-Type")) {
 		return &badRequest{http.StatusUnsupportedMediaType, api.ErrUnsupportedMedia, "the body must be application/json", ""}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body := &seenReader{r: http.MaxBytesReader(w, r.Body, MaxBodyBytes)}
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
+		return decodeError(err, body.seen)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, "the body must hold exactly one JSON object", ""}
@@ -99,30 +102,98 @@ func isJSON(ct string) bool {
 }
 
 // decodeError turns a json error into a public message that names the
-// field but never echoes the value (it could be a secret).
-func decodeError(err error) error {
+// field, or the line and column of a syntax error in seen (the bytes read
+// so far), but never echoes the value (it could be a secret).
+func decodeError(err error, seen []byte) error {
 	var (
 		tooBig *http.MaxBytesError
 		typ    *json.UnmarshalTypeError
 		syn    *json.SyntaxError
 	)
+	bad := func(msg string) error { return &badRequest{http.StatusBadRequest, api.ErrBadRequest, msg, ""} }
 	switch {
 	case errors.As(err, &tooBig):
 		return &badRequest{http.StatusRequestEntityTooLarge, api.ErrBodyTooLarge, fmt.Sprintf("the body exceeds %d bytes", MaxBodyBytes), ""}
+	case errors.As(err, &typ) && typ.Field == "":
+		return bad(fmt.Sprintf("the body must be a JSON object, not %s", jsonKind(typ.Value)))
 	case errors.As(err, &typ):
 		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, fmt.Sprintf("field %q must be %s", typ.Field, typeName(typ)), typ.Field}
-	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, "the body is not valid JSON", ""}
+	case errors.Is(err, io.EOF) && len(bytes.TrimSpace(seen)) == 0:
+		return bad("the body is empty; send a JSON object, such as {}")
+	case errors.As(err, &syn):
+		line, col := position(seen, syn.Offset)
+		return bad(fmt.Sprintf("the body is not valid JSON: line %d, column %d: %s", line, col, syntaxReason(syn)))
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		line, col := position(seen, int64(len(seen))+1)
+		return bad(fmt.Sprintf("the body is not valid JSON: it ends early, at line %d, column %d", line, col))
 	}
 	if f, ok := unknownField(err); ok {
-		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, fmt.Sprintf("unknown field %s", f), ""}
+		return bad(fmt.Sprintf("unknown field %s", f))
 	}
-	return &badRequest{http.StatusBadRequest, api.ErrBadRequest, "the body could not be read as the expected JSON object", ""}
+	return bad("the body could not be read as the expected JSON object")
+}
+
+// seenReader keeps what it has read, so that a syntax error can be placed.
+type seenReader struct {
+	r    io.Reader
+	seen []byte
+}
+
+func (s *seenReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.seen = append(s.seen, p[:n]...)
+	return n, err
+}
+
+// position turns the offset of a json.SyntaxError (the count of bytes read
+// when it was found, so the bad byte is the last of them) into a 1-based
+// line and column.
+func position(b []byte, offset int64) (line, col int) {
+	offset = max(1, min(offset, int64(len(b))+1))
+	before := b[:offset-1]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	col = int(offset) - (bytes.LastIndexByte(before, '\n') + 1)
+	return line, col
+}
+
+// syntaxReason is the json package's description of a syntax error
+// without the character it quotes: the line and column point at it, and
+// even one character of a secret stays out of the answer.
+func syntaxReason(e *json.SyntaxError) string {
+	const p = "invalid character "
+	msg := e.Error()
+	if rest, ok := strings.CutPrefix(msg, p); ok && len(rest) > 1 {
+		if i := strings.Index(rest[1:], "' "); i >= 0 {
+			return "unexpected character, " + rest[i+3:]
+		}
+	}
+	return msg
+}
+
+// jsonKind names what UnmarshalTypeError.Value says the body held.
+func jsonKind(v string) string {
+	switch v {
+	case "array":
+		return "an array"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "null":
+		return "null"
+	}
+	if strings.HasPrefix(v, "number") {
+		return "a number"
+	}
+	return "another JSON value"
 }
 
 func typeName(e *json.UnmarshalTypeError) string {
 	if e.Type == nil {
 		return "of another type"
+	}
+	if e.Type == api.DurationType {
+		return api.DurationExample
 	}
 	switch e.Type.Kind().String() {
 	case "string":
