@@ -25,6 +25,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/bench/internal/loadgen"
 	"github.com/tokend/tokend/bench/internal/node"
+	"github.com/tokend/tokend/internal/credential"
 )
 
 // Targets.
@@ -199,7 +200,7 @@ func runBare(client *http.Client, toks *node.Tokens, o options) (*loadgen.Result
 }
 
 var fixed = api.VerifyResponse{Valid: true, Code: api.CodeValid, Token: &api.TokenInfo{
-	ID: "key_06b1g8b2s0000000000000000", Kind: "api_key", APIID: "api_06b1g8b2s0000000000000000",
+	ID: "key_06b1g8b2s0000000000000000", Kind: credential.KindAPIKey, APIID: "api_06b1g8b2s0000000000000000",
 	Subject: "user_12345", Scopes: []string{"read"}}}
 
 func bareVerify(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
@@ -346,7 +347,7 @@ func printClient(w io.Writer, x *api.Client) error {
 	t.row("Refresh token TTL:", time.Duration(x.RefreshTokenTTL).String())
 	t.row("Auth method:", x.TokenEndpointAuthMethod)
 	if x.SecretStart != "" {
-		t.row("Secret:", "tkcs_"+x.SecretStart+"…"+x.SecretEnd)
+		t.row("Secret:", credential.ClientSecretPrefix+"_"+x.SecretStart+"…"+x.SecretEnd)
 	}
 	t.row("Dynamic:", fmt.Sprint(x.Dynamic))
 	t.row("Created:", when(x.CreatedAt))

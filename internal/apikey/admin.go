@@ -6,6 +6,7 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ids"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -38,7 +39,7 @@ func (s *Service) CreateAdminKey(ctx context.Context, by audit.Actor, name strin
 }
 
 func (s *Service) adminKey(name string, scopes []string, now time.Time) (store.Key, string, store.Secret) {
-	token := Generate(SystemPrefix)
+	token := credential.Generate(SystemPrefix)
 	k := store.Key{ID: ids.New("key", now), APIID: SystemAPIID, Prefix: SystemPrefix, Subject: "system",
 		Name: name, Scopes: scopes, Enabled: true, CreatedAt: now, UpdatedAt: now}
 	sec := secretFor(token, k.ID, now)

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ids"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
@@ -19,20 +19,12 @@ import (
 const (
 	SystemAPIID    = "api_tokend"
 	SystemAudience = "tokend"
-	SystemPrefix   = "tokend"
+	SystemPrefix   = credential.AdminKeyPrefix
 	// ScopeAdmin grants the whole management API.
 	ScopeAdmin = "tokend:admin"
 	// ScopeVerify grants POST /v1/verify and nothing else.
 	ScopeVerify = "tokend:verify"
 )
-
-// reservedPrefixes are the prefixes of the OAuth tokens tokend issues
-// (client secrets, access, refresh and registration access tokens; see
-// package oauth), which no API may give its keys.
-var reservedPrefixes = []string{"tkcs", "tkat", "tkrt", "tkrg"}
-
-// Reserved reports whether prefix belongs to tokend's OAuth tokens.
-func Reserved(prefix string) bool { return slices.Contains(reservedPrefixes, prefix) }
 
 // ErrSystemAPI is returned for changes the built-in API does not allow.
 var ErrSystemAPI = errors.New("the built-in tokend API cannot be changed or deleted")
@@ -85,15 +77,18 @@ func (s *Service) CreateAPI(ctx context.Context, by audit.Actor, req api.CreateA
 	if err := checkAPI(req.Name, req.Scopes, req.Policy); err != nil {
 		return store.API{}, err
 	}
+	if err := unreservedScopes(req.Scopes); err != nil {
+		return store.API{}, err
+	}
 	if err := valid.Text("audience", req.Audience, 1, 2048); err != nil {
 		return store.API{}, err
 	}
 	if req.Audience == SystemAudience {
 		return store.API{}, valid.Errorf("audience", "%q is reserved", SystemAudience)
 	}
-	if !ValidPrefix(req.KeyPrefix) || req.KeyPrefix == SystemPrefix || Reserved(req.KeyPrefix) {
-		return store.API{}, valid.Errorf("key_prefix", "must be 1 to 16 of a-z, 0-9 and '_', and not %q or one of %s",
-			SystemPrefix, strings.Join(reservedPrefixes, ", "))
+	if !credential.ValidPrefix(req.KeyPrefix) || credential.Reserved(req.KeyPrefix) {
+		return store.API{}, valid.Errorf("key_prefix", "must be 1 to 16 of a-z, 0-9 and '_', and not start with tokend's own %s",
+			strings.Join(credential.Prefixes(), ", "))
 	}
 	now := s.clock()
 	a := store.API{ID: ids.New("api", now), Name: req.Name, Audience: req.Audience, Scopes: nonNil(req.Scopes),
@@ -117,6 +112,18 @@ func checkAPI(name string, scopes []string, p api.Policy) error {
 	}
 	_, err := checkLimits("policy.default_ratelimits", p.DefaultRateLimits)
 	return err
+}
+
+// unreservedScopes refuses scopes named like tokend's own ("tokend:…"):
+// a key of another API holding "tokend:admin" would read as an admin key
+// to a person, though tokend itself never takes it for one.
+func unreservedScopes(scopes []string) error {
+	for _, sc := range scopes {
+		if strings.HasPrefix(sc, credential.ReservedScopePrefix) {
+			return valid.Errorf("scopes", "%q: scopes starting with %q are tokend's own", sc, credential.ReservedScopePrefix)
+		}
+	}
+	return nil
 }
 
 func policy(p api.Policy) store.Policy {
@@ -164,6 +171,9 @@ func (s *Service) UpdateAPI(ctx context.Context, by audit.Actor, id string, req 
 			a.Name = *req.Name
 		}
 		if req.Scopes != nil {
+			if err := unreservedScopes(*req.Scopes); err != nil {
+				return store.Event{}, err
+			}
 			a.Scopes = nonNil(*req.Scopes)
 		}
 		p := APIView(*a).Policy

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ids"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
@@ -37,7 +38,7 @@ func (s *Service) CreateKey(ctx context.Context, by audit.Actor, req api.CreateK
 	if err := s.settle(&k, a, req, now); err != nil {
 		return store.Key{}, "", err
 	}
-	token := Generate(a.KeyPrefix)
+	token := credential.Generate(a.KeyPrefix)
 	sec := secretFor(token, k.ID, now)
 	k.Start, k.End = sec.Start, sec.End
 	ev, err := audit.Change(by, now, "key.create", "key", k.ID, nil, auditKey(k))
@@ -150,6 +151,6 @@ func credits(c *api.Credits, now time.Time) (*store.Credits, error) {
 }
 
 func secretFor(token, keyID string, now time.Time) store.Secret {
-	start, end := Display(token)
-	return store.Secret{Hash: Hash(token), KeyID: keyID, Start: start, End: end, CreatedAt: now}
+	start, end := credential.Display(token)
+	return store.Secret{Hash: credential.Hash(token), KeyID: keyID, Start: start, End: end, CreatedAt: now}
 }

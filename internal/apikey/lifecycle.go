@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
 )
@@ -106,7 +107,7 @@ func (s *Service) RotateKey(ctx context.Context, by audit.Actor, id string, grac
 		return store.Key{}, "", err
 	}
 	now := s.clock()
-	token := Generate(k0.Prefix)
+	token := credential.Generate(k0.Prefix)
 	sec := secretFor(token, id, now)
 	k, err := s.db.RotateKey(ctx, id, sec, now.Add(grace), func(k *store.Key) (store.Event, error) {
 		if !k.RevokedAt.IsZero() {

@@ -14,6 +14,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 )
 
@@ -117,7 +118,7 @@ func TestListenerHearsChangesAndReconnects(t *testing.T) {
 	if _, err := keys.RevokeKey(ctx, by, k.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the revocation's notification", func() bool { return cache.has(apikey.Hash(token)) })
+	waitFor(t, "the revocation's notification", func() bool { return cache.has(credential.Hash(token)) })
 
 	// A rotation announces the old secret and the new one.
 	k2, token2, err := keys.CreateKey(ctx, by, api.CreateKeyRequest{APIID: a.ID, Subject: "s"})
@@ -129,7 +130,7 @@ func TestListenerHearsChangesAndReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the rotation's notification", func() bool {
-		return cache.has(apikey.Hash(token2)) && cache.has(apikey.Hash(token3))
+		return cache.has(credential.Hash(token2)) && cache.has(credential.Hash(token3))
 	})
 
 	// Kill the listening backend: the listener reconnects and purges.
@@ -148,7 +149,7 @@ WHERE application_name = $1`, app).Scan(&killed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a notification after the reconnection", func() bool { return cache.has(apikey.Hash(token4)) })
+	waitFor(t, "a notification after the reconnection", func() bool { return cache.has(credential.Hash(token4)) })
 }
 
 func TestParseKeysNotification(t *testing.T) {
@@ -161,7 +162,7 @@ func TestParseKeysNotification(t *testing.T) {
 	if _, all := store.ParseKeysNotification("zz"); !all {
 		t.Error("an unreadable payload does not purge")
 	}
-	h := apikey.Hash("x")
+	h := credential.Hash("x")
 	hs, all := store.ParseKeysNotification(strings.Repeat("ab", 32) + " " + hex.EncodeToString(h[:]))
 	if all || len(hs) != 2 || hs[1] != h {
 		t.Errorf("got %x, %v", hs, all)

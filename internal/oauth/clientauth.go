@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 )
 
@@ -110,10 +110,10 @@ func secretMatches(c store.Client, secret string) bool {
 	if len(c.SecretHash) != 32 || (c.AuthMethod != AuthSecretBasic && c.AuthMethod != AuthSecretPost) {
 		return false
 	}
-	if p, ok := apikey.Parse(secret); !ok || p != SecretPrefix {
+	if p, ok := credential.Parse(secret); !ok || p != credential.ClientSecretPrefix {
 		return false
 	}
-	h := apikey.Hash(secret)
+	h := credential.Hash(secret)
 	return subtle.ConstantTimeCompare(h[:], c.SecretHash) == 1
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
 )
@@ -76,10 +77,10 @@ func (s *Service) setSecret(c *store.Client) string {
 		c.SecretHash, c.SecretStart, c.SecretEnd = nil, "", ""
 		return ""
 	}
-	secret := apikey.Generate(SecretPrefix)
-	h := apikey.Hash(secret)
+	secret := credential.Generate(credential.ClientSecretPrefix)
+	h := credential.Hash(secret)
 	c.SecretHash = h[:]
-	c.SecretStart, c.SecretEnd = apikey.Display(secret)
+	c.SecretStart, c.SecretEnd = credential.Display(secret)
 	return secret
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
 )
 
 // The paths of the OAuth endpoints, under the issuer URL.
@@ -98,6 +97,3 @@ func (s *Service) Metadata() Metadata {
 	}
 	return m
 }
-
-// isJWT reports whether token has the shape of a compact JWS.
-func isJWT(token string) bool { return strings.Count(token, ".") == 2 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
 )
@@ -96,10 +97,10 @@ func (s *Service) refresh(ctx context.Context, by audit.Actor, c store.Client, f
 	if raw == "" {
 		return TokenResponse{}, invalidRequest("refresh_token is required")
 	}
-	if p, ok := apikey.Parse(raw); !ok || p != RefreshTokenPrefix {
+	if p, ok := credential.Parse(raw); !ok || p != credential.RefreshTokenPrefix {
 		return TokenResponse{}, invalidGrant("the refresh token is invalid")
 	}
-	hash := apikey.Hash(raw)
+	hash := credential.Hash(raw)
 	old, err := s.db.RefreshTokenByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return TokenResponse{}, invalidGrant("the refresh token is invalid")

@@ -2,13 +2,11 @@ package oauth
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strings"
 
 	"github.com/tokend/tokend/api"
-	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/verify"
 )
@@ -43,7 +41,7 @@ func (s *Service) Introspect(ctx context.Context, token, clientIP string) (Intro
 	if token == "" {
 		return Introspection{}, invalidRequest("token is required")
 	}
-	if p, ok := apikey.Parse(token); ok && p == RefreshTokenPrefix {
+	if p, ok := credential.Parse(token); ok && p == credential.RefreshTokenPrefix {
 		return s.introspectRefresh(ctx, token)
 	}
 	req := verify.Request{Token: token, ClientIP: clientIP}
@@ -64,18 +62,19 @@ func (s *Service) describe(ctx context.Context, token string, ti *api.TokenInfo)
 	if ti.ExpiresAt != nil {
 		out.Expiry = ti.ExpiresAt.Unix()
 	}
-	if isJWT(token) {
+	if credential.LooksLikeJWT(token) {
 		// The engine verified the signature of exactly this string, so
 		// its payload may be read without verifying it again.
-		var c AccessClaims
-		if err := decodePayload(token, &c); err != nil {
+		c, err := credential.UnverifiedAccessClaims(token)
+		if err != nil {
 			return Introspection{}, err
 		}
-		out.ClientID, out.Subject, out.Audience, out.Issuer = c.ClientID, c.Subject, c.Audience, c.Issuer
-		out.Expiry, out.IssuedAt, out.ID, out.Scope = c.Expiry, c.IssuedAt, c.ID, c.Scope
+		out.ClientID, out.Subject, out.Issuer = c.ClientID, c.Subject, c.Issuer
+		out.Audience = strings.Join(c.Audience, " ")
+		out.Expiry, out.IssuedAt, out.ID, out.Scope = int64(c.Expiry), int64(c.IssuedAt), c.ID, c.Scope
 		return out, nil
 	}
-	if ti.Kind == "access_token" {
+	if ti.Kind == credential.KindAccessToken {
 		out.Issuer = s.issuer
 	}
 	if a, err := s.apiByID(ctx, ti.APIID); err == nil {
@@ -87,7 +86,7 @@ func (s *Service) describe(ctx context.Context, token string, ti *api.TokenInfo)
 }
 
 func (s *Service) introspectRefresh(ctx context.Context, token string) (Introspection, error) {
-	rt, err := s.db.RefreshTokenByHash(ctx, apikey.Hash(token))
+	rt, err := s.db.RefreshTokenByHash(ctx, credential.Hash(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return Introspection{}, nil
 	}
@@ -99,23 +98,9 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (Introspe
 		return Introspection{}, nil
 	}
 	out := Introspection{Active: true, Scope: strings.Join(rt.Scopes, " "), ClientID: rt.ClientID, Subject: rt.Subject,
-		Expiry: rt.ExpiresAt.Unix(), IssuedAt: rt.CreatedAt.Unix(), Issuer: s.issuer, TokenKind: "refresh_token"}
+		Expiry: rt.ExpiresAt.Unix(), IssuedAt: rt.CreatedAt.Unix(), Issuer: s.issuer, TokenKind: credential.KindRefreshToken}
 	if a, err := s.apiByID(ctx, rt.APIID); err == nil {
 		out.Audience = a.Audience
 	}
 	return out, nil
-}
-
-// decodePayload decodes the JSON payload of a compact JWS without
-// checking anything; callers must have verified the token.
-func decodePayload(token string, v any) error {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return errors.New("not a compact JWS")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
 }

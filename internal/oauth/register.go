@@ -7,8 +7,8 @@ import (
 	"errors"
 
 	"github.com/tokend/tokend/api"
-	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
 )
@@ -61,7 +61,7 @@ func (s *Service) Register(ctx context.Context, initial, ip string, req Registra
 		return RegistrationResponse{}, newError(404, ErrInvalidRequest, "dynamic client registration is not enabled")
 	}
 	if s.hasInitial {
-		h := apikey.Hash(initial)
+		h := credential.Hash(initial)
 		if initial == "" || subtle.ConstantTimeCompare(h[:], s.initialHash[:]) != 1 {
 			return RegistrationResponse{}, newError(401, ErrInvalidToken, "registration needs the initial access token")
 		}
@@ -77,8 +77,8 @@ func (s *Service) Register(ctx context.Context, initial, ip string, req Registra
 		return RegistrationResponse{}, metadataError(err)
 	}
 	secret := s.setSecret(&c)
-	regToken := apikey.Generate(RegistrationPrefix)
-	h := apikey.Hash(regToken)
+	regToken := credential.Generate(credential.RegistrationTokenPrefix)
+	h := credential.Hash(regToken)
 	c.RegistrationHash, c.Dynamic = h[:], true
 	ev, err := audit.Change(audit.Actor{ID: "registration", IP: ip}, now, "client.register", "client", c.ID, nil, ClientView(c))
 	if err != nil {
@@ -116,10 +116,10 @@ func metadataError(err error) error {
 // not say whether the client exists.
 func (s *Service) registered(ctx context.Context, id, token string) (store.Client, error) {
 	bad := newError(401, ErrInvalidToken, "the registration access token is not valid for this client")
-	if p, ok := apikey.Parse(token); !ok || p != RegistrationPrefix {
+	if p, ok := credential.Parse(token); !ok || p != credential.RegistrationTokenPrefix {
 		return store.Client{}, bad
 	}
-	c, err := s.db.ClientByRegistrationHash(ctx, apikey.Hash(token))
+	c, err := s.db.ClientByRegistrationHash(ctx, credential.Hash(token))
 	if errors.Is(err, store.ErrNotFound) || err == nil && c.ID != id {
 		return store.Client{}, bad
 	}

@@ -2,12 +2,11 @@ package oauth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
-	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 )
 
@@ -26,12 +25,12 @@ func (s *Service) Revoke(ctx context.Context, c store.Client, token, ip string) 
 	}
 	by := audit.Actor{ID: c.ID, IP: ip}
 	now := s.clock()
-	if isJWT(token) {
+	if credential.LooksLikeJWT(token) {
 		return s.revokeJWT(ctx, by, c, token, now)
 	}
-	switch p, _ := apikey.Parse(token); p {
-	case RefreshTokenPrefix:
-		rt, err := s.db.RefreshTokenByHash(ctx, apikey.Hash(token))
+	switch p, _ := credential.Parse(token); p {
+	case credential.RefreshTokenPrefix:
+		rt, err := s.db.RefreshTokenByHash(ctx, credential.Hash(token))
 		if err == nil && rt.ClientID != c.ID {
 			return errNotYours
 		}
@@ -51,8 +50,8 @@ func (s *Service) Revoke(ctx context.Context, c store.Client, token, ip string) 
 			return err
 		}
 		s.forgetFamily(rev)
-	case AccessTokenPrefix:
-		h := apikey.Hash(token)
+	case credential.AccessTokenPrefix:
+		h := credential.Hash(token)
 		rec, err := s.db.AccessTokenByHash(ctx, h)
 		if err == nil && rec.Token.ClientID != c.ID {
 			return errNotYours
@@ -81,15 +80,15 @@ func (s *Service) Revoke(ctx context.Context, c store.Client, token, ip string) 
 var errNotYours = newError(400, ErrUnauthorizedClient, "the token was not issued to this client")
 
 func (s *Service) revokeJWT(ctx context.Context, by audit.Actor, c store.Client, token string, now time.Time) error {
-	payload, err := s.signer.Verify(token, JWTType)
+	payload, err := s.signer.Verify(token, credential.TypAccessToken)
 	if err != nil {
 		return nil // not a token of ours
 	}
-	var claims AccessClaims
-	if err := json.Unmarshal(payload, &claims); err != nil || claims.ID == "" {
+	claims, err := credential.DecodeAccessClaims(payload)
+	if err != nil {
 		return nil
 	}
-	exp := time.Unix(claims.Expiry, 0)
+	exp := claims.Expiry.Time()
 	if claims.Issuer != s.issuer || !exp.After(now) {
 		return nil
 	}

@@ -9,23 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/verify"
 )
-
-// The prefixes of the opaque tokens this package issues. Each is a
-// reserved apikey prefix, so that no API's keys can share one.
-const (
-	SecretPrefix       = "tkcs"                    // client secrets
-	AccessTokenPrefix  = verify.AccessTokenPrefix  // opaque access tokens, "tkat"
-	RefreshTokenPrefix = verify.RefreshTokenPrefix // refresh tokens, "tkrt"
-	RegistrationPrefix = "tkrg"                    // RFC 7592 registration access tokens
-)
-
-// JWTType is the typ header of JWT access tokens (RFC 9068 §2.1).
-const JWTType = "at+jwt"
 
 // Signer signs and verifies JWT access tokens; *signer.Signer is the
 // implementation. Sign returns a compact JWS of claims with the given typ
@@ -118,7 +106,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{db: cfg.DB, signer: cfg.Signer, verifier: cfg.Verifier, issuer: strings.TrimSuffix(cfg.Issuer, "/"),
 		forget: cfg.Forget, forgetJTI: cfg.ForgetJTI, registration: cfg.Registration, log: cfg.Logger, now: cfg.Now}
 	if cfg.InitialAccessToken != "" {
-		s.initialHash, s.hasInitial = apikey.Hash(cfg.InitialAccessToken), true
+		s.initialHash, s.hasInitial = credential.Hash(cfg.InitialAccessToken), true
 	}
 	if s.forget == nil {
 		s.forget = func(...[32]byte) {}

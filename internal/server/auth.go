@@ -8,6 +8,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/verify"
 )
 
@@ -28,7 +29,7 @@ func (s *Server) authenticate(r *http.Request, scopes []string) (audit.Actor, er
 	}
 	// Only admin keys (API keys of the built-in API) authenticate to
 	// tokend; no OAuth token does, whatever its audience.
-	if res.Code != api.CodeValid || res.Token.Kind != "api_key" || res.Token.APIID != apikey.SystemAPIID {
+	if res.Code != api.CodeValid || res.Token.Kind != credential.KindAPIKey || res.Token.APIID != apikey.SystemAPIID {
 		return audit.Actor{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 			"the bearer token is not a valid tokend key", `Bearer realm="tokend", error="invalid_token"`}
 	}

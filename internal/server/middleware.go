@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/tokend/tokend/api"
-	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/credential"
 )
 
 // statusWriter remembers the status for the access log.
@@ -90,7 +90,7 @@ func hasToken(rawQuery string) bool {
 
 // looksLikeCredential reports a well-formed tokend token or a JWT.
 func looksLikeCredential(v string) bool {
-	if _, ok := apikey.Parse(v); ok {
+	if _, ok := credential.Parse(v); ok {
 		return true
 	}
 	return strings.HasPrefix(v, "eyJ") && strings.Count(v, ".") == 2

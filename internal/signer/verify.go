@@ -1,24 +1,25 @@
 package signer
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/tokend/tokend/internal/credential"
 )
 
 // MaxTokenLen bounds the tokens Verify parses.
-const MaxTokenLen = 16 << 10
+const MaxTokenLen = credential.MaxJWTLen
 
-// strict decodes base64url without padding and refuses non-zero trailing
-// bits, so that one signature has one spelling.
-var strict = base64.RawURLEncoding.Strict()
+// ClockSkew is how early, before its activation, a key's signatures are
+// accepted: another node's clock may run this much ahead of this one's.
+const ClockSkew = 30 * time.Second
 
 // Verify returns the payload of token if tokend signed it: the token is a
-// compact JWS; its protected header holds only alg, kid and typ; alg is
+// compact JWS of base64url characters only; its protected header holds only alg, kid and typ; alg is
 // one of Algorithms (never "none", never an HMAC); kid names a published
 // key whose algorithm is alg; the signature verifies with that key; and
 // typ equals typ, ignoring case and an "application/" prefix (RFC 8725
@@ -33,9 +34,13 @@ func (s *Signer) Verify(token string, typ string) ([]byte, error) {
 	if !slices.Contains(Algorithms, h.Alg) {
 		return nil, fmt.Errorf("%w: algorithm %q is not accepted", ErrBadSignature, h.Alg)
 	}
+	now := s.now()
 	k := s.ring.Load().byKID[h.Kid]
-	if k == nil || !k.publishedAt(s.now()) {
+	if k == nil || !k.publishedAt(now) {
 		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, h.Kid)
+	}
+	if k.activeAt.After(now.Add(ClockSkew)) {
+		return nil, fmt.Errorf("%w: key %s is not active until %s", ErrUnknownKey, k.kid, k.activeAt.Format(time.RFC3339))
 	}
 	if h.Alg != k.alg {
 		return nil, fmt.Errorf("%w: key %s is for %s, not %s", ErrBadSignature, k.kid, k.alg, h.Alg)
@@ -65,20 +70,18 @@ type header struct {
 }
 
 // parseHeader checks the shape of a compact JWS (three canonical base64url
-// parts) and decodes its header, which must hold only alg, kid and typ:
-// tokend never sets another, and refusing the rest rules out embedded
-// keys (jwk, x5c, jku), unencoded payloads (b64) and crit extensions.
+// parts, no byte outside the base64url alphabet) and decodes its header,
+// which must hold only alg, kid and typ: tokend never sets another, and
+// refusing the rest rules out embedded keys (jwk, x5c, jku), unencoded
+// payloads (b64) and crit extensions.
 func parseHeader(token string) (header, error) {
-	if len(token) > MaxTokenLen {
-		return header{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenLen)
-	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
-		return header{}, fmt.Errorf("%w: not three non-empty dot-separated parts", ErrMalformed)
+	h64, p64, s64, err := credential.SplitJWS(token)
+	if err != nil {
+		return header{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	var raw []byte
-	for i, p := range parts {
-		b, err := strict.DecodeString(p)
+	for i, p := range [3]string{h64, p64, s64} {
+		b, err := credential.DecodePart(p)
 		if err != nil {
 			return header{}, fmt.Errorf("%w: part %d is not canonical base64url", ErrMalformed, i+1)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -90,10 +91,10 @@ func BenchmarkVerifyBadChecksum(b *testing.B) {
 
 // BenchmarkSHA256Baseline is the floor of a cached verification: hashing
 // the same token once. The token is copied into a stack buffer, as
-// apikey.Hash does, so that the figure is the hash alone.
+// credential.Hash does, so that the figure is the hash alone.
 func BenchmarkSHA256Baseline(b *testing.B) {
 	_, token := benchEngine(b, nil)
-	var buf [apikey.MaxTokenLen]byte
+	var buf [credential.MaxTokenLen]byte
 	var sum [32]byte
 	b.ReportAllocs()
 	for b.Loop() {

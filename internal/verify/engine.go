@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
-	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -131,14 +131,16 @@ func (e *Engine) Verify(ctx context.Context, req *Request, res *Result) error {
 }
 
 func (e *Engine) verify(ctx context.Context, req *Request, res *Result, now time.Time) error {
-	if e.jwt != nil && looksLikeJWT(req.Token) {
+	if e.jwt != nil && credential.LooksLikeJWT(req.Token) {
 		return e.verifyJWT(ctx, req, res, now)
 	}
-	prefix, ok := apikey.Parse(req.Token)
-	if !ok || prefix == RefreshTokenPrefix {
+	// Refresh tokens are not bearer credentials and never verify: they are
+	// NOT_FOUND here, without a lookup.
+	prefix, ok := credential.Parse(req.Token)
+	if !ok || prefix == credential.RefreshTokenPrefix {
 		return nil
 	}
-	ent, err := e.lookup(ctx, apikey.Hash(req.Token), prefix, now.UnixNano())
+	ent, err := e.lookup(ctx, credential.Hash(req.Token), prefix, now.UnixNano())
 	if err != nil || !ent.found {
 		return err
 	}

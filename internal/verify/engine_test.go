@@ -10,6 +10,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 )
 
@@ -56,7 +57,7 @@ func TestBadChecksumNeedsNoLookup(t *testing.T) {
 
 func TestMissesAreCached(t *testing.T) {
 	e, _, tok := newTestEngine(t, Config{})
-	unknown := apikey.Generate("t")
+	unknown := credential.Generate("t")
 	for range 3 {
 		if c := code(t, e, unknown); c != api.CodeNotFound {
 			t.Fatal(c)
@@ -120,7 +121,7 @@ func TestUsageFlushed(t *testing.T) {
 	if err := e.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := e.db.KeyBySecretHash(t.Context(), apikey.Hash(tok))
+	rec, err := e.db.KeyBySecretHash(t.Context(), credential.Hash(tok))
 	if err != nil || rec.Key.UsageCount != 3 || rec.Key.LastUsedAt.IsZero() {
 		t.Errorf("usage = %d, last used %v (%v)", rec.Key.UsageCount, rec.Key.LastUsedAt, err)
 	}

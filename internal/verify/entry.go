@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -50,7 +51,7 @@ func newEntry(r store.VerifyRecord, until int64) *entry {
 	for _, l := range k.RateLimits {
 		e.limits = append(e.limits, ratelimit.Limit{Name: l.Name, Limit: l.Limit, Window: l.Window})
 	}
-	e.info = api.TokenInfo{ID: k.ID, Kind: "api_key", APIID: k.APIID, Subject: k.Subject,
+	e.info = api.TokenInfo{ID: k.ID, Kind: credential.KindAPIKey, APIID: k.APIID, Subject: k.Subject,
 		Name: k.Name, Scopes: k.Scopes, Metadata: k.Metadata}
 	if e.expiresAt != 0 {
 		t := time.Unix(0, e.expiresAt).UTC()

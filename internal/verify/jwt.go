@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,14 +12,9 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/signer"
 )
-
-// KindJWTAccessToken is TokenInfo.Kind of a JWT access token.
-const KindJWTAccessToken = "jwt_access_token"
-
-// JWTTyp is the typ header of tokend's JWT access tokens (RFC 9068 §2.1).
-const JWTTyp = "at+jwt"
 
 // JWTConfig enables the verification of RFC 9068 JWT access tokens.
 type JWTConfig struct {
@@ -66,38 +60,18 @@ func newJWTVerifier(c *JWTConfig) *jwtVerifier {
 		revoked: map[string]jtiEntry{}}
 }
 
-// looksLikeJWT reports whether token has the shape of a compact JWS; the
-// opaque formats contain no dots.
-func looksLikeJWT(token string) bool {
-	return len(token) <= signer.MaxTokenLen && strings.Count(token, ".") == 2
-}
-
-// accessClaims are the claims of RFC 9068 §2.2.
-type accessClaims struct {
-	Issuer    string           `json:"iss"`
-	Subject   string           `json:"sub"`
-	Audience  jwt.Audience     `json:"aud"`
-	Expiry    *jwt.NumericDate `json:"exp"`
-	NotBefore *jwt.NumericDate `json:"nbf"`
-	IssuedAt  *jwt.NumericDate `json:"iat"`
-	ID        string           `json:"jti"`
-	ClientID  string           `json:"client_id"`
-	Scope     string           `json:"scope"`
-}
-
 // verifyJWT answers req for a JWT access token: signature and typ, then
 // iss, then aud (a token for another API does not exist for this one),
 // then time, revocation and scopes. A failure before the audience matched
 // leaves res.Token nil, as for an unknown API key.
 func (e *Engine) verifyJWT(ctx context.Context, req *Request, res *Result, now time.Time) error {
 	j := e.jwt
-	payload, err := j.signer.Verify(req.Token, JWTTyp)
+	payload, err := j.signer.Verify(req.Token, credential.TypAccessToken)
 	if err != nil {
 		return nil
 	}
-	var c accessClaims
-	if err := json.Unmarshal(payload, &c); err != nil || c.Issuer != j.issuer || c.Expiry == nil ||
-		c.IssuedAt == nil || c.ID == "" || c.Subject == "" || c.ClientID == "" {
+	c, err := credential.DecodeAccessClaims(payload)
+	if err != nil || c.Issuer != j.issuer {
 		return nil
 	}
 	apiID, err := e.jwtAudience(ctx, c.Audience, req.Audience, now)
@@ -106,10 +80,10 @@ func (e *Engine) verifyJWT(ctx context.Context, req *Request, res *Result, now t
 	}
 	exp := c.Expiry.Time().UTC()
 	scopes := strings.Fields(c.Scope)
-	res.Token = &api.TokenInfo{ID: c.ID, Kind: KindJWTAccessToken, APIID: apiID, Subject: c.Subject,
+	res.Token = &api.TokenInfo{ID: c.ID, Kind: credential.KindJWTAccessToken, APIID: apiID, Subject: c.Subject,
 		Scopes: scopes, ExpiresAt: &exp, ClientID: c.ClientID}
 	switch {
-	case c.NotBefore != nil && now.Add(j.leeway).Before(c.NotBefore.Time()),
+	case c.NotBefore != 0 && now.Add(j.leeway).Before(c.NotBefore.Time()),
 		now.Add(j.leeway).Before(c.IssuedAt.Time()):
 		res.Token = nil // not valid yet: as if it did not exist
 		return nil

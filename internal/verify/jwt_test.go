@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -82,9 +85,9 @@ func (f *jwtFixture) claims() map[string]any {
 		"jti": "jti-" + rand.Text(), "client_id": "client-1", "scope": "read write"}
 }
 
-func (f *jwtFixture) sign(t *testing.T, c map[string]any) string {
+func (f *jwtFixture) sign(t *testing.T, c any) string {
 	t.Helper()
-	tok, err := f.signer.Sign(c, JWTTyp)
+	tok, err := f.signer.Sign(c, credential.TypAccessToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +117,7 @@ func with(c map[string]any, kv ...any) map[string]any {
 func forgeJWT(t *testing.T, alg jose.SignatureAlgorithm, key any, kid, payload string) string {
 	t.Helper()
 	js, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key},
-		(&jose.SignerOptions{}).WithType(JWTTyp).WithHeader("kid", kid))
+		(&jose.SignerOptions{}).WithType(credential.TypAccessToken).WithHeader("kid", kid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +142,7 @@ func TestJWTValid(t *testing.T) {
 	}
 	ti := res.Token
 	exp := time.Unix(c["exp"].(int64), 0).UTC()
-	if ti.Kind != KindJWTAccessToken || ti.ID != c["jti"] || ti.Subject != "client-1" || ti.APIID != f.apiID ||
+	if ti.Kind != credential.KindJWTAccessToken || ti.ID != c["jti"] || ti.Subject != "client-1" || ti.APIID != f.apiID ||
 		ti.ClientID != "client-1" || strings.Join(ti.Scopes, " ") != "read write" || !ti.ExpiresAt.Equal(exp) {
 		t.Errorf("token info = %+v", ti)
 	}
@@ -280,6 +283,34 @@ func TestJWTNeverForTokend(t *testing.T) {
 	for _, aud := range []string{"", apikey.SystemAudience} {
 		if res := f.verify(t, Request{Token: tok, Audience: aud}); res.Code != api.CodeNotFound || res.Token != nil {
 			t.Errorf("JWT for tokend's audience (requested %q) = %s, want NOT_FOUND", aud, res.Code)
+		}
+	}
+}
+
+// TestJWTClaimNamesAreExact: claim names are matched case-sensitively and
+// a duplicated claim is refused, not resolved (review item I3), so that a
+// payload means the same here as in every strict verifier. Such tokens
+// verify as NOT_FOUND, like any token tokend did not issue.
+func TestJWTClaimNamesAreExact(t *testing.T) {
+	f := newJWTFixture(t)
+	now := f.clock.Now()
+	good := fmt.Sprintf(`{"iss":%q,"sub":"c","aud":"https://pay.example","exp":%d,"iat":%d,"jti":"j1","client_id":"c","scope":"read"}`,
+		issuer, now.Add(time.Hour).Unix(), now.Unix())
+	cases := map[string]string{
+		"upper-case ISS":    strings.Replace(good, `"iss"`, `"ISS"`, 1),
+		"mixed-case Exp":    strings.Replace(good, `"exp"`, `"Exp"`, 1),
+		"upper-case JTI":    strings.Replace(good, `"jti"`, `"JTI"`, 1),
+		"duplicate exp":     strings.Replace(good, `"iat"`, fmt.Sprintf(`"exp":%d,"iat"`, now.Add(-time.Hour).Unix()), 1),
+		"duplicate aud":     strings.Replace(good, `"jti"`, `"aud":"https://other.example","jti"`, 1),
+		"duplicate unknown": strings.Replace(good, `"jti"`, `"x":1,"x":2,"jti"`, 1),
+	}
+	if res := f.verify(t, Request{Token: f.sign(t, json.RawMessage(good))}); res.Code != api.CodeValid {
+		t.Fatalf("the exact payload: %s, want VALID", res.Code)
+	}
+	for name, payload := range cases {
+		res := f.verify(t, Request{Token: f.sign(t, json.RawMessage(payload))})
+		if res.Code != api.CodeNotFound || res.Token != nil {
+			t.Errorf("%s: code %s, token %+v; want NOT_FOUND without a token", name, res.Code, res.Token)
 		}
 	}
 }

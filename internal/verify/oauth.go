@@ -4,25 +4,16 @@ import (
 	"context"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 )
 
-// The prefixes of the opaque OAuth tokens (package oauth issues them).
-// Opaque access tokens verify like API keys; refresh tokens are not bearer
-// credentials and never verify: they are NOT_FOUND here, without a lookup.
-const (
-	AccessTokenPrefix  = "tkat"
-	RefreshTokenPrefix = "tkrt"
-)
-
-// KindAccessToken is TokenInfo.Kind of an OAuth access token.
-const KindAccessToken = "access_token"
-
 // load reads the token with hash h and the given prefix from the store:
-// an opaque access token or an API key. The entry is cached until until.
+// an opaque access token (package oauth issues them; they verify like API
+// keys) or an API key. The entry is cached until until.
 // It returns store.ErrNotFound.
 func (e *Engine) load(ctx context.Context, h [32]byte, prefix string, until int64) (*entry, error) {
-	if prefix == AccessTokenPrefix {
+	if prefix == credential.AccessTokenPrefix {
 		rec, err := e.db.AccessTokenByHash(ctx, h)
 		if err != nil {
 			return nil, err
@@ -51,7 +42,7 @@ func newAccessEntry(r store.AccessRecord) *entry {
 		revoked:   !t.RevokedAt.IsZero(),
 		expiresAt: t.ExpiresAt.UnixNano(),
 		scopes:    t.Scopes,
-		info: api.TokenInfo{ID: t.ID, Kind: KindAccessToken, APIID: t.APIID, Subject: t.Subject,
+		info: api.TokenInfo{ID: t.ID, Kind: credential.KindAccessToken, APIID: t.APIID, Subject: t.Subject,
 			Scopes: t.Scopes, ExpiresAt: &exp, ClientID: t.ClientID},
 	}
 }

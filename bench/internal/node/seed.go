@@ -13,6 +13,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ids"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -113,15 +114,15 @@ func progress(w io.Writer, done *atomic.Int64, want int, start time.Time) (stop 
 // writes them, storing the token in dst.
 func (n *Node) seedOne(ctx context.Context, apiID string, i int, dst []byte) error {
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	token := apikey.Generate(Prefix)
+	token := credential.Generate(Prefix)
 	if len(token) != TokenLen {
 		return fmt.Errorf("token length %d, want %d", len(token), TokenLen)
 	}
 	copy(dst, token)
 	k := store.Key{ID: ids.New("key", now), APIID: apiID, Prefix: Prefix, Subject: "user_" + strconv.Itoa(i),
 		Scopes: []string{"read"}, Enabled: true, CreatedAt: now, UpdatedAt: now}
-	start, end := apikey.Display(token)
-	sec := store.Secret{Hash: apikey.Hash(token), KeyID: k.ID, Start: start, End: end, CreatedAt: now}
+	start, end := credential.Display(token)
+	sec := store.Secret{Hash: credential.Hash(token), KeyID: k.ID, Start: start, End: end, CreatedAt: now}
 	k.Start, k.End = start, end
 	view := apikey.KeyView(k)
 	view.LastUsedAt, view.UsageCount, view.UpdatedAt = nil, 0, time.Time{}

@@ -1,4 +1,4 @@
-package apikey
+package credential
 
 import (
 	"crypto/sha256"
