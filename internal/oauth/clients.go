@@ -195,16 +195,55 @@ func checkJWKS(raw []byte) error {
 // *valid.Error; a refused change changes nothing.
 func (s *Service) UpdateClient(ctx context.Context, by audit.Actor, id string, req api.UpdateClientRequest) (store.Client, error) {
 	now := s.clock()
+	var withdrawn []string
 	c, err := s.db.UpdateClient(ctx, id, func(c *store.Client) (store.Event, error) {
-		before := ClientView(*c)
+		before := *c
 		if err := s.apply(ctx, c, req); err != nil {
 			return store.Event{}, err
 		}
 		c.UpdatedAt = now
-		return audit.Change(by, now, "client.update", "client", c.ID, before, ClientView(*c))
+		withdrawn = withdrawnAPIs(before, *c)
+		return audit.Change(by, now, "client.update", "client", c.ID, ClientView(before), ClientView(*c))
 	})
 	s.clients.drop(id)
-	return c, err
+	if err != nil {
+		return store.Client{}, err
+	}
+	return c, s.revokeFamilies(ctx, by, c.ID, withdrawn, now)
+}
+
+// withdrawnAPIs lists the APIs for which a change from before to after
+// takes away the client's refresh tokens: the APIs it lost, or all of
+// them when it lost the refresh_token grant.
+func withdrawnAPIs(before, after store.Client) []string {
+	var out []string
+	noRefresh := !slices.Contains(after.GrantTypes, GrantRefreshToken)
+	for id := range before.APIScopes {
+		if _, kept := after.APIScopes[id]; !kept || noRefresh {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// revokeFamilies revokes the refresh-token families of client id for the
+// given APIs, with the access tokens issued with them.
+func (s *Service) revokeFamilies(ctx context.Context, by audit.Actor, id string, apiIDs []string, now time.Time) error {
+	if len(apiIDs) == 0 {
+		return nil
+	}
+	ev, err := audit.Change(by, now, "refresh_token.revoke", "client", id, nil,
+		map[string]any{"api_ids": apiIDs, "revoked": "families", "reason": "grant withdrawn"})
+	if err != nil {
+		return err
+	}
+	rev, err := s.db.RevokeClientFamilies(ctx, id, apiIDs, now, ev)
+	if err != nil {
+		return fmt.Errorf("revoke refresh families of client %s: %w", id, err)
+	}
+	s.forgetFamily(rev)
+	return nil
 }
 
 func (s *Service) apply(ctx context.Context, c *store.Client, req api.UpdateClientRequest) error {

@@ -33,10 +33,17 @@ type TokenResponse struct {
 // scopes on that API, and defaults to all of them. When the client also
 // holds the refresh_token grant, a refresh token starts a new family.
 //
+// Scopes are always limited to those the client still has on the API and
+// the API still defines.
+//
 // refresh_token rotates: the presented token is marked used and a new one
-// of the same family, with the same scopes, is issued with the access
-// token. Presenting a used refresh token revokes the whole family,
-// including the access tokens issued with it, and is invalid_grant.
+// of the same family is issued with the access token. The grant is
+// checked against the current policy first (see regrant): scopes since
+// withdrawn are dropped, and a grant withdrawn entirely revokes the
+// family. A family ends refresh_token_ttl after it started; rotation does
+// not extend it. Presenting a used refresh token revokes the whole
+// family, including the access tokens issued with it, and is
+// invalid_grant, unless it was used less than RefreshRaceGrace ago.
 func (s *Service) Token(ctx context.Context, c store.Client, f Form, ip string) (TokenResponse, error) {
 	grant := f.Get("grant_type")
 	switch {
@@ -47,19 +54,18 @@ func (s *Service) Token(ctx context.Context, c store.Client, f Form, ip string) 
 	case !slices.Contains(c.GrantTypes, grant):
 		return TokenResponse{}, newError(400, ErrUnauthorizedClient, "the client may not use the %s grant", grant)
 	}
-	by := audit.Actor{ID: c.ID, IP: ip}
 	if grant == GrantClientCredentials {
-		return s.clientCredentials(ctx, by, c, f)
+		return s.clientCredentials(ctx, c, f)
 	}
-	return s.refresh(ctx, by, c, f)
+	return s.refresh(ctx, audit.Actor{ID: c.ID, IP: ip}, c, f)
 }
 
-func (s *Service) clientCredentials(ctx context.Context, by audit.Actor, c store.Client, f Form) (TokenResponse, error) {
+func (s *Service) clientCredentials(ctx context.Context, c store.Client, f Form) (TokenResponse, error) {
 	a, err := s.resolveAPI(ctx, c, f.All("resource"))
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	scopes, err := requestScopes(f.Get("scope"), c.APIScopes[a.ID])
+	scopes, err := requestScopes(f.Get("scope"), grantable(c, a))
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -81,15 +87,17 @@ func (s *Service) clientCredentials(ctx context.Context, by audit.Actor, c store
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	token, rt := s.mintRefresh(c, a.ID, c.ID, scopes, family, at, now)
-	ev, err := audit.Change(by, now, "refresh_token.issue", "refresh_family", family, nil, refreshView(rt))
-	if err != nil {
-		return TokenResponse{}, err
-	}
-	if err := s.db.IssueRefreshToken(ctx, rt, at.record, ev); err != nil {
+	token, rt := s.mintRefresh(c, a.ID, c.ID, scopes, family, at, now, now.Add(c.RefreshTokenTTL))
+	if err := s.db.IssueRefreshToken(ctx, rt, at.record); err != nil {
 		return TokenResponse{}, err
 	}
 	return at.response(scopes, token), nil
+}
+
+// grantable is what client c may be granted on API a now: its scopes on
+// a that a still defines.
+func grantable(c store.Client, a store.API) []string {
+	return intersect(c.APIScopes[a.ID], a.Scopes)
 }
 
 func (s *Service) refresh(ctx context.Context, by audit.Actor, c store.Client, f Form) (TokenResponse, error) {
@@ -114,23 +122,14 @@ func (s *Service) refresh(ctx context.Context, by audit.Actor, c store.Client, f
 		return TokenResponse{}, invalidGrant("the refresh token was issued to another client")
 	case !old.RevokedAt.IsZero():
 		return TokenResponse{}, invalidGrant("the refresh token is revoked")
+	case !old.UsedAt.IsZero() && now.Sub(old.UsedAt) < RefreshRaceGrace:
+		return TokenResponse{}, errRaceLost
 	case !old.UsedAt.IsZero():
 		return TokenResponse{}, s.reused(ctx, by, old, now)
 	case !now.Before(old.ExpiresAt):
 		return TokenResponse{}, invalidGrant("the refresh token has expired")
 	}
-	a, err := s.apiByID(ctx, old.APIID)
-	if errors.Is(err, store.ErrNotFound) {
-		return TokenResponse{}, invalidGrant("the refresh token's API no longer exists")
-	}
-	if err != nil {
-		return TokenResponse{}, err
-	}
-	if rs := f.All("resource"); len(rs) > 1 || len(rs) == 1 && rs[0] != a.Audience {
-		return TokenResponse{}, invalidTarget("resource must be the audience the refresh token was issued for")
-	}
-	allowed := intersect(old.Scopes, c.APIScopes[a.ID])
-	scopes, err := requestScopes(f.Get("scope"), allowed)
+	a, scopes, err := s.regrant(ctx, by, c, old, f, now)
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -138,20 +137,78 @@ func (s *Service) refresh(ctx context.Context, by audit.Actor, c store.Client, f
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	token, next := s.mintRefresh(c, a.ID, old.Subject, old.Scopes, old.FamilyID, at, now)
-	ev, err := audit.Change(by, now, "refresh_token.rotate", "refresh_family", old.FamilyID,
-		map[string]string{"refresh_token_id": old.ID}, map[string]string{"refresh_token_id": next.ID})
-	if err != nil {
-		return TokenResponse{}, err
+	// The family keeps the expiry of its first token: rotation never
+	// extends it, and a shorter refresh_token_ttl set since applies.
+	expires := old.ExpiresAt
+	if e := now.Add(c.RefreshTokenTTL); e.Before(expires) {
+		expires = e
 	}
-	err = s.db.RotateRefreshToken(ctx, hash, now, next, at.record, ev)
+	token, next := s.mintRefresh(c, a.ID, old.Subject, intersect(old.Scopes, grantable(c, a)), old.FamilyID, at, now, expires)
+	err = s.db.RotateRefreshToken(ctx, hash, now, next, at.record)
 	if errors.Is(err, store.ErrTokenUsed) {
-		return TokenResponse{}, s.reused(ctx, by, old, now) // used concurrently
+		// Used (or revoked) concurrently, between our read and our
+		// write: the loser of a race, which keeps the winner's tokens.
+		return TokenResponse{}, errRaceLost
 	}
 	if err != nil {
 		return TokenResponse{}, err
 	}
 	return at.response(scopes, token), nil
+}
+
+// RefreshRaceGrace is how long after a refresh token was used presenting
+// it again only fails, without revoking its family: the loser of a race
+// between two refreshes of one token (a client retrying after a timeout)
+// must not revoke the tokens the winner just received. Later, a reuse
+// revokes the family (RFC 9700 §4.14.2).
+const RefreshRaceGrace = 5 * time.Second
+
+var errRaceLost = invalidGrant("the refresh token was just used by another request")
+
+// regrant checks the grant of refresh token old against the current
+// policy: the client must still be allowed the token's API, and the
+// scopes are narrowed to those the client still has there and the API
+// still defines (RFC 6749 §6: never more than originally granted). When
+// the API is no longer the client's, or none of the token's scopes is
+// left, the family is revoked and the answer is invalid_grant. It returns
+// the API and the scopes of the new access token.
+func (s *Service) regrant(ctx context.Context, by audit.Actor, c store.Client, old store.RefreshToken, f Form, now time.Time) (store.API, []string, error) {
+	a, err := s.apiByID(ctx, old.APIID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.API{}, nil, invalidGrant("the refresh token's API no longer exists")
+	}
+	if err != nil {
+		return store.API{}, nil, err
+	}
+	if rs := f.All("resource"); len(rs) > 1 || len(rs) == 1 && rs[0] != a.Audience {
+		return store.API{}, nil, invalidTarget("resource must be the audience the refresh token was issued for")
+	}
+	_, allowed := c.APIScopes[a.ID]
+	kept := intersect(old.Scopes, grantable(c, a))
+	if !allowed || len(old.Scopes) > 0 && len(kept) == 0 {
+		return store.API{}, nil, s.revokeWithdrawn(ctx, by, old, now)
+	}
+	scopes, err := requestScopes(f.Get("scope"), kept)
+	if err != nil {
+		return store.API{}, nil, err
+	}
+	return a, scopes, nil
+}
+
+// revokeWithdrawn revokes the family of refresh token old, whose grant
+// the current policy no longer allows.
+func (s *Service) revokeWithdrawn(ctx context.Context, by audit.Actor, old store.RefreshToken, now time.Time) error {
+	ev, err := audit.Change(by, now, "refresh_token.revoke", "refresh_family", old.FamilyID, nil,
+		map[string]string{"refresh_token_id": old.ID, "revoked": "family", "reason": "grant withdrawn"})
+	if err != nil {
+		return err
+	}
+	rev, err := s.db.RevokeRefreshFamily(ctx, old.FamilyID, now, ev)
+	if err != nil {
+		return err
+	}
+	s.forgetFamily(rev)
+	return invalidGrant("the client may no longer get this grant; the refresh token's family is revoked")
 }
 
 // reused revokes the family of a refresh token presented a second time
@@ -237,11 +294,6 @@ func intersect(a, b []string) []string {
 		}
 	}
 	return out
-}
-
-func refreshView(rt store.RefreshToken) map[string]any {
-	return map[string]any{"client_id": rt.ClientID, "api_id": rt.APIID, "scopes": rt.Scopes,
-		"refresh_token_id": rt.ID, "expires_at": rt.ExpiresAt.Format(time.RFC3339)}
 }
 
 // forgetFamily drops a revoked family's access tokens from the caches.

@@ -162,8 +162,9 @@ func (s *Service) UpdateRegistration(ctx context.Context, id, token, ip string, 
 		jwks = &req.JWKS
 	}
 	now := s.clock()
+	var withdrawn []string
 	c, err = s.db.UpdateClient(ctx, id, func(c *store.Client) (store.Event, error) {
-		before := ClientView(*c)
+		before := *c
 		if jwks == nil {
 			c.JWKS = nil
 		}
@@ -174,10 +175,14 @@ func (s *Service) UpdateRegistration(ctx context.Context, id, token, ip string, 
 			return store.Event{}, metadataError(err)
 		}
 		c.UpdatedAt = now
-		return audit.Change(audit.Actor{ID: id, IP: ip}, now, "client.update", "client", c.ID, before, ClientView(*c))
+		withdrawn = withdrawnAPIs(before, *c)
+		return audit.Change(audit.Actor{ID: id, IP: ip}, now, "client.update", "client", c.ID, ClientView(before), ClientView(*c))
 	})
 	s.clients.drop(id)
 	if err != nil {
+		return RegistrationResponse{}, err
+	}
+	if err := s.revokeFamilies(ctx, audit.Actor{ID: id, IP: ip}, id, withdrawn, now); err != nil {
 		return RegistrationResponse{}, err
 	}
 	return s.registrationResponse(c, "", token), nil

@@ -54,11 +54,12 @@ func (s *Service) mintAccess(c store.Client, a store.API, subject string, scopes
 	return m, nil
 }
 
-// mintRefresh makes the refresh token issued alongside access token at.
-func (s *Service) mintRefresh(c store.Client, apiID, subject string, scopes []string, family string, at minted, now time.Time) (string, store.RefreshToken) {
+// mintRefresh makes the refresh token issued alongside access token at,
+// expiring at expires.
+func (s *Service) mintRefresh(c store.Client, apiID, subject string, scopes []string, family string, at minted, now, expires time.Time) (string, store.RefreshToken) {
 	token := credential.Generate(credential.RefreshTokenPrefix)
 	rt := store.RefreshToken{Hash: credential.Hash(token), ID: newID("rt", now), FamilyID: family, ClientID: c.ID,
-		APIID: apiID, Subject: subject, Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(c.RefreshTokenTTL)}
+		APIID: apiID, Subject: subject, Scopes: scopes, CreatedAt: now, ExpiresAt: expires}
 	if at.jti != "" {
 		rt.AccessJTI, rt.AccessExpiresAt = at.jti, at.expiresAt
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
+	tokenoauth "github.com/tokend/tokend/internal/oauth"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -192,7 +193,9 @@ func TestOAuthRefreshRotation(t *testing.T) {
 		t.Errorf("a refresh token at /v1/verify: %s, want NOT_FOUND", code)
 	}
 
-	// Replaying the first refresh token revokes the whole family.
+	// Replaying the first refresh token, after the race grace, revokes
+	// the whole family.
+	f.Clock.Advance(tokenoauth.RefreshRaceGrace)
 	status, body := f.postForm(t, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken}},
 		c.Client.ID, c.Secret)
 	checkOAuthError(t, status, body, 400, "invalid_grant")
@@ -228,6 +231,7 @@ func TestOAuthRefreshJWTFamily(t *testing.T) {
 	}
 	var second oauth2.Token
 	json.Unmarshal(body, &second)
+	f.Clock.Advance(tokenoauth.RefreshRaceGrace)
 	status, body = refresh()
 	checkOAuthError(t, status, body, 400, "invalid_grant")
 	for _, tok := range []string{first.AccessToken, second.AccessToken} {

@@ -19,6 +19,7 @@ func testOAuth(t *testing.T, h harness) {
 		{"AccessTokens", testOAuthAccessTokens},
 		{"RefreshRotation", testOAuthRefreshRotation},
 		{"RefreshFamilyRevocation", testOAuthRefreshFamily},
+		{"ClientFamiliesRevocation", testOAuthClientFamilies},
 		{"AssertionJTIs", testOAuthAssertionJTIs},
 		{"Sweep", testOAuthSweep},
 	} {
@@ -185,7 +186,7 @@ func testOAuthRefreshRotation(t *testing.T, h harness) {
 	r1 := newRefresh("r1", "fam", "c")
 	a1 := newAccess("a1", "c", time.Hour)
 	a1.FamilyID = "fam"
-	if err := db.IssueRefreshToken(ctx, r1, &a1, event("refresh_token.issue", "fam")); err != nil {
+	if err := db.IssueRefreshToken(ctx, r1, &a1); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.RefreshTokenByHash(ctx, r1.Hash)
@@ -197,7 +198,7 @@ func testOAuthRefreshRotation(t *testing.T, h harness) {
 	}
 	r2 := newRefresh("r2", "fam", "c")
 	r2.AccessJTI, r2.AccessExpiresAt = "jti-2", at(time.Hour)
-	if err := db.RotateRefreshToken(ctx, r1.Hash, at(time.Minute), r2, nil, event("refresh_token.rotate", "fam")); err != nil {
+	if err := db.RotateRefreshToken(ctx, r1.Hash, at(time.Minute), r2, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = db.RefreshTokenByHash(ctx, r1.Hash)
@@ -206,11 +207,11 @@ func testOAuthRefreshRotation(t *testing.T, h harness) {
 	}
 	// A second rotation of r1 fails and writes nothing.
 	r3 := newRefresh("r3", "fam", "c")
-	err = db.RotateRefreshToken(ctx, r1.Hash, at(2*time.Minute), r3, nil, event("refresh_token.rotate", "fam"))
+	err = db.RotateRefreshToken(ctx, r1.Hash, at(2*time.Minute), r3, nil)
 	checkErr(t, "RotateRefreshToken(used)", err, ErrTokenUsed)
 	_, err = db.RefreshTokenByHash(ctx, r3.Hash)
 	checkErr(t, "successor of a refused rotation", err, ErrNotFound)
-	err = db.RotateRefreshToken(ctx, sha256.Sum256([]byte("nope")), t0, r3, nil, event("x", "y"))
+	err = db.RotateRefreshToken(ctx, sha256.Sum256([]byte("nope")), t0, r3, nil)
 	checkErr(t, "RotateRefreshToken(unknown)", err, ErrNotFound)
 
 	// Concurrent rotations of one token: exactly one wins.
@@ -218,7 +219,7 @@ func testOAuthRefreshRotation(t *testing.T, h harness) {
 	results := make([]error, 8)
 	runConcurrently(8, func(i int) {
 		next := newRefresh(keyID(i), "fam", "c")
-		results[i] = db.RotateRefreshToken(ctx, r2.Hash, at(3*time.Minute), next, nil, event("refresh_token.rotate", "fam"))
+		results[i] = db.RotateRefreshToken(ctx, r2.Hash, at(3*time.Minute), next, nil)
 	})
 	for _, err := range results {
 		switch {
@@ -242,21 +243,21 @@ func testOAuthRefreshFamily(t *testing.T, h harness) {
 	r1 := newRefresh("r1", "fam", "c")
 	a1 := newAccess("a1", "c", time.Hour)
 	a1.FamilyID = "fam"
-	if err := db.IssueRefreshToken(ctx, r1, &a1, event("refresh_token.issue", "fam")); err != nil {
+	if err := db.IssueRefreshToken(ctx, r1, &a1); err != nil {
 		t.Fatal(err)
 	}
 	r2 := newRefresh("r2", "fam", "c")
 	r2.AccessJTI, r2.AccessExpiresAt = "jti-live", at(time.Hour)
-	if err := db.RotateRefreshToken(ctx, r1.Hash, at(time.Minute), r2, nil, event("refresh_token.rotate", "fam")); err != nil {
+	if err := db.RotateRefreshToken(ctx, r1.Hash, at(time.Minute), r2, nil); err != nil {
 		t.Fatal(err)
 	}
 	r3 := newRefresh("r3", "fam", "c")
 	r3.AccessJTI, r3.AccessExpiresAt = "jti-expired", at(time.Minute)
-	if err := db.RotateRefreshToken(ctx, r2.Hash, at(2*time.Minute), r3, nil, event("refresh_token.rotate", "fam")); err != nil {
+	if err := db.RotateRefreshToken(ctx, r2.Hash, at(2*time.Minute), r3, nil); err != nil {
 		t.Fatal(err)
 	}
 	other := newRefresh("o1", "other", "c")
-	if err := db.IssueRefreshToken(ctx, other, nil, event("refresh_token.issue", "other")); err != nil {
+	if err := db.IssueRefreshToken(ctx, other, nil); err != nil {
 		t.Fatal(err)
 	}
 	rev, err := db.RevokeRefreshFamily(ctx, "fam", at(3*time.Minute), event("refresh_token.reuse", "fam"))
@@ -288,8 +289,51 @@ func testOAuthRefreshFamily(t *testing.T, h harness) {
 	if err != nil || rev.RefreshTokens != 0 || len(rev.AccessHashes) != 0 {
 		t.Errorf("second RevokeRefreshFamily = %+v, %v", rev, err)
 	}
-	err = db.RotateRefreshToken(ctx, r3.Hash, at(5*time.Minute), newRefresh("r4", "fam", "c"), nil, event("x", "fam"))
+	err = db.RotateRefreshToken(ctx, r3.Hash, at(5*time.Minute), newRefresh("r4", "fam", "c"), nil)
 	checkErr(t, "RotateRefreshToken(revoked)", err, ErrTokenUsed)
+}
+
+// testOAuthClientFamilies revokes a client's families for one API and
+// leaves its families for other APIs and other clients' alone.
+func testOAuthClientFamilies(t *testing.T, h harness) {
+	db := h.open(t)
+	ctx := t.Context()
+	mustCreateClient(t, db, "c")
+	mustCreateClient(t, db, "d")
+	mustCreateAPI(t, db, "b")
+	a1 := newAccess("a1", "c", time.Hour)
+	a1.FamilyID = "f1"
+	r1 := newRefresh("r1", "f1", "c")
+	r1.AccessJTI, r1.AccessExpiresAt = "jti-1", at(time.Hour)
+	r2 := newRefresh("r2", "f2", "c")
+	r2.APIID = "b"
+	r3 := newRefresh("r3", "f3", "d")
+	for _, rt := range []RefreshToken{r1, r2, r3} {
+		var at *AccessToken
+		if rt.ID == r1.ID {
+			at = &a1
+		}
+		if err := db.IssueRefreshToken(ctx, rt, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rev, err := db.RevokeClientFamilies(ctx, "c", []string{"a"}, at(time.Minute), event("refresh_token.revoke", "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := FamilyRevocation{AccessHashes: [][32]byte{a1.Hash}, RefreshTokens: 1, JTIs: []string{"jti-1"}}
+	if diff := cmp.Diff(want, rev); diff != "" {
+		t.Errorf("RevokeClientFamilies (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		rt      RefreshToken
+		revoked bool
+	}{{r1, true}, {r2, false}, {r3, false}} {
+		got, _ := db.RefreshTokenByHash(ctx, tt.rt.Hash)
+		if !got.RevokedAt.IsZero() != tt.revoked {
+			t.Errorf("refresh token %s revoked = %v, want %v", tt.rt.ID, !got.RevokedAt.IsZero(), tt.revoked)
+		}
+	}
 }
 
 func testOAuthAssertionJTIs(t *testing.T, h harness) {

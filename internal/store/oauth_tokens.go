@@ -163,10 +163,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 	return conflict(err)
 }
 
-// IssueRefreshToken stores the first refresh token of a new family, the
-// opaque access token issued with it (when at is not nil) and ev, in one
-// transaction. It returns ErrNotFound if the client or API does not exist.
-func (db *DB) IssueRefreshToken(ctx context.Context, rt RefreshToken, at *AccessToken, ev Event) error {
+// IssueRefreshToken stores the first refresh token of a new family and
+// the opaque access token issued with it (when at is not nil), in one
+// transaction. It writes no audit event: families are started at request
+// rates, like access tokens. It returns ErrNotFound if the client or API
+// does not exist.
+func (db *DB) IssueRefreshToken(ctx context.Context, rt RefreshToken, at *AccessToken) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		if err := insertRefresh(ctx, tx, rt); err != nil {
 			return err
@@ -176,7 +178,7 @@ func (db *DB) IssueRefreshToken(ctx context.Context, rt RefreshToken, at *Access
 				return err
 			}
 		}
-		return insertEvent(ctx, tx, ev)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("issue refresh token: %w", err)
@@ -196,11 +198,12 @@ func (db *DB) RefreshTokenByHash(ctx context.Context, hash [32]byte) (RefreshTok
 
 // RotateRefreshToken marks the refresh token with hash old used at now
 // and stores its successor next (same family), the opaque access token
-// issued with it (when at is not nil) and ev, in one transaction. The
-// mark is conditional, so of two concurrent rotations of one token only
-// one succeeds. It returns ErrNotFound, or ErrTokenUsed if the token was
-// already used or revoked; then nothing is written.
-func (db *DB) RotateRefreshToken(ctx context.Context, old [32]byte, now time.Time, next RefreshToken, at *AccessToken, ev Event) error {
+// issued with it (when at is not nil), in one transaction; like
+// IssueRefreshToken it writes no audit event. The mark is conditional, so
+// of two concurrent rotations of one token only one succeeds. It returns
+// ErrNotFound, or ErrTokenUsed if the token was already used or revoked;
+// then nothing is written.
+func (db *DB) RotateRefreshToken(ctx context.Context, old [32]byte, now time.Time, next RefreshToken, at *AccessToken) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE oauth_refresh_tokens SET used_at = $2
 WHERE hash = $1 AND used_at IS NULL AND revoked_at IS NULL`, old[:], now.UnixMicro())
@@ -223,7 +226,7 @@ WHERE hash = $1 AND used_at IS NULL AND revoked_at IS NULL`, old[:], now.UnixMic
 				return err
 			}
 		}
-		return insertEvent(ctx, tx, ev)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("rotate refresh token: %w", err)
@@ -238,48 +241,9 @@ WHERE hash = $1 AND used_at IS NULL AND revoked_at IS NULL`, old[:], now.UnixMic
 // revoked family revokes what is left and is not an error.
 func (db *DB) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time, ev Event) (FamilyRevocation, error) {
 	var out FamilyRevocation
-	at := now.UnixMicro()
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		var err error
-		out.AccessHashes, err = queryHashes(ctx, tx, `SELECT hash FROM oauth_access_tokens
-WHERE family_id = $1 AND revoked_at IS NULL`, familyID)
-		if err != nil {
+		if err := revokeFamilies(ctx, tx, &out, now, `family_id = $2`, familyID); err != nil {
 			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE oauth_access_tokens SET revoked_at = $2
-WHERE family_id = $1 AND revoked_at IS NULL`, familyID, at); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE oauth_refresh_tokens SET revoked_at = $2
-WHERE family_id = $1 AND revoked_at IS NULL`, familyID, at)
-		if err != nil {
-			return err
-		}
-		out.RefreshTokens, _ = res.RowsAffected()
-		rows, err := tx.QueryContext(ctx, `SELECT access_jti, access_expires_at FROM oauth_refresh_tokens
-WHERE family_id = $1 AND access_jti IS NOT NULL AND access_expires_at > $2`, familyID, at)
-		if err != nil {
-			return err
-		}
-		var exps []int64
-		for rows.Next() {
-			var jti string
-			var exp int64
-			if err := rows.Scan(&jti, &exp); err != nil {
-				rows.Close()
-				return err
-			}
-			out.JTIs, exps = append(out.JTIs, jti), append(exps, exp)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for i, jti := range out.JTIs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2)
-ON CONFLICT (jti) DO NOTHING`, jti, exps[i]); err != nil {
-				return err
-			}
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -287,6 +251,80 @@ ON CONFLICT (jti) DO NOTHING`, jti, exps[i]); err != nil {
 		return FamilyRevocation{}, fmt.Errorf("revoke refresh family %s: %w", familyID, err)
 	}
 	return out, nil
+}
+
+// RevokeClientFamilies revokes, as RevokeRefreshFamily does and in one
+// transaction with ev, every refresh-token family of client clientID for
+// each of the APIs apiIDs, with the access tokens issued with them. It
+// writes ev even when there was nothing left to revoke.
+func (db *DB) RevokeClientFamilies(ctx context.Context, clientID string, apiIDs []string, now time.Time, ev Event) (FamilyRevocation, error) {
+	var out FamilyRevocation
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		for _, api := range apiIDs {
+			if err := revokeFamilies(ctx, tx, &out, now, `client_id = $2 AND api_id = $3`, clientID, api); err != nil {
+				return err
+			}
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return FamilyRevocation{}, fmt.Errorf("revoke refresh families of client %s: %w", clientID, err)
+	}
+	return out, nil
+}
+
+// revokeFamilies revokes, within tx and at now ($1), the families whose
+// refresh tokens match cond (a condition on oauth_refresh_tokens whose
+// parameters, args, are numbered from $2), adding what it reached to out.
+func revokeFamilies(ctx context.Context, tx *sql.Tx, out *FamilyRevocation, now time.Time, cond string, args ...any) error {
+	at := now.UnixMicro()
+	params := append([]any{at}, args...)
+	families := `family_id IN (SELECT family_id FROM oauth_refresh_tokens WHERE ` + cond + `)`
+	if _, err := tx.ExecContext(ctx, `UPDATE oauth_access_tokens SET revoked_at = $1
+WHERE `+families+` AND revoked_at IS NULL`, params...); err != nil {
+		return err
+	}
+	hashes, err := queryHashes(ctx, tx, `SELECT hash FROM oauth_access_tokens
+WHERE `+families+` AND revoked_at = $1`, params...)
+	if err != nil {
+		return err
+	}
+	out.AccessHashes = append(out.AccessHashes, hashes...)
+	rows, err := tx.QueryContext(ctx, `SELECT access_jti, access_expires_at FROM oauth_refresh_tokens
+WHERE `+families+` AND access_jti IS NOT NULL AND access_expires_at > $1`, params...)
+	if err != nil {
+		return err
+	}
+	var jtis []string
+	var exps []int64
+	for rows.Next() {
+		var jti string
+		var exp int64
+		if err := rows.Scan(&jti, &exp); err != nil {
+			rows.Close()
+			return err
+		}
+		jtis, exps = append(jtis, jti), append(exps, exp)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE oauth_refresh_tokens SET revoked_at = $1
+WHERE `+families+` AND revoked_at IS NULL`, params...)
+	if err != nil {
+		return err
+	}
+	n, _ := res.RowsAffected()
+	out.RefreshTokens += n
+	for i, jti := range jtis {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2)
+ON CONFLICT (jti) DO NOTHING`, jti, exps[i]); err != nil {
+			return err
+		}
+	}
+	out.JTIs = append(out.JTIs, jtis...)
+	return nil
 }
 
 // UseAssertionJTI records that the client assertion jti of clientID was
