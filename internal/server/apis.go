@@ -8,12 +8,12 @@ import (
 )
 
 func (s *Server) createAPI(ctx context.Context, c call, req *api.CreateAPIRequest) (api.API, error) {
-	a, err := s.keys.CreateAPI(ctx, c.by, *req)
+	a, err := s.keys.CreateAPI(ctx, c.by(), *req)
 	return apikey.APIView(a), err
 }
 
 func (s *Server) listAPIs(ctx context.Context, _ call, _ *none) (api.APIList, error) {
-	as, err := s.db.ListAPIs(ctx)
+	as, err := s.keys.APIs(ctx)
 	out := api.APIList{APIs: make([]api.API, 0, len(as))}
 	for _, a := range as {
 		out.APIs = append(out.APIs, apikey.APIView(a))
@@ -22,17 +22,17 @@ func (s *Server) listAPIs(ctx context.Context, _ call, _ *none) (api.APIList, er
 }
 
 func (s *Server) getAPI(ctx context.Context, c call, _ *none) (api.API, error) {
-	a, err := s.db.APIByID(ctx, c.r.PathValue("id"))
+	a, err := s.keys.API(ctx, c.r.PathValue("id"))
 	return apikey.APIView(a), err
 }
 
 func (s *Server) updateAPI(ctx context.Context, c call, req *api.UpdateAPIRequest) (api.API, error) {
-	a, err := s.keys.UpdateAPI(ctx, c.by, c.r.PathValue("id"), *req)
+	a, err := s.keys.UpdateAPI(ctx, c.by(), c.r.PathValue("id"), *req)
 	return apikey.APIView(a), err
 }
 
 func (s *Server) deleteAPI(ctx context.Context, c call, _ *none) (none, error) {
-	if err := s.keys.DeleteAPI(ctx, c.by, c.r.PathValue("id")); err != nil {
+	if err := s.keys.DeleteAPI(ctx, c.by(), c.r.PathValue("id")); err != nil {
 		return none{}, err
 	}
 	s.engine.Purge() // its keys answer NOT_FOUND from now on; the operation is rare

@@ -32,7 +32,7 @@ func (s *Server) listAudit(ctx context.Context, c call, _ *none) (api.AuditList,
 			return api.AuditList{}, valid.Errorf("cursor", "is not a cursor this endpoint returned")
 		}
 	}
-	evs, err := s.db.ListEvents(ctx, f)
+	evs, err := s.audit.Events(ctx, f)
 	out := api.AuditList{Events: make([]api.AuditEvent, 0, min(len(evs), limit))}
 	for i, e := range evs {
 		if i == limit {

@@ -3,6 +3,7 @@ package server
 import (
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/tokend/tokend/api"
@@ -12,35 +13,103 @@ import (
 	"github.com/tokend/tokend/internal/verify"
 )
 
-// authenticate checks the bearer credential of r against tokend's own API
-// through the same verification engine as every other token, and requires
-// one of scopes. It returns an *authError for the caller to answer 401 or
-// 403 as RFC 6750 §3.1 describes.
-func (s *Server) authenticate(r *http.Request, scopes []string) (audit.Actor, error) {
+// The kinds of principal. An admin key holds tokend:admin; a verify key
+// holds tokend:verify only. A signed-in user and a personal access token
+// come next.
+const (
+	kindAdminKey  = "admin_key"
+	kindVerifyKey = "verify_key"
+)
+
+// principal is who is calling: resolved once, by the middleware (caller),
+// before the handler runs, and handed to it. A handler never
+// authenticates by itself.
+type principal struct {
+	id     string   // the key id
+	kind   string   // kindAdminKey or kindVerifyKey
+	scopes []string // what it may do; shared with the verification cache, read only
+	ip     string   // the client address the request came from
+}
+
+// actor is the principal as the audit log records it.
+func (p principal) actor() audit.Actor { return audit.Actor{ID: p.id, IP: p.ip} }
+
+// The scopes a route may require: admin routes, and the routes a verify
+// key may also call.
+var (
+	adminOnly = []string{apikey.ScopeAdmin}
+	verifiers = []string{apikey.ScopeAdmin, apikey.ScopeVerify}
+)
+
+// callerHandler is an endpoint that needs a principal.
+type callerHandler interface {
+	serveCaller(w http.ResponseWriter, r *http.Request, p principal)
+}
+
+// caller is the principal middleware: it resolves the caller of each
+// request once, answers 401 or 403 itself (RFC 6750 §3.1), and hands the
+// principal to next. It passes the principal as an argument rather than
+// in the request context, which would cost a copy of the request.
+func (s *Server) caller(scopes []string, next callerHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.resolve(r, scopes)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next.serveCaller(w, r, p)
+	})
+}
+
+// resolve authenticates the bearer credential of r against tokend's own
+// API, through the same verification engine as every other token, and
+// requires one of scopes. Each authenticated request costs the key one
+// credit if it has credits (review item M2): a key given credits for a
+// one-off job is spent, not unlimited. It returns an *authError for a
+// 401 or 403.
+func (s *Server) resolve(r *http.Request, scopes []string) (principal, error) {
 	token, ok := bearer(r)
 	if !ok {
-		return audit.Actor{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+		return principal{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 			"send an admin key as Authorization: Bearer <key>", `Bearer realm="tokend", error="invalid_token"`}
 	}
 	var res verify.Result
-	req := verify.Request{Token: token, Audience: apikey.SystemAudience, ClientIP: clientIP(r)}
+	req := verify.Request{Token: token, Audience: apikey.SystemAudience, ClientIP: clientIP(r), Cost: 1}
+	if len(scopes) == 1 {
+		// The engine refuses a missing scope before it spends a credit.
+		req.Scopes = scopes
+	}
 	if err := s.engine.Verify(r.Context(), &req, &res); err != nil {
-		return audit.Actor{}, err
+		return principal{}, err
+	}
+	if res.Code == api.CodeInsufficientScope && isAdminKey(res.Token) {
+		return principal{}, scopeError(scopes)
 	}
 	// Only admin keys (API keys of the built-in API) authenticate to
 	// tokend; no OAuth token does, whatever its audience.
-	if res.Code != api.CodeValid || res.Token.Kind != credential.KindAPIKey || res.Token.APIID != apikey.SystemAPIID {
-		return audit.Actor{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+	if res.Code != api.CodeValid || !isAdminKey(res.Token) {
+		return principal{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 			"the bearer token is not a valid tokend key", `Bearer realm="tokend", error="invalid_token"`}
 	}
+	p := principal{id: res.Token.ID, kind: kindVerifyKey, scopes: res.Token.Scopes, ip: req.ClientIP}
+	if slices.Contains(p.scopes, apikey.ScopeAdmin) {
+		p.kind = kindAdminKey
+	}
 	for _, want := range scopes {
-		for _, have := range res.Token.Scopes {
-			if want == have {
-				return audit.Actor{ID: res.Token.ID, IP: req.ClientIP}, nil
-			}
+		if slices.Contains(p.scopes, want) {
+			return p, nil
 		}
 	}
-	return audit.Actor{}, &authError{http.StatusForbidden, api.ErrInsufficientScope,
+	return principal{}, scopeError(scopes)
+}
+
+// isAdminKey reports a key of the built-in API, admin or verify key.
+func isAdminKey(t *api.TokenInfo) bool {
+	return t != nil && t.Kind == credential.KindAPIKey && t.APIID == apikey.SystemAPIID
+}
+
+func scopeError(scopes []string) error {
+	return &authError{http.StatusForbidden, api.ErrInsufficientScope,
 		"the key lacks the scope this endpoint needs: " + strings.Join(scopes, " or "),
 		`Bearer realm="tokend", error="insufficient_scope", scope="` + strings.Join(scopes, " ") + `"`}
 }

@@ -14,7 +14,7 @@ func (s *Server) createClient(ctx context.Context, c call, req *api.CreateClient
 	if s.oauth == nil {
 		return api.CreatedClient{}, notFoundIfOff(errOAuthOff)
 	}
-	cl, secret, err := s.oauth.CreateClient(ctx, c.by, *req)
+	cl, secret, err := s.oauth.CreateClient(ctx, c.by(), *req)
 	return api.CreatedClient{Client: oauth.ClientView(cl), Secret: secret}, err
 }
 
@@ -26,7 +26,7 @@ func (s *Server) listClients(ctx context.Context, c call, _ *none) (api.ClientLi
 	if err != nil {
 		return api.ClientList{}, err
 	}
-	cs, err := s.db.ListClients(ctx, c.r.URL.Query().Get("cursor"), limit+1)
+	cs, err := s.oauth.Clients(ctx, c.r.URL.Query().Get("cursor"), limit+1)
 	out := api.ClientList{Clients: make([]api.Client, 0, min(len(cs), limit))}
 	for i, cl := range cs {
 		if i == limit {
@@ -42,7 +42,7 @@ func (s *Server) getClient(ctx context.Context, c call, _ *none) (api.Client, er
 	if s.oauth == nil {
 		return api.Client{}, notFoundIfOff(errOAuthOff)
 	}
-	cl, err := s.db.ClientByID(ctx, c.r.PathValue("id"))
+	cl, err := s.oauth.Client(ctx, c.r.PathValue("id"))
 	return oauth.ClientView(cl), err
 }
 
@@ -50,7 +50,7 @@ func (s *Server) updateClient(ctx context.Context, c call, req *api.UpdateClient
 	if s.oauth == nil {
 		return api.Client{}, notFoundIfOff(errOAuthOff)
 	}
-	cl, err := s.oauth.UpdateClient(ctx, c.by, c.r.PathValue("id"), *req)
+	cl, err := s.oauth.UpdateClient(ctx, c.by(), c.r.PathValue("id"), *req)
 	return oauth.ClientView(cl), err
 }
 
@@ -58,7 +58,7 @@ func (s *Server) rotateClientSecret(ctx context.Context, c call, _ *none) (api.C
 	if s.oauth == nil {
 		return api.CreatedClient{}, notFoundIfOff(errOAuthOff)
 	}
-	cl, secret, err := s.oauth.RotateSecret(ctx, c.by, c.r.PathValue("id"))
+	cl, secret, err := s.oauth.RotateSecret(ctx, c.by(), c.r.PathValue("id"))
 	return api.CreatedClient{Client: oauth.ClientView(cl), Secret: secret}, err
 }
 
@@ -66,5 +66,5 @@ func (s *Server) deleteClient(ctx context.Context, c call, _ *none) (none, error
 	if s.oauth == nil {
 		return none{}, notFoundIfOff(errOAuthOff)
 	}
-	return none{}, s.oauth.DeleteClient(ctx, c.by, c.r.PathValue("id"))
+	return none{}, s.oauth.DeleteClient(ctx, c.by(), c.r.PathValue("id"))
 }

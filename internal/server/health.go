@@ -9,8 +9,8 @@ import (
 	"github.com/tokend/tokend/api"
 )
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, api.Health{Status: "ok"})
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, r, http.StatusOK, api.Health{Status: "ok"})
 }
 
 // readyz reports whether this node can serve: the database answers within
@@ -18,10 +18,10 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
-	h := api.Health{Status: "ok", Details: map[string]string{"database": s.db.Dialect()}}
+	h := api.Health{Status: "ok", Details: map[string]string{"database": s.database.Dialect()}}
 	ok := true
-	if err := s.db.Ping(ctx); err != nil {
-		h.Details["database"] = s.db.Dialect() + ": unreachable"
+	if err := s.database.Ping(ctx); err != nil {
+		h.Details["database"] = s.database.Dialect() + ": unreachable"
 		ok = false
 	}
 	if s.ready != nil {
@@ -35,7 +35,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		h.Status, status = "unavailable", http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, h)
+	s.writeJSON(w, r, status, h)
 }
 
 //go:embed openapi.json

@@ -15,45 +15,52 @@ import (
 	"github.com/tokend/tokend/internal/audit"
 )
 
-// call is what an endpoint receives: the authenticated actor and the
-// request, for path values and query parameters.
+// call is what an endpoint receives: the principal the middleware
+// resolved, and the request, for path values and query parameters.
 type call struct {
-	by audit.Actor
-	r  *http.Request
+	p principal
+	r *http.Request
 }
+
+// by is the caller as the audit log records it.
+func (c call) by() audit.Actor { return c.p.actor() }
 
 // none is the request type of endpoints without a body.
 type none struct{}
 
+// endpoint is a JSON endpoint behind the principal middleware.
+type endpoint[Req, Resp any] struct {
+	s      *Server
+	status int
+	fn     func(context.Context, call, *Req) (Resp, error)
+}
+
 // handle adapts an endpoint written as func(ctx, call, req) (resp, error)
-// to HTTP: it authenticates the caller for one of scopes, decodes the body
-// strictly (bodies of POST and PATCH only), calls fn, maps its error and
-// encodes the answer with status.
-func handle[Req, Resp any](s *Server, scopes []string, status int, fn func(context.Context, call, *Req) (Resp, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		by, err := s.authenticate(r, scopes)
-		if err != nil {
-			s.fail(w, r, err)
+// to HTTP, behind Server.caller: it decodes the body strictly (bodies of
+// POST and PATCH only), calls fn, maps its error and encodes the answer
+// with status.
+func handle[Req, Resp any](s *Server, status int, fn func(context.Context, call, *Req) (Resp, error)) callerHandler {
+	return endpoint[Req, Resp]{s: s, status: status, fn: fn}
+}
+
+func (e endpoint[Req, Resp]) serveCaller(w http.ResponseWriter, r *http.Request, p principal) {
+	req := new(Req)
+	if (r.Method == http.MethodPost || r.Method == http.MethodPatch) && !emptyBody(r) {
+		if err := decode(w, r, req); err != nil {
+			e.s.fail(w, r, err)
 			return
 		}
-		req := new(Req)
-		if (r.Method == http.MethodPost || r.Method == http.MethodPatch) && !emptyBody(r) {
-			if err := decode(w, r, req); err != nil {
-				s.fail(w, r, err)
-				return
-			}
-		}
-		resp, err := fn(r.Context(), call{by: by, r: r}, req)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if status == http.StatusNoContent {
-			w.WriteHeader(status)
-			return
-		}
-		writeJSON(w, status, resp)
-	})
+	}
+	resp, err := e.fn(r.Context(), call{p: p, r: r}, req)
+	if err != nil {
+		e.s.fail(w, r, err)
+		return
+	}
+	if e.status == http.StatusNoContent {
+		w.WriteHeader(e.status)
+		return
+	}
+	e.s.writeJSON(w, r, e.status, resp)
 }
 
 // emptyBody reports a request without a body and without a content type:
@@ -218,9 +225,30 @@ func unknownField(err error) (string, bool) {
 	return "", false
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON encodes v into a buffer first and only then writes the status
+// and the body, so that a value that cannot be encoded is answered with a
+// 500 problem (logged), never with an empty 200 (review item L12).
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	buf, _ := s.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer s.putBuf(buf)
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		s.fail(w, r, fmt.Errorf("encode answer: %w", err))
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	w.Write(buf.Bytes())
+}
+
+// putBuf returns buf to the pool unless an unusually large answer grew
+// it, which would then be held forever.
+func (s *Server) putBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		buf.Reset()
+		s.bufs.Put(buf)
+	}
 }

@@ -54,7 +54,7 @@ func (s *Server) rotateSigningKey(ctx context.Context, c call, _ *none) (api.Sig
 	if s.signer == nil {
 		return api.SigningKey{}, store.ErrNotFound
 	}
-	k, err := s.signer.RotateAs(ctx, c.by)
+	k, err := s.signer.RotateAs(ctx, c.by())
 	if err != nil {
 		return api.SigningKey{}, err
 	}

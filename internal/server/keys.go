@@ -12,7 +12,7 @@ import (
 )
 
 func (s *Server) createKey(ctx context.Context, c call, req *api.CreateKeyRequest) (api.CreatedKey, error) {
-	k, secret, err := s.keys.CreateKey(ctx, c.by, *req)
+	k, secret, err := s.keys.CreateKey(ctx, c.by(), *req)
 	return api.CreatedKey{Key: apikey.KeyView(k), Secret: secret}, err
 }
 
@@ -22,7 +22,7 @@ func (s *Server) listKeys(ctx context.Context, c call, _ *none) (api.KeyList, er
 	if err != nil {
 		return api.KeyList{}, err
 	}
-	ks, err := s.db.ListKeys(ctx, store.KeyFilter{APIID: q.Get("api_id"), Subject: q.Get("subject"),
+	ks, err := s.keys.Keys(ctx, store.KeyFilter{APIID: q.Get("api_id"), Subject: q.Get("subject"),
 		After: q.Get("cursor"), Limit: limit + 1})
 	out := api.KeyList{Keys: make([]api.Key, 0, min(len(ks), limit))}
 	for i, k := range ks {
@@ -49,21 +49,21 @@ func pageLimit(r *http.Request) (int, error) {
 }
 
 func (s *Server) getKey(ctx context.Context, c call, _ *none) (api.Key, error) {
-	k, err := s.db.KeyByID(ctx, c.r.PathValue("id"))
+	k, err := s.keys.Key(ctx, c.r.PathValue("id"))
 	return apikey.KeyView(k), err
 }
 
 func (s *Server) updateKey(ctx context.Context, c call, req *api.UpdateKeyRequest) (api.Key, error) {
-	k, err := s.keys.UpdateKey(ctx, c.by, c.r.PathValue("id"), *req)
+	k, err := s.keys.UpdateKey(ctx, c.by(), c.r.PathValue("id"), *req)
 	return apikey.KeyView(k), err
 }
 
 func (s *Server) rotateKey(ctx context.Context, c call, req *api.RotateKeyRequest) (api.CreatedKey, error) {
-	k, secret, err := s.keys.RotateKey(ctx, c.by, c.r.PathValue("id"), req.Grace.Std())
+	k, secret, err := s.keys.RotateKey(ctx, c.by(), c.r.PathValue("id"), req.Grace.Std())
 	return api.CreatedKey{Key: apikey.KeyView(k), Secret: secret}, err
 }
 
 func (s *Server) revokeKey(ctx context.Context, c call, _ *none) (api.Key, error) {
-	k, err := s.keys.RevokeKey(ctx, c.by, c.r.PathValue("id"))
+	k, err := s.keys.RevokeKey(ctx, c.by(), c.r.PathValue("id"))
 	return apikey.KeyView(k), err
 }

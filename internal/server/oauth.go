@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -44,7 +44,7 @@ func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
 		if e.RetryAfter > 0 {
 			h.Set("Retry-After", strconv.Itoa(int(e.RetryAfter/time.Second)))
 		}
-		writeOAuth(w, e.Status, oauthBody{Error: e.Code, Description: e.Description})
+		s.writeOAuth(w, r, e.Status, oauthBody{Error: e.Code, Description: e.Description})
 		return
 	}
 	if e, ok := errors.AsType[*authError](err); ok {
@@ -53,22 +53,30 @@ func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
 			code = "insufficient_scope"
 		}
 		h.Set("WWW-Authenticate", e.challenge)
-		writeOAuth(w, e.status, oauthBody{Error: code, Description: e.msg})
+		s.writeOAuth(w, r, e.status, oauthBody{Error: code, Description: e.msg})
 		return
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		writeOAuth(w, http.StatusNotFound, oauthBody{Error: oauth.ErrInvalidRequest, Description: "not found"})
+		s.writeOAuth(w, r, http.StatusNotFound, oauthBody{Error: oauth.ErrInvalidRequest, Description: "not found"})
 		return
 	}
 	s.log.ErrorContext(r.Context(), "request failed", "request_id", h.Get("X-Request-Id"), "route", r.Pattern, "err", err)
-	writeOAuth(w, http.StatusInternalServerError, oauthBody{Error: oauth.ErrServerError,
+	s.writeOAuth(w, r, http.StatusInternalServerError, oauthBody{Error: oauth.ErrServerError,
 		Description: "internal error; the request id ties it to the server log"})
 }
 
-// writeOAuth writes v as JSON that no cache may keep (RFC 6749 §5.1).
-func writeOAuth(w http.ResponseWriter, status int, v any) {
+// oauthHeaders marks an OAuth answer as one no cache may keep (RFC 6749
+// §5.1), errors and the bodiless revocation answer included.
+func oauthHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+// writeOAuth writes v as JSON that no cache may keep.
+func (s *Server) writeOAuth(w http.ResponseWriter, r *http.Request, status int, v any) {
 	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, status, v)
+	s.writeJSON(w, r, status, v)
 }
 
 var errOAuthOff = errors.New("oauth is not configured")
@@ -123,96 +131,102 @@ func (s *Server) credentials(r *http.Request, f oauth.Form) (oauth.Credentials, 
 	return cr, nil
 }
 
-// authClient reads the form and authenticates the client.
-func (s *Server) authClient(w http.ResponseWriter, r *http.Request) (oauth.Form, oauth.Credentials, error) {
+// oauthCall is what a form-encoded OAuth endpoint receives: the strictly
+// parsed form, and who called: the client that authenticated (RFC 6749
+// §2.3), or, where the route allows it, the principal of an admin or
+// verify key.
+type oauthCall struct {
+	r      *http.Request
+	form   oauth.Form
+	client store.Client // the authenticated client; zero when a key called
+	caller principal    // the key that called; zero when a client did
+	ip     string       // the client address
+}
+
+// clientOnly: no key may call the endpoint; the OAuth client
+// authenticates itself.
+var clientOnly []string
+
+// oauthEndpoint is a form-encoded OAuth endpoint.
+type oauthEndpoint[Resp any] struct {
+	s      *Server
+	keys   []string
+	status int
+	fn     func(context.Context, oauthCall) (Resp, error)
+}
+
+// oauthForm adapts an OAuth endpoint written as func(ctx, call) (resp,
+// error) to HTTP: 404 without an OAuth service; a bearer key holding one
+// of keys is resolved by the principal middleware's resolve, anything
+// else reads the form and authenticates the client; then fn runs, and its
+// answer or error (RFC 6749 §5.2) is written with Cache-Control: no-store
+// and Pragma: no-cache. A Resp of none answers status without a body.
+func oauthForm[Resp any](s *Server, keys []string, status int, fn func(context.Context, oauthCall) (Resp, error)) http.Handler {
+	return oauthEndpoint[Resp]{s: s, keys: keys, status: status, fn: fn}
+}
+
+func (e oauthEndpoint[Resp]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := e.s
 	if s.oauth == nil {
-		return oauth.Form{}, oauth.Credentials{}, errOAuthOff
+		s.oauthFail(w, r, store.ErrNotFound)
+		return
 	}
-	f, err := readForm(w, r)
+	c, err := e.authenticate(w, r)
 	if err != nil {
-		return f, oauth.Credentials{}, err
+		s.oauthFail(w, r, err)
+		return
 	}
-	cr, err := s.credentials(r, f)
-	return f, cr, err
+	resp, err := e.fn(r.Context(), c)
+	if err != nil {
+		s.oauthFail(w, r, err)
+		return
+	}
+	if _, ok := any(resp).(none); ok {
+		oauthHeaders(w)
+		w.WriteHeader(e.status)
+		return
+	}
+	s.writeOAuth(w, r, e.status, resp)
+}
+
+// authenticate resolves who calls: a key first, before the body is read,
+// as for every other bearer-authenticated route; else the client.
+func (e oauthEndpoint[Resp]) authenticate(w http.ResponseWriter, r *http.Request) (oauthCall, error) {
+	c := oauthCall{r: r, ip: clientIP(r)}
+	var err error
+	if _, ok := bearer(r); ok && e.keys != nil {
+		if c.caller, err = e.s.resolve(r, e.keys); err != nil {
+			return c, err
+		}
+		c.form, err = readForm(w, r)
+		return c, err
+	}
+	if c.form, err = readForm(w, r); err != nil {
+		return c, err
+	}
+	cr, err := e.s.credentials(r, c.form)
+	if err != nil {
+		return c, err
+	}
+	c.client, err = e.s.oauth.Authenticate(r.Context(), cr)
+	return c, err
 }
 
 // token serves POST /oauth2/token.
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	f, cr, err := s.authClient(w, r)
-	if err == nil {
-		var resp oauth.TokenResponse
-		c, err := s.oauth.Authenticate(r.Context(), cr)
-		if err == nil {
-			if resp, err = s.oauth.Token(r.Context(), c, f, cr.IP); err == nil {
-				writeOAuth(w, http.StatusOK, resp)
-				return
-			}
-		}
-		s.oauthFail(w, r, err)
-		return
-	}
-	s.oauthFail(w, r, notFoundIfOff(err))
+func (s *Server) token(ctx context.Context, c oauthCall) (oauth.TokenResponse, error) {
+	return s.oauth.Token(ctx, c.client, c.form, c.ip)
 }
 
-// introspect serves POST /oauth2/introspect (RFC 7662). The caller is an
-// authenticated OAuth client, or presents an admin or verify key as a
-// bearer token.
-func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
-	if s.oauth == nil {
-		s.oauthFail(w, r, notFoundIfOff(errOAuthOff))
-		return
-	}
-	if _, ok := bearer(r); ok {
-		if _, err := s.authenticate(r, []string{apikey.ScopeAdmin, apikey.ScopeVerify}); err != nil {
-			s.oauthFail(w, r, err)
-			return
-		}
-		f, err := readForm(w, r)
-		if err != nil {
-			s.oauthFail(w, r, err)
-			return
-		}
-		s.answerIntrospection(w, r, f)
-		return
-	}
-	f, cr, err := s.authClient(w, r)
-	if err == nil {
-		_, err = s.oauth.Authenticate(r.Context(), cr)
-	}
-	if err != nil {
-		s.oauthFail(w, r, err)
-		return
-	}
-	s.answerIntrospection(w, r, f)
-}
-
-func (s *Server) answerIntrospection(w http.ResponseWriter, r *http.Request, f oauth.Form) {
-	res, err := s.oauth.Introspect(r.Context(), f.Get("token"), f.Get("client_ip"))
-	if err != nil {
-		s.oauthFail(w, r, err)
-		return
-	}
-	writeOAuth(w, http.StatusOK, res)
+// introspect serves POST /oauth2/introspect (RFC 7662), for an
+// authenticated OAuth client or an admin or verify key.
+func (s *Server) introspect(ctx context.Context, c oauthCall) (oauth.Introspection, error) {
+	return s.oauth.Introspect(ctx, c.form.Get("token"), c.form.Get("client_ip"))
 }
 
 // revoke serves POST /oauth2/revoke (RFC 7009): 200 with an empty body
 // whether or not there was anything to revoke.
-func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	f, cr, err := s.authClient(w, r)
-	if err == nil {
-		c, err := s.oauth.Authenticate(r.Context(), cr)
-		if err == nil {
-			err = s.oauth.Revoke(r.Context(), c, f.Get("token"), cr.IP)
-		}
-		if err == nil {
-			w.Header().Set("Cache-Control", "no-store")
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		s.oauthFail(w, r, err)
-		return
-	}
-	s.oauthFail(w, r, notFoundIfOff(err))
+func (s *Server) revoke(ctx context.Context, c oauthCall) (none, error) {
+	return none{}, s.oauth.Revoke(ctx, c.client, c.form.Get("token"), c.ip)
 }
 
 // metadata serves the RFC 8414 document, at both well-known paths.
@@ -231,6 +245,8 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
+// notFoundIfOff answers the management endpoints of OAuth clients 404
+// when OAuth is not configured.
 func notFoundIfOff(err error) error {
 	if errors.Is(err, errOAuthOff) {
 		return store.ErrNotFound

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,75 +14,93 @@ import (
 // The dynamic client registration endpoints (RFC 7591, RFC 7592) take and
 // give JSON but answer errors as OAuth bodies. Unknown metadata is
 // ignored, as RFC 7591 §2 requires, so their bodies are decoded leniently.
+// They authenticate with a bearer token of their own (an initial access
+// token, a registration access token), which package oauth checks.
 
-func readRegistration(w http.ResponseWriter, r *http.Request) (oauth.Registration, error) {
-	var req oauth.Registration
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return req, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
-			Description: "the body must be application/json"}
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, oauth.MaxFormBytes))
-	if err := dec.Decode(&req); err != nil {
-		return req, &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest,
-			Description: "the body must be one JSON object of client metadata"}
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return req, &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest,
-			Description: "the body must be one JSON object of client metadata"}
-	}
-	return req, nil
+// regCall is what a registration endpoint receives.
+type regCall struct {
+	r     *http.Request
+	token string // the bearer token, if any
+	ip    string
 }
 
-// register serves POST /oauth2/register.
-func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+// regEndpoint is a registration endpoint.
+type regEndpoint[Req, Resp any] struct {
+	s      *Server
+	status int
+	fn     func(context.Context, regCall, *Req) (Resp, error)
+}
+
+// oauthJSON adapts a registration endpoint written as func(ctx, call,
+// req) (resp, error) to HTTP: 404 unless registration is enabled; the
+// body (POST and PUT) read as client metadata; fn's answer or error
+// written as OAuth answers are, never cached. A status of 204 answers
+// without a body.
+func oauthJSON[Req, Resp any](s *Server, status int, fn func(context.Context, regCall, *Req) (Resp, error)) http.Handler {
+	return regEndpoint[Req, Resp]{s: s, status: status, fn: fn}
+}
+
+func (e regEndpoint[Req, Resp]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := e.s
 	if s.oauth == nil || !s.oauth.RegistrationEnabled() {
 		s.oauthFail(w, r, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusNotFound,
 			Description: "dynamic client registration is not enabled"})
 		return
 	}
-	req, err := readRegistration(w, r)
-	if err != nil {
-		s.oauthFail(w, r, err)
-		return
-	}
-	initial, _ := bearer(r)
-	res, err := s.oauth.Register(r.Context(), initial, clientIP(r), req)
-	if err != nil {
-		s.oauthFail(w, r, err)
-		return
-	}
-	writeOAuth(w, http.StatusCreated, res)
-}
-
-// registration serves GET, PUT and DELETE /oauth2/register/{id}, each
-// authenticated with the client's registration access token.
-func (s *Server) registration(w http.ResponseWriter, r *http.Request) {
-	if s.oauth == nil || !s.oauth.RegistrationEnabled() {
-		s.oauthFail(w, r, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusNotFound,
-			Description: "dynamic client registration is not enabled"})
-		return
-	}
-	token, _ := bearer(r)
-	id := r.PathValue("id")
-	var res oauth.RegistrationResponse
-	var err error
-	switch r.Method {
-	case http.MethodGet:
-		res, err = s.oauth.ReadRegistration(r.Context(), id, token)
-	case http.MethodPut:
-		var req oauth.Registration
-		if req, err = readRegistration(w, r); err == nil {
-			res, err = s.oauth.UpdateRegistration(r.Context(), id, token, clientIP(r), req)
-		}
-	case http.MethodDelete:
-		if err = s.oauth.DeleteRegistration(r.Context(), id, token, clientIP(r)); err == nil {
-			w.WriteHeader(http.StatusNoContent)
+	req := new(Req)
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		if err := decodeRegistration(w, r, req); err != nil {
+			s.oauthFail(w, r, err)
 			return
 		}
 	}
+	token, _ := bearer(r)
+	resp, err := e.fn(r.Context(), regCall{r: r, token: token, ip: clientIP(r)}, req)
 	if err != nil {
 		s.oauthFail(w, r, err)
 		return
 	}
-	writeOAuth(w, http.StatusOK, res)
+	if e.status == http.StatusNoContent {
+		oauthHeaders(w)
+		w.WriteHeader(e.status)
+		return
+	}
+	s.writeOAuth(w, r, e.status, resp)
+}
+
+func decodeRegistration(w http.ResponseWriter, r *http.Request, dst any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
+			Description: "the body must be application/json"}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, oauth.MaxFormBytes))
+	if err := dec.Decode(dst); err != nil {
+		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest,
+			Description: "the body must be one JSON object of client metadata"}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest,
+			Description: "the body must be one JSON object of client metadata"}
+	}
+	return nil
+}
+
+// register serves POST /oauth2/register.
+func (s *Server) register(ctx context.Context, c regCall, req *oauth.Registration) (oauth.RegistrationResponse, error) {
+	return s.oauth.Register(ctx, c.token, c.ip, *req)
+}
+
+// readRegistration serves GET /oauth2/register/{id}.
+func (s *Server) readRegistration(ctx context.Context, c regCall, _ *none) (oauth.RegistrationResponse, error) {
+	return s.oauth.ReadRegistration(ctx, c.r.PathValue("id"), c.token)
+}
+
+// updateRegistration serves PUT /oauth2/register/{id}.
+func (s *Server) updateRegistration(ctx context.Context, c regCall, req *oauth.Registration) (oauth.RegistrationResponse, error) {
+	return s.oauth.UpdateRegistration(ctx, c.r.PathValue("id"), c.token, c.ip, *req)
+}
+
+// deleteRegistration serves DELETE /oauth2/register/{id}.
+func (s *Server) deleteRegistration(ctx context.Context, c regCall, _ *none) (none, error) {
+	return none{}, s.oauth.DeleteRegistration(ctx, c.r.PathValue("id"), c.token, c.ip)
 }

@@ -4,68 +4,81 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/tokend/tokend/internal/apikey"
 )
 
-// route is one entry of the route table. The OpenAPI document is tested
-// against this table, so the two cannot drift apart.
+// route is one entry of the route table. scopes are the tokend scopes of
+// which the caller must hold one; nil for routes open to anyone or
+// authenticated otherwise (OAuth clients, registration tokens). The
+// OpenAPI document and the authorization tests are checked against this
+// table, so none of them can drift apart.
 type route struct {
 	pattern string
+	scopes  []string
 	handler http.Handler
 }
 
+// as is a route behind the principal middleware.
+func (s *Server) as(pattern string, scopes []string, h callerHandler) route {
+	return route{pattern, scopes, s.caller(scopes, h)}
+}
+
+// open is a route without a tokend caller.
+func open(pattern string, h http.Handler) route { return route{pattern, nil, h} }
+
 // routes lists every route the API serves.
 func (s *Server) routes() []route {
-	admin := []string{apikey.ScopeAdmin}
-	verifiers := []string{apikey.ScopeAdmin, apikey.ScopeVerify}
 	return []route{
-		{"GET /healthz", http.HandlerFunc(s.healthz)},
-		{"GET /readyz", http.HandlerFunc(s.readyz)},
-		{"GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})},
-		{"GET /v1/openapi.json", http.HandlerFunc(serveOpenAPI)},
+		open("GET /healthz", http.HandlerFunc(s.healthz)),
+		open("GET /readyz", http.HandlerFunc(s.readyz)),
+		open("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})),
+		open("GET /v1/openapi.json", http.HandlerFunc(serveOpenAPI)),
 
-		{"POST /v1/apis", handle(s, admin, http.StatusCreated, s.createAPI)},
-		{"GET /v1/apis", handle(s, admin, http.StatusOK, s.listAPIs)},
-		{"GET /v1/apis/{id}", handle(s, admin, http.StatusOK, s.getAPI)},
-		{"PATCH /v1/apis/{id}", handle(s, admin, http.StatusOK, s.updateAPI)},
-		{"DELETE /v1/apis/{id}", handle(s, admin, http.StatusNoContent, s.deleteAPI)},
+		s.as("POST /v1/apis", adminOnly, handle(s, http.StatusCreated, s.createAPI)),
+		s.as("GET /v1/apis", adminOnly, handle(s, http.StatusOK, s.listAPIs)),
+		s.as("GET /v1/apis/{id}", adminOnly, handle(s, http.StatusOK, s.getAPI)),
+		s.as("PATCH /v1/apis/{id}", adminOnly, handle(s, http.StatusOK, s.updateAPI)),
+		s.as("DELETE /v1/apis/{id}", adminOnly, handle(s, http.StatusNoContent, s.deleteAPI)),
 
-		{"POST /v1/keys", handle(s, admin, http.StatusCreated, s.createKey)},
-		{"GET /v1/keys", handle(s, admin, http.StatusOK, s.listKeys)},
-		{"GET /v1/keys/{id}", handle(s, admin, http.StatusOK, s.getKey)},
-		{"PATCH /v1/keys/{id}", handle(s, admin, http.StatusOK, s.updateKey)},
-		{"POST /v1/keys/{id}/rotate", handle(s, admin, http.StatusOK, s.rotateKey)},
-		{"POST /v1/keys/{id}/revoke", handle(s, admin, http.StatusOK, s.revokeKey)},
+		s.as("POST /v1/keys", adminOnly, handle(s, http.StatusCreated, s.createKey)),
+		s.as("GET /v1/keys", adminOnly, handle(s, http.StatusOK, s.listKeys)),
+		s.as("GET /v1/keys/{id}", adminOnly, handle(s, http.StatusOK, s.getKey)),
+		s.as("PATCH /v1/keys/{id}", adminOnly, handle(s, http.StatusOK, s.updateKey)),
+		s.as("POST /v1/keys/{id}/rotate", adminOnly, handle(s, http.StatusOK, s.rotateKey)),
+		s.as("POST /v1/keys/{id}/revoke", adminOnly, handle(s, http.StatusOK, s.revokeKey)),
 
-		{"POST /v1/verify", handle(s, verifiers, http.StatusOK, s.verify)},
-		{"GET /v1/audit", handle(s, admin, http.StatusOK, s.listAudit)},
+		s.as("POST /v1/verify", verifiers, handle(s, http.StatusOK, s.verify)),
+		s.as("GET /v1/audit", adminOnly, handle(s, http.StatusOK, s.listAudit)),
 
-		{"GET /oauth2/jwks.json", http.HandlerFunc(s.jwks)},
-		{"GET /v1/signing-keys", handle(s, admin, http.StatusOK, s.listSigningKeys)},
-		{"POST /v1/signing-keys/rotate", handle(s, admin, http.StatusOK, s.rotateSigningKey)},
+		open("GET /oauth2/jwks.json", http.HandlerFunc(s.jwks)),
+		s.as("GET /v1/signing-keys", adminOnly, handle(s, http.StatusOK, s.listSigningKeys)),
+		s.as("POST /v1/signing-keys/rotate", adminOnly, handle(s, http.StatusOK, s.rotateSigningKey)),
 
-		{"POST /v1/clients", handle(s, admin, http.StatusCreated, s.createClient)},
-		{"GET /v1/clients", handle(s, admin, http.StatusOK, s.listClients)},
-		{"GET /v1/clients/{id}", handle(s, admin, http.StatusOK, s.getClient)},
-		{"PATCH /v1/clients/{id}", handle(s, admin, http.StatusOK, s.updateClient)},
-		{"DELETE /v1/clients/{id}", handle(s, admin, http.StatusNoContent, s.deleteClient)},
-		{"POST /v1/clients/{id}/rotate-secret", handle(s, admin, http.StatusOK, s.rotateClientSecret)},
+		s.as("POST /v1/clients", adminOnly, handle(s, http.StatusCreated, s.createClient)),
+		s.as("GET /v1/clients", adminOnly, handle(s, http.StatusOK, s.listClients)),
+		s.as("GET /v1/clients/{id}", adminOnly, handle(s, http.StatusOK, s.getClient)),
+		s.as("PATCH /v1/clients/{id}", adminOnly, handle(s, http.StatusOK, s.updateClient)),
+		s.as("DELETE /v1/clients/{id}", adminOnly, handle(s, http.StatusNoContent, s.deleteClient)),
+		s.as("POST /v1/clients/{id}/rotate-secret", adminOnly, handle(s, http.StatusOK, s.rotateClientSecret)),
 
-		// OAuth 2.0: form bodies and RFC 6749 §5.2 errors (oauth.go).
-		{"POST /oauth2/token", http.HandlerFunc(s.token)},
-		{"POST /oauth2/introspect", http.HandlerFunc(s.introspect)},
-		{"POST /oauth2/revoke", http.HandlerFunc(s.revoke)},
-		{"POST /oauth2/register", http.HandlerFunc(s.register)},
-		{"GET /oauth2/register/{id}", http.HandlerFunc(s.registration)},
-		{"PUT /oauth2/register/{id}", http.HandlerFunc(s.registration)},
-		{"DELETE /oauth2/register/{id}", http.HandlerFunc(s.registration)},
-		{"GET /.well-known/oauth-authorization-server", http.HandlerFunc(s.metadata)},
-		{"GET /.well-known/openid-configuration", http.HandlerFunc(s.metadata)},
+		// OAuth 2.0: form bodies in, RFC 6749 §5.2 errors out (oauth.go).
+		// Introspection also takes an admin or verify key as bearer.
+		open("POST /oauth2/token", oauthForm(s, clientOnly, http.StatusOK, s.token)),
+		route{"POST /oauth2/introspect", verifiers, oauthForm(s, verifiers, http.StatusOK, s.introspect)},
+		open("POST /oauth2/revoke", oauthForm(s, clientOnly, http.StatusOK, s.revoke)),
+		// Dynamic client registration: JSON in, OAuth errors out
+		// (oauth_register.go), with a registration access token.
+		open("POST /oauth2/register", oauthJSON(s, http.StatusCreated, s.register)),
+		open("GET /oauth2/register/{id}", oauthJSON(s, http.StatusOK, s.readRegistration)),
+		open("PUT /oauth2/register/{id}", oauthJSON(s, http.StatusOK, s.updateRegistration)),
+		open("DELETE /oauth2/register/{id}", oauthJSON(s, http.StatusNoContent, s.deleteRegistration)),
+		open("GET /.well-known/oauth-authorization-server", http.HandlerFunc(s.metadata)),
+		open("GET /.well-known/openid-configuration", http.HandlerFunc(s.metadata)),
 	}
 }
 
 // Handler returns the API with its middleware: request ids and access
-// logging outermost, then the refusal of tokens in URLs.
+// logging outermost, then the refusal of tokens in URLs; the principal
+// middleware sits on each route that needs a caller (as).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, r := range s.routes() {

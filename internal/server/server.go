@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
@@ -22,6 +24,9 @@ const MaxBodyBytes = 1 << 20
 
 // Config holds the server's dependencies.
 type Config struct {
+	// DB is the database. Required. The server builds the audit-log
+	// reader on it and pings it for readiness; handlers never see it,
+	// they go through the domain packages.
 	DB     *store.DB
 	Keys   *apikey.Service
 	Engine *verify.Engine
@@ -42,7 +47,8 @@ type Config struct {
 
 // Server serves the API. Create it with New.
 type Server struct {
-	db       *store.DB
+	database database
+	audit    *audit.Log
 	keys     *apikey.Service
 	engine   *verify.Engine
 	signer   *signer.Signer
@@ -53,11 +59,18 @@ type Server struct {
 	now      func() time.Time
 	reqPfx   string
 	reqSeq   atomic.Uint64
+	bufs     sync.Pool // *bytes.Buffer for encoding answers (json.go)
+}
+
+// database is what readiness asks of the store.
+type database interface {
+	Ping(ctx context.Context) error
+	Dialect() string
 }
 
 // New returns a Server.
 func New(cfg Config) *Server {
-	s := &Server{db: cfg.DB, keys: cfg.Keys, engine: cfg.Engine, signer: cfg.Signer, oauth: cfg.OAuth, gatherer: cfg.Gatherer, ready: cfg.Ready,
+	s := &Server{database: cfg.DB, audit: audit.NewLog(cfg.DB), keys: cfg.Keys, engine: cfg.Engine, signer: cfg.Signer, oauth: cfg.OAuth, gatherer: cfg.Gatherer, ready: cfg.Ready,
 		log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
