@@ -29,14 +29,15 @@ type Introspection struct {
 	TokenKind string `json:"token_kind,omitempty"`
 }
 
-// Introspect answers whether token is active, for every kind of token
-// tokend issues: JWT and opaque access tokens and API keys through the
-// verification engine (active means VALID there: found, enabled, not
-// expired, not revoked, and within its rate limits, which the question
-// consumes like a verification; credits are not consumed), and refresh
-// tokens from the store (active means neither used, revoked nor
-// expired). clientIP is the address an IP-restricted API key is being
-// used from, if the caller knows it.
+// Introspect answers whether token is active, for an admin or verify
+// key: every kind of token tokend issues, JWT and opaque access tokens
+// and API keys through the verification engine, and refresh tokens from
+// the store. For the engine's tokens active means VALID at /v1/verify
+// (found, enabled, not expired, not revoked, with at least one credit
+// left when the key has credits), but asking spends nothing: no rate
+// limit and no credit of the token is used. A refresh token is active
+// when neither used, revoked nor expired. clientIP is the address an
+// IP-restricted API key is being used from, if the caller knows it.
 func (s *Service) Introspect(ctx context.Context, token, clientIP string) (Introspection, error) {
 	if token == "" {
 		return Introspection{}, invalidRequest("token is required")
@@ -46,13 +47,27 @@ func (s *Service) Introspect(ctx context.Context, token, clientIP string) (Intro
 	}
 	req := verify.Request{Token: token, ClientIP: clientIP}
 	var res verify.Result
-	if err := s.verifier.Verify(ctx, &req, &res); err != nil {
+	if err := s.verifier.Inspect(ctx, &req, &res); err != nil {
 		return Introspection{}, err
 	}
 	if !res.Valid() || res.Token == nil {
 		return Introspection{}, nil
 	}
 	return s.describe(ctx, token, res.Token)
+}
+
+// IntrospectFor answers as Introspect does, for the authenticated OAuth
+// client c, and only about tokens issued to c (RFC 7662 §4): any other
+// token, API keys and admin keys included, is {"active":false}.
+func (s *Service) IntrospectFor(ctx context.Context, c store.Client, token, clientIP string) (Introspection, error) {
+	out, err := s.Introspect(ctx, token, clientIP)
+	if err != nil || !out.Active {
+		return out, err
+	}
+	if out.ClientID != c.ID || out.TokenKind == credential.KindAPIKey {
+		return Introspection{}, nil
+	}
+	return out, nil
 }
 
 // describe fills the answer for a token the engine found VALID.

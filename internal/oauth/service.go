@@ -26,9 +26,10 @@ type Signer interface {
 }
 
 // Verifier is the verification engine (*verify.Engine), which
-// introspection asks about every token kind but refresh tokens.
+// introspection asks about every token kind but refresh tokens. Inspect
+// must spend nothing: no rate limit, no credit.
 type Verifier interface {
-	Verify(ctx context.Context, req *verify.Request, res *verify.Result) error
+	Inspect(ctx context.Context, req *verify.Request, res *verify.Result) error
 }
 
 var _ Verifier = (*verify.Engine)(nil)

@@ -220,6 +220,10 @@ func (s *Server) token(ctx context.Context, c oauthCall) (oauth.TokenResponse, e
 // introspect serves POST /oauth2/introspect (RFC 7662), for an
 // authenticated OAuth client or an admin or verify key.
 func (s *Server) introspect(ctx context.Context, c oauthCall) (oauth.Introspection, error) {
+	if c.client.ID != "" {
+		// A client learns only about its own tokens (RFC 7662 §4).
+		return s.oauth.IntrospectFor(ctx, c.client, c.form.Get("token"), c.form.Get("client_ip"))
+	}
 	return s.oauth.Introspect(ctx, c.form.Get("token"), c.form.Get("client_ip"))
 }
 

@@ -106,10 +106,11 @@ func (f *fixture) verifyCode(t *testing.T, token string) api.Code {
 func TestOAuthClientCredentials(t *testing.T) {
 	f := newFixture(t)
 	introspector := f.oauthClient(t, nil)
-	r := f.resourceServer(t, introspector)
 	for _, format := range []string{"jwt", "opaque"} {
 		t.Run(format, func(t *testing.T) {
 			c := f.oauthClient(t, func(r *api.CreateClientRequest) { r.AccessTokenFormat = format })
+			// A client introspects only its own tokens (RFC 7662 §4).
+			r := f.resourceServer(t, c)
 			tok, err := f.ccConfig(c, "read").Token(t.Context())
 			if err != nil {
 				t.Fatalf("client credentials: %v", err)
