@@ -18,18 +18,23 @@ func runAdminKey(ctx context.Context, args []string, c *cmdIO) error {
 	}
 	var cfg serveConfig
 	var name string
-	scopes := csvFlag{apikey.ScopeAdmin}
+	// No default inside the flag: a list flag appends, so a default there
+	// would be kept beside what the user asked for.
+	var scopes csvFlag
 	fs := offlineFlagSet(c, "admin-key create",
 		"Mints an admin key offline and prints only the key. --scopes tokend:verify makes a key that may only call /v1/verify.")
 	str(fs, &cfg.dataDir, "data-dir", "./tokend-data", "directory of the embedded SQLite database")
 	str(fs, &cfg.database, "database", "", "postgres://… to use PostgreSQL instead of SQLite")
 	fs.StringVar(&name, "name", "admin key", "a name for people")
-	fs.Var(&scopes, "scopes", "comma-separated: tokend:admin, tokend:verify")
+	fs.Var(&scopes, "scopes", "comma-separated: tokend:admin, tokend:verify (default tokend:admin)")
 	if err := applyEnv(fs, c.env); err != nil {
 		return err
 	}
 	if _, err := parseArgs(fs, args[1:]); err != nil {
 		return err
+	}
+	if len(scopes) == 0 {
+		scopes = csvFlag{apikey.ScopeAdmin}
 	}
 	dsn, err := cfg.dsn()
 	if err != nil {
