@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/server"
 	"github.com/tokend/tokend/internal/signer"
@@ -35,6 +37,7 @@ type serveConfig struct {
 	cacheSize               int
 	cacheTTL, negativeTTL   time.Duration
 	shutdownTimeout         time.Duration
+	trustedProxies          []netip.Prefix
 	signing                 signingConfig
 	oauth                   oauthConfig
 }
@@ -53,6 +56,11 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	dur(fs, &c.cacheTTL, "cache-ttl", 10*time.Second, "how long a cached key is trusted")
 	dur(fs, &c.negativeTTL, "negative-cache-ttl", 5*time.Second, "how long an unknown token is remembered")
 	dur(fs, &c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "grace for requests in flight at shutdown")
+	fs.Func("trusted-proxies", "comma-separated CIDRs of proxies whose X-Forwarded-For/Forwarded header names the client "+
+		"(default none: the client is the TCP peer) ($"+envName("trusted-proxies")+")", func(v string) (err error) {
+		c.trustedProxies, err = clientip.ParsePrefixes(v)
+		return err
+	})
 	c.signing.register(fs)
 	c.oauth.register(fs)
 }
@@ -180,7 +188,7 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		return nil, err
 	}
 	srv := server.New(server.Config{DB: p.db, Keys: p.keys, Engine: p.engine, Signer: p.signer, OAuth: p.oauth,
-		Gatherer: p.reg, Ready: p.peers.ready, Logger: log})
+		Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, Logger: log})
 	n := &node{log: log, db: p.db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1),
 		peers: p.peers}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -74,7 +73,7 @@ func (s *Server) resolve(r *http.Request, scopes []string) (principal, error) {
 			"send an admin key as Authorization: Bearer <key>", `Bearer realm="tokend", error="invalid_token"`}
 	}
 	var res verify.Result
-	req := verify.Request{Token: token, Audience: apikey.SystemAudience, ClientIP: clientIP(r), Cost: 1}
+	req := verify.Request{Token: token, Audience: apikey.SystemAudience, ClientIP: s.clientIP(r), Cost: 1}
 	if len(scopes) == 1 {
 		// The engine refuses a missing scope before it spends a credit.
 		req.Scopes = scopes
@@ -125,13 +124,10 @@ func bearer(r *http.Request) (string, bool) {
 	return t, t != ""
 }
 
-// clientIP is the address of the peer. tokend does not trust forwarding
-// headers: behind a proxy, pass the client's address in the request body
-// (client_ip) where it matters.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// clientIP is the address of the client: the TCP peer, or the address a
+// trusted proxy forwarded (Config.TrustedProxies). Everything that needs
+// the client's address (IP allowlists, the access log, the auth
+// throttles) takes it from here.
+func (s *Server) clientIP(r *http.Request) string {
+	return s.clientIPs.IP(r)
 }

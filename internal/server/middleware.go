@@ -1,15 +1,17 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/tokend/tokend/api"
-	"github.com/tokend/tokend/internal/credential"
 )
 
 // statusWriter remembers the status for the access log.
@@ -34,6 +36,31 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// statusClientGone is the status logged for a request whose client went
+// away before the answer (nginx's 499): the status written, if any, never
+// reached anyone.
+const statusClientGone = 499
+
+// watchedBody notes a request body cut short: the client closed the
+// connection or stopped sending before Content-Length was reached.
+type watchedBody struct {
+	io.ReadCloser
+	cut bool
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && (errors.Is(err, io.ErrUnexpectedEOF) || isNetError(err)) {
+		b.cut = true
+	}
+	return n, err
+}
+
+func isNetError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
 // logRequests gives each request an id (X-Request-Id) and logs one line
 // when it ends. The line holds the path but never the query string or a
 // header, so that no credential can reach the log.
@@ -43,11 +70,19 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		id := s.reqPfx + strconv.FormatUint(s.reqSeq.Add(1), 36)
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
+		body := &watchedBody{ReadCloser: r.Body}
+		if r.Body != nil {
+			r.Body = body
+		}
 		next.ServeHTTP(sw, r)
-		s.log.LogAttrs(r.Context(), levelFor(sw.status), "request",
-			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", safePath(r.URL.Path)),
-			slog.String("route", r.Pattern), slog.Int("status", sw.status),
-			slog.Duration("duration", s.now().Sub(start)), slog.String("remote", clientIP(r)))
+		status := sw.status
+		if body.cut || errors.Is(r.Context().Err(), context.Canceled) {
+			status = statusClientGone
+		}
+		s.log.LogAttrs(r.Context(), levelFor(status), "request",
+			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", redactCredentials(r.URL.Path)),
+			slog.String("route", r.Pattern), slog.Int("status", status),
+			slog.Duration("duration", s.now().Sub(start)), slog.String("remote", s.clientIP(r)))
 	})
 }
 
@@ -58,7 +93,7 @@ var tokenParams = []string{"access_token", "token", "api_key", "apikey", "key", 
 
 func (s *Server) refuseTokensInURL(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if (r.URL.RawQuery != "" && hasToken(r.URL.RawQuery)) || safePath(r.URL.Path) != r.URL.Path {
+		if (r.URL.RawQuery != "" && hasToken(r.URL.RawQuery)) || containsCredential(r.URL.Path) {
 			writeProblem(w, api.Problem{Status: http.StatusBadRequest, Type: api.ErrTokenInURL,
 				Detail:    "credentials must not be sent in a URL; send them in the Authorization header or the body",
 				RequestID: w.Header().Get("X-Request-Id")})
@@ -68,43 +103,62 @@ func (s *Server) refuseTokensInURL(next http.Handler) http.Handler {
 	})
 }
 
+// hasToken reports a query string that names a credential parameter or
+// holds a credential anywhere in a name or value ("?q=Bearer%20<token>").
+// It splits on '&' and ';' and decodes leniently rather than with
+// url.ParseQuery, so that a query Go cannot parse ("?a=1;&token=x") is
+// judged the same way instead of being waved through.
 func hasToken(rawQuery string) bool {
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return strings.Contains(rawQuery, "_") // unparseable: judge conservatively below
+	if containsCredential(rawQuery) {
+		return true
 	}
-	for name, vs := range q {
+	for pair := range strings.FieldsFuncSeq(rawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
+		name, value, _ := strings.Cut(pair, "=")
+		name, value = lenientUnescape(name), lenientUnescape(value)
 		for _, p := range tokenParams {
-			if strings.EqualFold(name, p) {
+			if strings.EqualFold(strings.TrimSpace(name), p) {
 				return true
 			}
 		}
-		for _, v := range vs {
-			if looksLikeCredential(v) {
-				return true
-			}
+		if containsCredential(name) || containsCredential(value) {
+			return true
 		}
 	}
 	return false
 }
 
-// looksLikeCredential reports a well-formed tokend token or a JWT.
-func looksLikeCredential(v string) bool {
-	if _, ok := credential.Parse(v); ok {
-		return true
+// lenientUnescape decodes '+' and every well-formed %XX escape of s and
+// keeps malformed escapes as they are, so that one bad escape cannot hide
+// the rest of a value.
+func lenientUnescape(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
 	}
-	return strings.HasPrefix(v, "eyJ") && strings.Count(v, ".") == 2
-}
-
-// safePath returns p, or a placeholder when a segment of p is a
-// credential, so that the access log never holds one.
-func safePath(p string) string {
-	for seg := range strings.SplitSeq(p, "/") {
-		if looksLikeCredential(seg) {
-			return "/(redacted: credential in path)"
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '+':
+			b = append(b, ' ')
+		case s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, s[i])
 		}
 	}
-	return p
+	return string(b)
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }
 
 // notFound answers requests no route matched: 405 with Allow when the

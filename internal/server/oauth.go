@@ -101,7 +101,7 @@ func readForm(w http.ResponseWriter, r *http.Request) (oauth.Form, error) {
 // credentials collects how r tries to authenticate its client. The
 // Basic user and password are form-decoded (RFC 6749 §2.3.1).
 func (s *Server) credentials(r *http.Request, f oauth.Form) (oauth.Credentials, error) {
-	cr := oauth.Credentials{Form: f, Endpoint: s.oauth.Issuer() + r.URL.Path, IP: clientIP(r)}
+	cr := oauth.Credentials{Form: f, Endpoint: s.oauth.Issuer() + r.URL.Path, IP: s.clientIP(r)}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return cr, nil
@@ -192,7 +192,7 @@ func (e oauthEndpoint[Resp]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authenticate resolves who calls: a key first, before the body is read,
 // as for every other bearer-authenticated route; else the client.
 func (e oauthEndpoint[Resp]) authenticate(w http.ResponseWriter, r *http.Request) (oauthCall, error) {
-	c := oauthCall{r: r, ip: clientIP(r)}
+	c := oauthCall{r: r, ip: e.s.clientIP(r)}
 	var err error
 	if _, ok := bearer(r); ok && e.keys != nil {
 		if c.caller, err = e.s.resolve(r, e.keys); err != nil {

@@ -55,7 +55,7 @@ func (e regEndpoint[Req, Resp]) ServeHTTP(w http.ResponseWriter, r *http.Request
 		}
 	}
 	token, _ := bearer(r)
-	resp, err := e.fn(r.Context(), regCall{r: r, token: token, ip: clientIP(r)}, req)
+	resp, err := e.fn(r.Context(), regCall{r: r, token: token, ip: s.clientIP(r)}, req)
 	if err != nil {
 		s.oauthFail(w, r, err)
 		return

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
@@ -40,26 +42,31 @@ type Config struct {
 	Gatherer prometheus.Gatherer
 	// Ready adds details to /readyz and may declare the node not ready;
 	// nil checks the database only.
-	Ready  func(ctx context.Context) (details map[string]string, ok bool)
-	Logger *slog.Logger
-	Now    func() time.Time
+	Ready func(ctx context.Context) (details map[string]string, ok bool)
+	// TrustedProxies are the peers whose X-Forwarded-For or Forwarded
+	// header names the client; empty trusts none, and the client is the
+	// TCP peer.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Server serves the API. Create it with New.
 type Server struct {
-	database database
-	audit    *audit.Log
-	keys     *apikey.Service
-	engine   *verify.Engine
-	signer   *signer.Signer
-	oauth    *oauth.Service
-	gatherer prometheus.Gatherer
-	ready    func(ctx context.Context) (map[string]string, bool)
-	log      *slog.Logger
-	now      func() time.Time
-	reqPfx   string
-	reqSeq   atomic.Uint64
-	bufs     sync.Pool // *bytes.Buffer for encoding answers (json.go)
+	database  database
+	audit     *audit.Log
+	keys      *apikey.Service
+	engine    *verify.Engine
+	signer    *signer.Signer
+	oauth     *oauth.Service
+	gatherer  prometheus.Gatherer
+	ready     func(ctx context.Context) (map[string]string, bool)
+	clientIPs *clientip.Resolver
+	log       *slog.Logger
+	now       func() time.Time
+	reqPfx    string
+	reqSeq    atomic.Uint64
+	bufs      sync.Pool // *bytes.Buffer for encoding answers (json.go)
 }
 
 // database is what readiness asks of the store.
@@ -71,7 +78,7 @@ type database interface {
 // New returns a Server.
 func New(cfg Config) *Server {
 	s := &Server{database: cfg.DB, audit: audit.NewLog(cfg.DB), keys: cfg.Keys, engine: cfg.Engine, signer: cfg.Signer, oauth: cfg.OAuth, gatherer: cfg.Gatherer, ready: cfg.Ready,
-		log: cfg.Logger, now: cfg.Now}
+		clientIPs: clientip.New(cfg.TrustedProxies), log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
