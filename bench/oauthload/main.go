@@ -149,12 +149,12 @@ func start(ctx context.Context, dir string) (*bench, func(), error) {
 	reg := prometheus.NewRegistry()
 	engine := verify.New(verify.Config{DB: db, Metrics: verify.NewMetrics(reg), Logger: log,
 		JWT: &verify.JWTConfig{Signer: sg, Issuer: issuer}})
-	keys := apikey.NewService(apikey.Config{DB: db, OnKeyChange: engine.Invalidate, Logger: log})
+	keys := apikey.NewService(apikey.Config{DB: db, Logger: log})
 	if err := keys.EnsureSystemAPI(ctx); err != nil {
 		return nil, nil, err
 	}
 	oa, err := oauth.New(oauth.Config{DB: db, Signer: sg, Verifier: engine, Issuer: issuer,
-		Forget: engine.InvalidateHashes, ForgetJTI: engine.InvalidateJTI, Logger: log})
+		Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -43,8 +43,7 @@ func newOAuth(cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.E
 		}
 	}
 	o, err := oauth.New(oauth.Config{DB: db, Signer: sg, Verifier: engine, Issuer: issuer,
-		Forget: engine.InvalidateHashes, ForgetJTI: engine.InvalidateJTI, Registration: cfg.oauth.dcr,
-		InitialAccessToken: initial, Logger: log})
+		Registration: cfg.oauth.dcr, InitialAccessToken: initial, Logger: log})
 	if err != nil {
 		return nil, err
 	}

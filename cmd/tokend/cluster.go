@@ -14,7 +14,7 @@ import (
 )
 
 // peers is what a node shares with the other nodes of a deployment: the
-// key-change listener (PostgreSQL) and the Redis rate limiter (--redis).
+// change listener (PostgreSQL) and the Redis rate limiter (--redis).
 // On SQLite both are nil.
 type peers struct {
 	dialect  string
@@ -62,13 +62,14 @@ func (p *peers) rateLimiter() verify.Limiter {
 	return p.limiter
 }
 
-// listen starts the key-change listener on PostgreSQL.
-func (p *peers) listen(ctx context.Context, db *store.DB, dsn string, cache cluster.Cache, log *slog.Logger, reg prometheus.Registerer) error {
+// listen starts the change listener on PostgreSQL, which hands what
+// other nodes change to db's subscribers.
+func (p *peers) listen(ctx context.Context, db *store.DB, dsn string, log *slog.Logger, reg prometheus.Registerer) error {
 	p.dialect = db.Dialect()
 	if p.dialect != "postgres" {
 		return nil
 	}
-	l, err := cluster.Listen(ctx, cluster.Config{DSN: dsn, Cache: cache, Logger: log, Registerer: reg})
+	l, err := cluster.Listen(ctx, cluster.Config{DSN: dsn, Deliver: db.Deliver, Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}
@@ -104,7 +105,7 @@ func (p *peers) mode() string {
 }
 
 // ready adds the node's view of its peers to /readyz. A node is not ready
-// while it cannot hear key changes, or while Redis is down under
+// while it cannot hear store changes, or while Redis is down under
 // --redis-failure=refuse.
 func (p *peers) ready(context.Context) (map[string]string, bool) {
 	d := map[string]string{"mode": p.mode()}

@@ -31,33 +31,26 @@ var ErrSystemAPI = errors.New("the built-in tokend API cannot be changed or dele
 
 // Config configures a Service.
 type Config struct {
-	DB *store.DB
-	// OnKeyChange runs after a committed change to a key, so that caches
-	// drop it before the answer reaches the client.
-	OnKeyChange func(ctx context.Context, keyID string) error
-	Logger      *slog.Logger
-	Now         func() time.Time
+	DB     *store.DB
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Service manages APIs and keys. It is safe for concurrent use.
 type Service struct {
-	db       *store.DB
-	onChange func(ctx context.Context, keyID string) error
-	log      *slog.Logger
-	now      func() time.Time
+	db  *store.DB
+	log *slog.Logger
+	now func() time.Time
 }
 
 // NewService returns a Service.
 func NewService(cfg Config) *Service {
-	s := &Service{db: cfg.DB, onChange: cfg.OnKeyChange, log: cfg.Logger, now: cfg.Now}
+	s := &Service{db: cfg.DB, log: cfg.Logger, now: cfg.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.onChange == nil {
-		s.onChange = func(context.Context, string) error { return nil }
 	}
 	return s
 }

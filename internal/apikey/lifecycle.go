@@ -37,7 +37,7 @@ func (s *Service) UpdateKey(ctx context.Context, by audit.Actor, id string, req 
 	if err != nil {
 		return store.Key{}, err
 	}
-	return k, s.changed(ctx, id)
+	return k, nil
 }
 
 func apply(k *store.Key, a store.API, req api.UpdateKeyRequest, now time.Time) error {
@@ -122,7 +122,7 @@ func (s *Service) RotateKey(ctx context.Context, by audit.Actor, id string, grac
 	if err != nil {
 		return store.Key{}, "", err
 	}
-	return k, token, s.changed(ctx, id)
+	return k, token, nil
 }
 
 // errUnchanged rolls back an update that has nothing to do.
@@ -147,18 +147,7 @@ func (s *Service) RevokeKey(ctx context.Context, by audit.Actor, id string) (sto
 	if err != nil {
 		return store.Key{}, err
 	}
-	return k, s.changed(ctx, id)
-}
-
-// changed tells the caches about a committed change to key id. Its
-// failure is logged, not returned: the change is done, and answering an
-// error would invite a retry that repeats it (a second rotation). The
-// hook purges what it cannot invalidate precisely.
-func (s *Service) changed(ctx context.Context, id string) error {
-	if err := s.onChange(ctx, id); err != nil {
-		s.log.ErrorContext(ctx, "invalidate caches after a key change", "key_id", id, "err", err)
-	}
-	return nil
+	return k, nil
 }
 
 // Run deletes secrets whose rotation grace ended more than an hour ago,

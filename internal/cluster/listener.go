@@ -1,13 +1,35 @@
-// Package cluster keeps the verification caches of several tokend nodes
-// that share one PostgreSQL database in step. The store announces every
-// change to a key on a notification channel (store.KeysChannel) inside the
-// transaction that makes it; a Listener on each node hears it at commit
-// and drops the changed secrets from that node's cache.
+// Package cluster keeps the caches of several tokend nodes that share one
+// PostgreSQL database in step: it is the PostgreSQL half of tokend's one
+// invalidation channel.
 //
-// A Listener that loses its connection may miss announcements, so on
-// every reconnection it drops the whole cache; the cache TTL bounds what
-// a missed announcement can cost in the meantime. On SQLite (one node)
-// none of this runs.
+// The contract (the store's half is documented in package store, at
+// store.ChangesChannel):
+//
+//   - Every committed store change that can alter a verification answer
+//     announces what it affects, as a store.Change: API key secrets and
+//     opaque access tokens by hash, revoked JWT ids, OAuth clients, APIs,
+//     and the signing key set. The store sends it with pg_notify inside
+//     the transaction, so it is delivered at commit and never for a
+//     rollback, and hands it to the node's own subscribers right after
+//     the commit.
+//   - A [Listener] on each node holds one dedicated connection that
+//     LISTENs on store.ChangesChannel, decodes each payload and hands it
+//     to the node's subscribers (store.DB.Deliver). The subscribers are
+//     the only caches of verification answers: the verification cache and
+//     its JWT revocation state (package verify), the signer's key set
+//     (package signer), and the OAuth client and API caches (package
+//     oauth). So a change on one node governs every node's next answer
+//     within milliseconds; the tests hold it to one second.
+//   - A payload too large for one notification, or one a node cannot
+//     read, means "drop everything". A Listener that loses its connection
+//     may miss changes, so when it is back it delivers store.Change{All:
+//     true}: every subscriber drops its whole cache, the JWT revocation
+//     state, and reloads the signing keys; the OAuth caches refill. The
+//     cache TTLs bound what a missed change costs while it reconnects,
+//     and /readyz reports the node not ready meanwhile.
+//
+// On SQLite (one node) none of this runs: the store's in-process
+// delivery is the whole channel.
 package cluster
 
 import (
@@ -23,17 +45,13 @@ import (
 	"github.com/tokend/tokend/internal/store"
 )
 
-// Cache is what a Listener keeps in step: verify.Engine.
-type Cache interface {
-	InvalidateHashes(hs ...[32]byte)
-	Purge()
-}
-
 // Config configures a Listener.
 type Config struct {
 	// DSN is the postgres:// URL of the shared database.
-	DSN   string
-	Cache Cache
+	DSN string
+	// Deliver receives every change heard, and store.Change{All: true}
+	// after every reconnection: store.DB.Deliver. Required.
+	Deliver func(store.Change)
 	// Logger receives connection changes; nil discards.
 	Logger *slog.Logger
 	// Registerer receives the metrics; nil registers none.
@@ -44,7 +62,7 @@ type Config struct {
 	PingEvery, MaxBackoff time.Duration
 }
 
-// Listener holds a dedicated connection listening on store.KeysChannel.
+// Listener holds a dedicated connection listening on store.ChangesChannel.
 type Listener struct {
 	cfg  Config
 	log  *slog.Logger
@@ -65,14 +83,17 @@ type Listener struct {
 func Listen(ctx context.Context, cfg Config) (*Listener, error) {
 	l := &Listener{cfg: cfg, log: cfg.Logger,
 		up: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tokend_invalidation_listener_up", Help: "1 while this node listens for key changes on PostgreSQL.",
+			Name: "tokend_invalidation_listener_up", Help: "1 while this node listens for store changes on PostgreSQL.",
 		}),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tokend_invalidation_reconnects_total", Help: "Reconnections of the key-change listener; each drops the whole cache.",
+			Name: "tokend_invalidation_reconnects_total", Help: "Reconnections of the change listener; each drops every cache.",
 		}),
 		invalidated: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tokend_invalidations_received_total", Help: "Key-change notifications received from PostgreSQL.",
+			Name: "tokend_invalidations_received_total", Help: "Change notifications received from PostgreSQL.",
 		}),
+	}
+	if cfg.Deliver == nil {
+		return nil, errors.New("listen for store changes: no Deliver")
 	}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
@@ -88,7 +109,7 @@ func Listen(ctx context.Context, cfg Config) (*Listener, error) {
 	}
 	conn, err := l.connect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listen for key changes: %w", err)
+		return nil, fmt.Errorf("listen for store changes: %w", err)
 	}
 	l.conn = conn
 	l.setState(true, nil)
@@ -102,7 +123,7 @@ func (l *Listener) connect(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(cctx, "LISTEN "+pgx.Identifier{store.KeysChannel}.Sanitize()); err != nil {
+	if _, err := conn.Exec(cctx, "LISTEN "+pgx.Identifier{store.ChangesChannel}.Sanitize()); err != nil {
 		conn.Close(context.Background())
 		return nil, err
 	}
@@ -136,8 +157,8 @@ func (l *Listener) setState(connected bool, err error) {
 }
 
 // Run serves notifications until ctx ends, reconnecting with backoff
-// whenever the connection fails and dropping the whole cache each time
-// it is back. It closes the connection when it returns.
+// whenever the connection fails and delivering store.Change{All: true}
+// each time it is back. It closes the connection when it returns.
 func (l *Listener) Run(ctx context.Context) {
 	defer func() {
 		if l.conn != nil {
@@ -152,14 +173,14 @@ func (l *Listener) Run(ctx context.Context) {
 		l.conn.Close(context.Background())
 		l.conn = nil
 		l.setState(false, err)
-		l.log.Warn("lost the key-change listener; reconnecting", "err", err)
+		l.log.Warn("lost the change listener; reconnecting", "err", err)
 		if !l.reconnect(ctx) {
 			return
 		}
-		l.cfg.Cache.Purge()
+		l.cfg.Deliver(store.Change{All: true})
 		l.reconnects.Inc()
 		l.setState(true, nil)
-		l.log.Info("key-change listener reconnected; dropped the verification cache")
+		l.log.Info("change listener reconnected; dropped every cache")
 	}
 }
 
@@ -193,7 +214,7 @@ func (l *Listener) serve(ctx context.Context) error {
 		switch {
 		case err == nil:
 			l.invalidated.Inc()
-			l.apply(n.Payload)
+			l.cfg.Deliver(store.ParseChange(n.Payload))
 			continue
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -206,16 +227,5 @@ func (l *Listener) serve(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-	}
-}
-
-func (l *Listener) apply(payload string) {
-	hs, all := store.ParseKeysNotification(payload)
-	if all {
-		l.cfg.Cache.Purge()
-		return
-	}
-	if len(hs) > 0 {
-		l.cfg.Cache.InvalidateHashes(hs...)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"os"
 	"strings"
 	"sync"
@@ -18,37 +17,34 @@ import (
 	"github.com/tokend/tokend/internal/store"
 )
 
-// fakeCache records what a Listener asks of the cache.
-type fakeCache struct {
+// heard records the changes a Listener delivers.
+type heard struct {
 	mu      sync.Mutex
 	dropped map[[32]byte]bool
 	purges  int
 }
 
-func (c *fakeCache) InvalidateHashes(hs ...[32]byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, h := range hs {
-		c.dropped[h] = true
+func (h *heard) deliver(c store.Change) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.All {
+		h.purges++
+	}
+	for _, s := range c.Secrets {
+		h.dropped[s] = true
 	}
 }
 
-func (c *fakeCache) Purge() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.purges++
+func (h *heard) has(s [32]byte) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.dropped[s]
 }
 
-func (c *fakeCache) has(h [32]byte) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.dropped[h]
-}
-
-func (c *fakeCache) purged() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.purges
+func (h *heard) purged() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.purges
 }
 
 // testDSN returns the DSN of a fresh schema on $TOKEND_TEST_POSTGRES, or
@@ -94,9 +90,9 @@ func TestListenerHearsChangesAndReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	cache := &fakeCache{dropped: map[[32]byte]bool{}}
+	cache := &heard{dropped: map[[32]byte]bool{}}
 	app := "listener_" + strings.ToLower(rand.Text()[:10])
-	l, err := Listen(ctx, Config{DSN: dsn + "&application_name=" + app, Cache: cache, PingEvery: 200 * time.Millisecond})
+	l, err := Listen(ctx, Config{DSN: dsn + "&application_name=" + app, Deliver: cache.deliver, PingEvery: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,21 +146,4 @@ WHERE application_name = $1`, app).Scan(&killed)
 		t.Fatal(err)
 	}
 	waitFor(t, "a notification after the reconnection", func() bool { return cache.has(credential.Hash(token4)) })
-}
-
-func TestParseKeysNotification(t *testing.T) {
-	if _, all := store.ParseKeysNotification("*"); !all {
-		t.Error("* does not purge")
-	}
-	if hs, all := store.ParseKeysNotification(""); all || len(hs) != 0 {
-		t.Error("empty payload is not a no-op")
-	}
-	if _, all := store.ParseKeysNotification("zz"); !all {
-		t.Error("an unreadable payload does not purge")
-	}
-	h := credential.Hash("x")
-	hs, all := store.ParseKeysNotification(strings.Repeat("ab", 32) + " " + hex.EncodeToString(h[:]))
-	if all || len(hs) != 2 || hs[1] != h {
-		t.Errorf("got %x, %v", hs, all)
-	}
 }

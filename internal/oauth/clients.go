@@ -205,7 +205,6 @@ func (s *Service) UpdateClient(ctx context.Context, by audit.Actor, id string, r
 		withdrawn = withdrawnAPIs(before, *c)
 		return audit.Change(by, now, "client.update", "client", c.ID, ClientView(before), ClientView(*c))
 	})
-	s.clients.drop(id)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -238,11 +237,9 @@ func (s *Service) revokeFamilies(ctx context.Context, by audit.Actor, id string,
 	if err != nil {
 		return err
 	}
-	rev, err := s.db.RevokeClientFamilies(ctx, id, apiIDs, now, ev)
-	if err != nil {
+	if _, err := s.db.RevokeClientFamilies(ctx, id, apiIDs, now, ev); err != nil {
 		return fmt.Errorf("revoke refresh families of client %s: %w", id, err)
 	}
-	s.forgetFamily(rev)
 	return nil
 }
 
@@ -271,7 +268,7 @@ func (s *Service) apply(ctx context.Context, c *store.Client, req api.UpdateClie
 }
 
 // RotateSecret gives client id a new secret; the old one stops working at
-// once (on other nodes within the client cache TTL). It returns
+// once, on every node. It returns
 // store.ErrNotFound, or *valid.Error for a private_key_jwt client.
 func (s *Service) RotateSecret(ctx context.Context, by audit.Actor, id string) (store.Client, string, error) {
 	now := s.clock()
@@ -285,7 +282,6 @@ func (s *Service) RotateSecret(ctx context.Context, by audit.Actor, id string) (
 		c.UpdatedAt = now
 		return audit.Change(by, now, "client.rotate_secret", "client", c.ID, before, ClientView(*c))
 	})
-	s.clients.drop(id)
 	if err != nil {
 		return store.Client{}, "", err
 	}
@@ -304,13 +300,8 @@ func (s *Service) DeleteClient(ctx context.Context, by audit.Actor, id string) e
 	if err != nil {
 		return err
 	}
-	hashes, err := s.db.DeleteClient(ctx, id, ev)
-	s.clients.drop(id)
-	if err != nil {
-		return err
-	}
-	s.forget(hashes...)
-	return nil
+	_, err = s.db.DeleteClient(ctx, id, ev)
+	return err
 }
 
 // ClientView is the management API's view of c.

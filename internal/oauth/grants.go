@@ -203,11 +203,9 @@ func (s *Service) revokeWithdrawn(ctx context.Context, by audit.Actor, old store
 	if err != nil {
 		return err
 	}
-	rev, err := s.db.RevokeRefreshFamily(ctx, old.FamilyID, now, ev)
-	if err != nil {
+	if _, err := s.db.RevokeRefreshFamily(ctx, old.FamilyID, now, ev); err != nil {
 		return err
 	}
-	s.forgetFamily(rev)
 	return invalidGrant("the client may no longer get this grant; the refresh token's family is revoked")
 }
 
@@ -224,7 +222,6 @@ func (s *Service) reused(ctx context.Context, by audit.Actor, old store.RefreshT
 	if err != nil {
 		return err
 	}
-	s.forgetFamily(rev)
 	s.log.WarnContext(ctx, "refresh token reused; family revoked", "client_id", old.ClientID,
 		"family", old.FamilyID, "refresh_tokens", rev.RefreshTokens, "access_tokens", len(rev.AccessHashes)+len(rev.JTIs))
 	return invalidGrant("the refresh token was already used; its family is revoked")
@@ -294,12 +291,4 @@ func intersect(a, b []string) []string {
 		}
 	}
 	return out
-}
-
-// forgetFamily drops a revoked family's access tokens from the caches.
-func (s *Service) forgetFamily(rev store.FamilyRevocation) {
-	s.forget(rev.AccessHashes...)
-	for _, jti := range rev.JTIs {
-		s.forgetJTI(jti)
-	}
 }

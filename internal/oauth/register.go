@@ -178,7 +178,6 @@ func (s *Service) UpdateRegistration(ctx context.Context, id, token, ip string, 
 		withdrawn = withdrawnAPIs(before, *c)
 		return audit.Change(audit.Actor{ID: id, IP: ip}, now, "client.update", "client", c.ID, ClientView(before), ClientView(*c))
 	})
-	s.clients.drop(id)
 	if err != nil {
 		return RegistrationResponse{}, err
 	}

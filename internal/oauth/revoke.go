@@ -45,11 +45,9 @@ func (s *Service) Revoke(ctx context.Context, c store.Client, token, ip string) 
 		if err != nil {
 			return err
 		}
-		rev, err := s.db.RevokeRefreshFamily(ctx, rt.FamilyID, now, ev)
-		if err != nil {
+		if _, err := s.db.RevokeRefreshFamily(ctx, rt.FamilyID, now, ev); err != nil {
 			return err
 		}
-		s.forgetFamily(rev)
 	case credential.AccessTokenPrefix:
 		h := credential.Hash(token)
 		rec, err := s.db.AccessTokenByHash(ctx, h)
@@ -70,7 +68,6 @@ func (s *Service) Revoke(ctx context.Context, c store.Client, token, ip string) 
 		if _, err := s.db.RevokeAccessToken(ctx, h, now, ev); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		s.forget(h)
 	}
 	return nil
 }
@@ -99,9 +96,5 @@ func (s *Service) revokeJWT(ctx context.Context, by audit.Actor, c store.Client,
 	if err != nil {
 		return err
 	}
-	if err := s.db.RevokeJTI(ctx, claims.ID, exp, ev); err != nil {
-		return err
-	}
-	s.forgetJTI(claims.ID)
-	return nil
+	return s.db.RevokeJTI(ctx, claims.ID, exp, ev)
 }

@@ -44,12 +44,6 @@ type Config struct {
 	// §2): an https URL (http only for loopback development) without
 	// query or fragment. Endpoint URLs are built under it.
 	Issuer string
-	// Forget drops opaque access tokens from verification caches after
-	// they were revoked or deleted; nil does nothing.
-	Forget func(hashes ...[32]byte)
-	// ForgetJTI drops the cached state of a JWT id after the JWT was
-	// revoked; nil does nothing.
-	ForgetJTI func(jti string)
 	// Registration enables RFC 7591 dynamic client registration.
 	Registration bool
 	// InitialAccessToken, when set, must accompany every registration as
@@ -61,8 +55,9 @@ type Config struct {
 	MaxAuthFailures   int
 	AuthFailureWindow time.Duration
 	// CacheTTL is how long a client or API read from the store is used
-	// without reading it again; changes made through this Service apply
-	// at once, changes made on another node within CacheTTL. Default 5s.
+	// without reading it again. It is only the backstop: the store
+	// announces every change to a client or an API, here or on another
+	// node, and the Service drops it then. Default 1m.
 	CacheTTL time.Duration
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -74,8 +69,6 @@ type Service struct {
 	signer       Signer
 	verifier     Verifier
 	issuer       string
-	forget       func(...[32]byte)
-	forgetJTI    func(string)
 	registration bool
 	initialHash  [32]byte
 	hasInitial   bool
@@ -86,7 +79,8 @@ type Service struct {
 	now          func() time.Time
 }
 
-// New returns a Service, or an error listing every problem with cfg.
+// New returns a Service subscribed to cfg.DB's changes, or an error
+// listing every problem with cfg.
 func New(cfg Config) (*Service, error) {
 	var errs []error
 	if cfg.DB == nil {
@@ -105,15 +99,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("oauth config: %w", errors.Join(errs...))
 	}
 	s := &Service{db: cfg.DB, signer: cfg.Signer, verifier: cfg.Verifier, issuer: strings.TrimSuffix(cfg.Issuer, "/"),
-		forget: cfg.Forget, forgetJTI: cfg.ForgetJTI, registration: cfg.Registration, log: cfg.Logger, now: cfg.Now}
+		registration: cfg.Registration, log: cfg.Logger, now: cfg.Now}
 	if cfg.InitialAccessToken != "" {
 		s.initialHash, s.hasInitial = credential.Hash(cfg.InitialAccessToken), true
-	}
-	if s.forget == nil {
-		s.forget = func(...[32]byte) {}
-	}
-	if s.forgetJTI == nil {
-		s.forgetJTI = func(string) {}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -123,9 +111,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	ttl := cfg.CacheTTL
 	if ttl <= 0 {
-		ttl = 5 * time.Second
+		ttl = time.Minute
 	}
 	s.clients.ttl, s.apis.ttl = ttl, ttl
+	s.db.Subscribe(s.onChange)
 	s.guard = newGuard(ratelimit.NewMemory(), cfg.MaxAuthFailures, cfg.AuthFailureWindow)
 	return s, nil
 }
@@ -166,11 +155,12 @@ func (s *Service) client(ctx context.Context, id string) (store.Client, error) {
 	if c, ok := s.clients.get(id, now); ok {
 		return c, nil
 	}
+	gen := s.clients.generation()
 	c, err := s.db.ClientByID(ctx, id)
 	if err != nil {
 		return store.Client{}, err
 	}
-	s.clients.put(id, c, now)
+	s.clients.put(id, c, now, gen)
 	return c, nil
 }
 
@@ -180,11 +170,12 @@ func (s *Service) listAPIs(ctx context.Context) ([]store.API, error) {
 	if as, ok := s.apis.get("", now); ok {
 		return as, nil
 	}
+	gen := s.apis.generation()
 	as, err := s.db.ListAPIs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.apis.put("", as, now)
+	s.apis.put("", as, now, gen)
 	return as, nil
 }
 
@@ -205,11 +196,13 @@ func (s *Service) apiByID(ctx context.Context, id string) (store.API, error) {
 }
 
 // ttlCache is a small map of values read from the store, each trusted
-// for ttl.
+// for ttl or until dropped. As in the verification cache, gen counts
+// drops, so that a value read before a drop is not stored after it.
 type ttlCache[V any] struct {
 	ttl time.Duration
 	mu  sync.RWMutex
 	m   map[string]ttlEntry[V]
+	gen uint64
 }
 
 type ttlEntry[V any] struct {
@@ -228,17 +221,52 @@ func (c *ttlCache[V]) get(k string, now time.Time) (V, bool) {
 	return e.v, true
 }
 
-func (c *ttlCache[V]) put(k string, v V, now time.Time) {
+// generation returns the value to pass to put for a read that starts now.
+func (c *ttlCache[V]) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// put stores v unless a drop happened since gen was read.
+func (c *ttlCache[V]) put(k string, v V, now time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
 	if c.m == nil || len(c.m) > 100_000 {
 		c.m = make(map[string]ttlEntry[V])
 	}
 	c.m[k] = ttlEntry[V]{v: v, until: now.Add(c.ttl)}
 }
 
-func (c *ttlCache[V]) drop(k string) {
+// drop removes the given keys; none removes everything.
+func (c *ttlCache[V]) drop(ks ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.m, k)
+	c.gen++
+	if len(ks) == 0 {
+		clear(c.m)
+	}
+	for _, k := range ks {
+		delete(c.m, k)
+	}
+}
+
+// onChange is the Service's subscription to the store's changes: it drops
+// the clients and the API list a committed change makes stale, here or
+// on another node.
+func (s *Service) onChange(c store.Change) {
+	switch {
+	case c.All:
+		s.clients.drop()
+		s.apis.drop()
+		return
+	case len(c.Clients) > 0:
+		s.clients.drop(c.Clients...)
+	}
+	if len(c.APIs) > 0 {
+		s.apis.drop()
+	}
 }

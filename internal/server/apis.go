@@ -32,9 +32,5 @@ func (s *Server) updateAPI(ctx context.Context, c call, req *api.UpdateAPIReques
 }
 
 func (s *Server) deleteAPI(ctx context.Context, c call, _ *none) (none, error) {
-	if err := s.keys.DeleteAPI(ctx, c.by(), c.r.PathValue("id")); err != nil {
-		return none{}, err
-	}
-	s.engine.Purge() // its keys answer NOT_FOUND from now on; the operation is rare
-	return none{}, nil
+	return none{}, s.keys.DeleteAPI(ctx, c.by(), c.r.PathValue("id"))
 }

@@ -105,7 +105,7 @@ func New(t testing.TB) *Server {
 	}
 	s.Engine = verify.New(verify.Config{DB: db, Metrics: verify.NewMetrics(reg), Logger: log, Now: s.Clock.Now,
 		JWT: &verify.JWTConfig{Signer: s.Signer, Issuer: s.Issuer}})
-	s.Keys = apikey.NewService(apikey.Config{DB: db, OnKeyChange: s.Engine.Invalidate, Logger: log, Now: s.Clock.Now})
+	s.Keys = apikey.NewService(apikey.Config{DB: db, Logger: log, Now: s.Clock.Now})
 	if err := s.Keys.EnsureSystemAPI(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func New(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	s.OAuth, err = oauth.New(oauth.Config{DB: db, Signer: s.Signer, Verifier: s.Engine, Issuer: s.Issuer,
-		Forget: s.Engine.InvalidateHashes, ForgetJTI: s.Engine.InvalidateJTI, Registration: true, Logger: log, Now: s.Clock.Now})
+		Registration: true, Logger: log, Now: s.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,11 @@
 //
 // A rotation is one store transaction that refuses to add a key when a
 // newer one appeared meanwhile (see store.DB.RotateSigningKey), so nodes
-// sharing a database never rotate twice. Each node reloads the keys every
-// [Config.ReloadEvery]; the lead time must be much longer than that.
+// sharing a database never rotate twice. Every change to the keys (a
+// rotation, a deletion of expired keys) is announced by the store at
+// commit, and every node's Signer reloads its keys when it hears it, within
+// a second (see package cluster); [Config.ReloadEvery] is only the
+// backstop, and the lead time must be much longer than that.
 //
 // This package does not check claims (iss, aud, exp, nbf): that is the
 // caller's job, as is choosing what to sign.

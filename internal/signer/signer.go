@@ -37,8 +37,10 @@ type Config struct {
 	// retired key stays published that long. Default 24h. Callers must
 	// not sign tokens that live longer.
 	MaxTokenTTL time.Duration
-	// ReloadEvery is how often Run reloads the keys from the store, to
-	// learn of other nodes' rotations; default 30s.
+	// ReloadEvery is how often Run checks the rotation schedule, deletes
+	// expired keys and reloads the keys from the store; default 1m. The
+	// reload is only a backstop: every node learns of a change to the
+	// keys when the store announces it (see the package doc).
 	ReloadEvery time.Duration
 	// Logger receives rotations and failures; nil discards.
 	Logger *slog.Logger
@@ -102,12 +104,13 @@ type Signer struct {
 }
 
 // New returns a Signer over the keys in cfg.DB, creating the first key if
-// there is none. It fails if a key that may sign does not decrypt under
-// cfg.KEK (ErrWrongKEK). Call Run to rotate and reload in the background.
+// there is none, and subscribed to cfg.DB's changes. It fails if a key
+// that may sign does not decrypt under cfg.KEK (ErrWrongKEK). Call Run to
+// rotate on schedule in the background.
 func New(ctx context.Context, cfg Config) (*Signer, error) {
 	s := &Signer{db: cfg.DB, kek: cfg.KEK, alg: or(cfg.Alg, ES256), lead: or(cfg.Lead, time.Hour),
 		every: or(cfg.RotateEvery, 30*24*time.Hour), maxTTL: or(cfg.MaxTokenTTL, 24*time.Hour),
-		reloadEvery: or(cfg.ReloadEvery, 30*time.Second), log: cfg.Logger, now: cfg.Now}
+		reloadEvery: or(cfg.ReloadEvery, time.Minute), log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -117,6 +120,7 @@ func New(ctx context.Context, cfg Config) (*Signer, error) {
 	if err := s.validate(); err != nil {
 		return nil, fmt.Errorf("signer: %w", err)
 	}
+	s.db.Subscribe(s.onChange) // before the first load: no change is missed
 	if err := s.reload(ctx); err != nil {
 		return nil, err
 	}
@@ -255,7 +259,7 @@ func (s *Signer) RotateAs(ctx context.Context, actor audit.Actor) (Key, error) {
 }
 
 // rotate creates a key active after lead unless the newest key activates
-// at or after cutoff (zero cutoff: unless there is any key), then reloads.
+// at or after cutoff (zero cutoff: unless there is any key).
 func (s *Signer) rotate(ctx context.Context, actor audit.Actor, cutoff time.Time, lead time.Duration) (Key, error) {
 	now := s.now()
 	sk, err := newStoredKey(s.kek, s.alg, now, now.Add(lead))
@@ -277,8 +281,9 @@ func (s *Signer) rotate(ctx context.Context, actor audit.Actor, cutoff time.Time
 	}
 	if created {
 		s.log.InfoContext(ctx, "signing key created", "kid", got.KID, "alg", got.Alg, "active_at", got.ActiveAt, "actor", actor.ID)
-	}
-	if err := s.reload(ctx); err != nil {
+	} else if err := s.reload(ctx); err != nil {
+		// The key is another node's, announced perhaps before this
+		// node listened (at start); a key of ours reloaded at commit.
 		return Key{}, err
 	}
 	jwk, err := publicKey(got)
@@ -288,8 +293,8 @@ func (s *Signer) rotate(ctx context.Context, actor audit.Actor, cutoff time.Time
 	return keyView(got, jwk, now), nil
 }
 
-// Run rotates on schedule, reloads the keys every ReloadEvery and deletes
-// expired keys and revoked jtis, until ctx ends.
+// Run rotates on schedule, deletes expired keys and revoked jtis, and
+// reloads the keys as a backstop, every ReloadEvery until ctx ends.
 func (s *Signer) Run(ctx context.Context) {
 	t := time.NewTicker(s.reloadEvery)
 	defer t.Stop()
@@ -329,6 +334,21 @@ func (s *Signer) Maintain(ctx context.Context) error {
 	}
 	_, err := s.db.DeleteExpiredJTIs(ctx, now.Add(-sweepLeeway))
 	return err
+}
+
+// onChange is the signer's subscription to the store's changes: it reloads
+// the keys when they changed, here or on another node, or when changes
+// may have been missed. A failed reload is logged; Run's backstop reload
+// retries it.
+func (s *Signer) onChange(c store.Change) {
+	if !c.All && !c.SigningKeys {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.reload(ctx); err != nil {
+		s.log.ErrorContext(ctx, "reload signing keys after a change", "err", err)
+	}
 }
 
 // reload reads the keys and swaps in a new keyring. Keys that may sign

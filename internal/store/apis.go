@@ -35,10 +35,11 @@ func (db *DB) CreateAPI(ctx context.Context, a API, ev Event) error {
 	if err != nil {
 		return fmt.Errorf("create api %s: %w", a.ID, err)
 	}
-	err = db.write(ctx, func(tx *sql.Tx) error {
+	err = db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		if _, err := tx.ExecContext(ctx, insertAPI, args...); err != nil {
 			return conflict(err)
 		}
+		c.APIs = []string{a.ID} // its audience may name JWTs already issued
 		return insertEvent(ctx, tx, ev)
 	})
 	if err != nil {
@@ -96,11 +97,12 @@ func (db *DB) ListAPIs(ctx context.Context) ([]API, error) {
 // UpdateAPI loads the API with the given ID, lets update change it, saves
 // it and writes the event update returns, all in one transaction. If
 // update returns an error, nothing is written and that error is returned
-// unchanged. ID and CreatedAt cannot be changed. It returns ErrNotFound,
-// or ErrConflict if the new audience or key prefix is taken.
+// unchanged. ID and CreatedAt cannot be changed. The API is announced
+// with every key secret and opaque access token it has. It returns
+// ErrNotFound, or ErrConflict if the new audience or key prefix is taken.
 func (db *DB) UpdateAPI(ctx context.Context, id string, update func(*API) (Event, error)) (API, error) {
 	var a API
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		var err error
 		if a, err = scanAPI(tx.QueryRowContext(ctx, db.d.apiForUpdate, id)); err != nil {
 			return err
@@ -121,6 +123,10 @@ func (db *DB) UpdateAPI(ctx context.Context, id string, update func(*API) (Event
 		if err != nil {
 			return conflict(err)
 		}
+		c.APIs = []string{id}
+		if c.Secrets, err = credentialsOfAPI(ctx, tx, id); err != nil {
+			return err
+		}
 		return insertEvent(ctx, tx, ev)
 	})
 	if err != nil {
@@ -133,7 +139,7 @@ func (db *DB) UpdateAPI(ctx context.Context, id string, update func(*API) (Event
 // their secrets, and writes ev. It returns ErrNotFound, or ErrInUse if the
 // API has a live key: one neither revoked nor expired at now.
 func (db *DB) DeleteAPI(ctx context.Context, id string, now time.Time, ev Event) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		if _, err := scanAPI(tx.QueryRowContext(ctx, db.d.apiForUpdate, id)); err != nil {
 			return err
 		}
@@ -146,7 +152,8 @@ func (db *DB) DeleteAPI(ctx context.Context, id string, now time.Time, ev Event)
 		if live > 0 {
 			return ErrInUse
 		}
-		if err := db.notifySecrets(ctx, tx, `s.key_id IN (SELECT id FROM keys WHERE api_id = $1)`, id); err != nil {
+		c.APIs = []string{id}
+		if c.Secrets, err = credentialsOfAPI(ctx, tx, id); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -164,6 +171,18 @@ func (db *DB) DeleteAPI(ctx context.Context, id string, now time.Time, ev Event)
 		return fmt.Errorf("delete api %s: %w", id, err)
 	}
 	return nil
+}
+
+// credentialsOfAPI returns the hashes of every key secret and opaque
+// access token of API id: what a change to the API (its audience, its
+// scopes) can change the answer for.
+func credentialsOfAPI(ctx context.Context, tx *sql.Tx, id string) ([][32]byte, error) {
+	keys, err := secretsOf(ctx, tx, `s.key_id IN (SELECT id FROM keys WHERE api_id = $1)`, id)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := queryHashes(ctx, tx, `SELECT hash FROM oauth_access_tokens WHERE api_id = $1`, id)
+	return append(keys, tokens...), err
 }
 
 // conflict turns a unique violation into ErrConflict.

@@ -12,6 +12,12 @@
 // sentinel errors ([ErrNotFound], [ErrConflict], [ErrInUse]) they return;
 // anything else is an infrastructure failure, wrapped with context.
 //
+// A mutation that can alter a verification answer also announces what it
+// affects, as a [Change]: on PostgreSQL with NOTIFY on [ChangesChannel]
+// inside its transaction (so every node hears it at commit), and in
+// process to the subscribers of [DB.Subscribe] right after the commit.
+// This is tokend's one invalidation channel; notify.go documents it.
+//
 // Times are stored as unix microseconds and returned in UTC; the zero
 // [time.Time] is stored as NULL and means "never". Lists and settings
 // (scopes, CIDRs, rate limits, policy, metadata) are stored as JSON text.

@@ -169,10 +169,11 @@ func wrapUnlessCallback(err error, op string) error {
 
 // changeKey is UpdateKey and RotateKey: in one transaction it loads the
 // key, runs before (if set), lets update change the key, saves it and
-// writes the event.
+// writes the event. It announces every secret of the key, the new one of
+// a rotation included.
 func (db *DB) changeKey(ctx context.Context, id string, before func(*sql.Tx) error, update func(*Key) (Event, error)) (Key, error) {
 	var k Key
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		var err error
 		if k, err = scanKey(tx.QueryRowContext(ctx, db.d.keyForUpdate, id)); err != nil {
 			return err
@@ -192,7 +193,7 @@ func (db *DB) changeKey(ctx context.Context, id string, before func(*sql.Tx) err
 		if err := saveKey(ctx, tx, k); err != nil {
 			return err
 		}
-		if err := db.notifyKey(ctx, tx, k.ID); err != nil {
+		if c.Secrets, err = secretsOf(ctx, tx, `s.key_id = $1`, k.ID); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, ev)

@@ -136,11 +136,12 @@ func (db *DB) ListClients(ctx context.Context, after string, limit int) ([]Clien
 // saves it and writes the event update returns, all in one transaction.
 // Settings changes, secret rotation and RFC 7592 updates all go through
 // it. If update returns an error, nothing is written and that error is
-// returned unchanged. ID, Dynamic and CreatedAt cannot be changed. It
-// returns ErrNotFound, or ErrConflict if the registration hash is taken.
+// returned unchanged. ID, Dynamic and CreatedAt cannot be changed. The
+// client is announced, so that every node reads it again. It returns
+// ErrNotFound, or ErrConflict if the registration hash is taken.
 func (db *DB) UpdateClient(ctx context.Context, id string, update func(*Client) (Event, error)) (Client, error) {
 	var c Client
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.change(ctx, func(tx *sql.Tx, ch *Change) error {
 		var err error
 		if c, err = scanClient(tx.QueryRowContext(ctx, db.clientForUpdate(), id)); err != nil {
 			return err
@@ -163,6 +164,7 @@ WHERE id = $1`, args...)
 		if err != nil {
 			return conflict(err)
 		}
+		ch.Clients = []string{id}
 		return insertEvent(ctx, tx, ev)
 	})
 	if err != nil {
@@ -172,12 +174,12 @@ WHERE id = $1`, args...)
 }
 
 // DeleteClient deletes the client with the given ID together with its
-// opaque access tokens and refresh tokens, and writes ev. It returns the
-// hashes of the deleted access tokens, so that caches can drop them, or
-// ErrNotFound.
+// opaque access tokens and refresh tokens, writes ev, and announces the
+// client and its access tokens. It returns the hashes of the deleted
+// access tokens, or ErrNotFound.
 func (db *DB) DeleteClient(ctx context.Context, id string, ev Event) ([][32]byte, error) {
 	var hashes [][32]byte
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		if _, err := scanClient(tx.QueryRowContext(ctx, db.clientForUpdate(), id)); err != nil {
 			return err
 		}
@@ -195,6 +197,7 @@ func (db *DB) DeleteClient(ctx context.Context, id string, ev Event) ([][32]byte
 				return err
 			}
 		}
+		c.Clients, c.Secrets = []string{id}, hashes
 		return insertEvent(ctx, tx, ev)
 	})
 	if err != nil {

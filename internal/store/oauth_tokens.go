@@ -83,11 +83,12 @@ FROM oauth_access_tokens t JOIN apis a ON a.id = t.api_id WHERE t.hash = $1`, ha
 }
 
 // RevokeAccessToken marks the opaque access token with the given hash
-// revoked at now and writes ev, unless it is already revoked, in which
-// case it changes nothing and reports false. It returns ErrNotFound.
+// revoked at now, writes ev and announces the token, unless it is already
+// revoked, in which case it changes nothing and reports false. It returns
+// ErrNotFound.
 func (db *DB) RevokeAccessToken(ctx context.Context, hash [32]byte, now time.Time, ev Event) (bool, error) {
 	var changed bool
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		res, err := tx.ExecContext(ctx, `UPDATE oauth_access_tokens SET revoked_at = $2
 WHERE hash = $1 AND revoked_at IS NULL`, hash[:], now.UnixMicro())
 		if err != nil {
@@ -104,6 +105,7 @@ WHERE hash = $1 AND revoked_at IS NULL`, hash[:], now.UnixMicro())
 			return nil
 		}
 		changed = true
+		c.Secrets = [][32]byte{hash}
 		return insertEvent(ctx, tx, ev)
 	})
 	if err != nil {
@@ -237,14 +239,16 @@ WHERE hash = $1 AND used_at IS NULL AND revoked_at IS NULL`, old[:], now.UnixMic
 // RevokeRefreshFamily revokes, at now and in one transaction with ev,
 // every refresh token of the family, every opaque access token issued
 // with them, and every unexpired JWT access token issued with them (by
-// adding its jti to the revoked JWT ids until it expires). Revoking a
-// revoked family revokes what is left and is not an error.
+// adding its jti to the revoked JWT ids until it expires), and announces
+// them. Revoking a revoked family revokes what is left and is not an
+// error.
 func (db *DB) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time, ev Event) (FamilyRevocation, error) {
 	var out FamilyRevocation
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		if err := revokeFamilies(ctx, tx, &out, now, `family_id = $2`, familyID); err != nil {
 			return err
 		}
+		c.Secrets, c.JTIs = out.AccessHashes, out.JTIs
 		return insertEvent(ctx, tx, ev)
 	})
 	if err != nil {
@@ -255,16 +259,18 @@ func (db *DB) RevokeRefreshFamily(ctx context.Context, familyID string, now time
 
 // RevokeClientFamilies revokes, as RevokeRefreshFamily does and in one
 // transaction with ev, every refresh-token family of client clientID for
-// each of the APIs apiIDs, with the access tokens issued with them. It
-// writes ev even when there was nothing left to revoke.
+// each of the APIs apiIDs, with the access tokens issued with them, and
+// announces them. It writes ev even when there was nothing left to
+// revoke.
 func (db *DB) RevokeClientFamilies(ctx context.Context, clientID string, apiIDs []string, now time.Time, ev Event) (FamilyRevocation, error) {
 	var out FamilyRevocation
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		for _, api := range apiIDs {
 			if err := revokeFamilies(ctx, tx, &out, now, `client_id = $2 AND api_id = $3`, clientID, api); err != nil {
 				return err
 			}
 		}
+		c.Secrets, c.JTIs = out.AccessHashes, out.JTIs
 		return insertEvent(ctx, tx, ev)
 	})
 	if err != nil {

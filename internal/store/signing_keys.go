@@ -57,7 +57,7 @@ func (db *DB) lockSigningKeys(ctx context.Context, tx *sql.Tx) error {
 // nothing; a zero unlessNewerThan means "create k only if there is no key
 // at all". Otherwise it inserts k, retires every key not yet retired at
 // k.ActiveAt, keeping each published until k.ActiveAt+publishFor, writes
-// ev, and returns k with created true. k must have KID, Alg, PublicJWK,
+// ev, announces the new key set, and returns k with created true. k must have KID, Alg, PublicJWK,
 // Sealed, CreatedAt and ActiveAt set, and zero RetiredAt and ExpiresAt.
 // It returns ErrConflict if k.KID is taken.
 func (db *DB) RotateSigningKey(ctx context.Context, k SigningKey, unlessNewerThan time.Time, publishFor time.Duration, ev Event) (SigningKey, bool, error) {
@@ -73,7 +73,7 @@ func (db *DB) RotateSigningKey(ctx context.Context, k SigningKey, unlessNewerTha
 		return SigningKey{}, false, fmt.Errorf("rotate signing key %s: %w", k.KID, err)
 	}
 	out, made := k, false
-	err = db.write(ctx, func(tx *sql.Tx) error {
+	err = db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		if err := db.lockSigningKeys(ctx, tx); err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)`, k.KID, k.Alg, string(k.PublicJWK),
 		if err != nil {
 			return conflict(err)
 		}
-		made = true
+		made, c.SigningKeys = true, true
 		return insertEvent(ctx, tx, ev)
 	})
 	if err != nil {
@@ -128,15 +128,32 @@ func (db *DB) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
 }
 
 // DeleteExpiredSigningKeys deletes the keys whose ExpiresAt is at or
-// before the given time, private material included, and reports how many. It writes
-// no event: the rotation that retired them was logged.
+// before the given time, private material included, and reports how
+// many. It writes no event (the rotation that retired them was logged),
+// and announces the new key set when it deleted any.
 func (db *DB) DeleteExpiredSigningKeys(ctx context.Context, before time.Time) (int64, error) {
-	return db.deleteBefore(ctx, "delete expired signing keys",
-		`DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND expires_at <= $1`, before)
+	var n int64
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND expires_at <= $1`,
+			before.UnixMicro())
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		c.SigningKeys = n > 0
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete expired signing keys: %w", err)
+	}
+	return n, nil
 }
 
 // RevokeJTI records that the JWT with the given jti is revoked until
-// expiresAt, when the JWT expires anyway, and writes ev. Revoking a jti
+// expiresAt, when the JWT expires anyway, writes ev and announces the
+// jti. Revoking a jti
 // twice is not an error; the second call changes nothing and writes no
 // event.
 func (db *DB) RevokeJTI(ctx context.Context, jti string, expiresAt time.Time, ev Event) error {
@@ -144,7 +161,7 @@ func (db *DB) RevokeJTI(ctx context.Context, jti string, expiresAt time.Time, ev
 	if err != nil || jti == "" {
 		return fmt.Errorf("revoke jti %q: need a jti and an expiry", jti)
 	}
-	err = db.write(ctx, func(tx *sql.Tx) error {
+	err = db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2)
 ON CONFLICT (jti) DO NOTHING`, jti, exp)
 		if err != nil {
@@ -153,6 +170,7 @@ ON CONFLICT (jti) DO NOTHING`, jti, exp)
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
+		c.JTIs = []string{jti}
 		return insertEvent(ctx, tx, ev)
 	})
 	if err != nil {

@@ -32,6 +32,8 @@ type DB struct {
 	verify *sql.Stmt
 	d      dialect
 	log    *slog.Logger
+	// hub hands committed changes to subscribers (notify.go).
+	hub hub
 }
 
 // sqlitePragmas apply to every SQLite connection. busy_timeout goes first so

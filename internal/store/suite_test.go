@@ -42,6 +42,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"RotateSigningKeyConcurrent", testRotateSigningKeyConcurrent},
 		{"RevokedJTIs", testRevokedJTIs},
 		{"OAuth", testOAuth},
+		{"Changes", testChanges},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,7 +28,7 @@ func benchEngine(b *testing.B, ls []api.RateLimit) (*Engine, string) {
 	}
 	b.Cleanup(func() { db.Close() })
 	e := New(Config{DB: db})
-	keys := apikey.NewService(apikey.Config{DB: db, OnKeyChange: e.Invalidate})
+	keys := apikey.NewService(apikey.Config{DB: db})
 	a, err := keys.CreateAPI(ctx, audit.System, api.CreateAPIRequest{Name: "bench", Audience: "https://bench.example",
 		Scopes: []string{"read", "write"}, KeyPrefix: "bench"})
 	if err != nil {

@@ -34,7 +34,8 @@ type Config struct {
 	// Negative disables the cache.
 	CacheSize int
 	// CacheTTL is how long a found token is trusted without a lookup; it
-	// is the backstop for missed invalidations. Default 10s.
+	// is only the backstop for missed invalidations, which the store
+	// announces. Default 10s.
 	CacheTTL time.Duration
 	// NegativeTTL is how long an unknown token is remembered; default 5s.
 	NegativeTTL time.Duration
@@ -61,7 +62,8 @@ type Engine struct {
 	now         func() time.Time
 }
 
-// New returns an Engine. Call Run to flush bookkeeping in the background.
+// New returns an Engine subscribed to cfg.DB's changes (see the package
+// doc). Call Run to flush bookkeeping in the background.
 func New(cfg Config) *Engine {
 	e := &Engine{db: cfg.DB, limiter: cfg.Limiter, metrics: cfg.Metrics, log: cfg.Logger, now: cfg.Now,
 		ttl: int64(or(cfg.CacheTTL, 10*time.Second)), negTTL: int64(or(cfg.NegativeTTL, 5*time.Second)),
@@ -71,6 +73,9 @@ func New(cfg Config) *Engine {
 		size = 100_000
 	}
 	e.cache = newCache(size)
+	if e.db != nil {
+		e.db.Subscribe(e.onChange)
+	}
 	if e.limiter == nil {
 		e.limiter = ratelimit.NewMemory()
 	}
@@ -236,28 +241,6 @@ func (e *Engine) lookup(ctx context.Context, h [32]byte, prefix string, now int6
 	e.cache.put(h, ent, gen)
 	return ent, nil
 }
-
-// Invalidate drops every cached secret of key keyID, so that a change to
-// the key (revocation, rotation, new settings) governs the next request.
-func (e *Engine) Invalidate(ctx context.Context, keyID string) error {
-	secrets, err := e.db.SecretsOfKey(ctx, keyID)
-	if err != nil {
-		e.cache.purge()
-		return fmt.Errorf("invalidate key %s: %w", keyID, err)
-	}
-	hs := make([][32]byte, len(secrets))
-	for i, s := range secrets {
-		hs[i] = s.Hash
-	}
-	e.cache.drop(hs...)
-	return nil
-}
-
-// InvalidateHashes drops the given secrets from the cache.
-func (e *Engine) InvalidateHashes(hs ...[32]byte) { e.cache.drop(hs...) }
-
-// Purge drops the whole cache.
-func (e *Engine) Purge() { e.cache.purge() }
 
 // CacheLen returns the number of cached tokens.
 func (e *Engine) CacheLen() int { return e.cache.len() }

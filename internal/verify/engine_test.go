@@ -23,7 +23,7 @@ func newTestEngine(t *testing.T, cfg Config) (*Engine, *apikey.Service, string) 
 	t.Cleanup(func() { db.Close() })
 	cfg.DB = db
 	e := New(cfg)
-	keys := apikey.NewService(apikey.Config{DB: db, OnKeyChange: e.Invalidate, Now: cfg.Now})
+	keys := apikey.NewService(apikey.Config{DB: db, Now: cfg.Now})
 	a, err := keys.CreateAPI(t.Context(), audit.System, api.CreateAPIRequest{Name: "a", Audience: "aud", KeyPrefix: "t"})
 	if err != nil {
 		t.Fatal(err)

@@ -31,12 +31,16 @@ type jwtVerifier struct {
 	signer *signer.Signer
 	issuer string
 	leeway time.Duration
-	// auds maps registered API audiences to API ids; reloaded when stale.
+	// auds maps registered API audiences to API ids; dropped when an API
+	// changes, reloaded when stale.
 	auds   atomic.Pointer[audiences]
 	audsMu sync.Mutex
 	// revoked caches IsJTIRevoked answers by jti.
 	revokedMu sync.RWMutex
 	revoked   map[string]jtiEntry
+	// gen counts invalidations, so that a fill that read the store
+	// before an invalidation is not stored after it (as in cache).
+	gen atomic.Uint64
 }
 
 type audiences struct {
@@ -156,6 +160,7 @@ func (e *Engine) audiences(ctx context.Context, now time.Time, fresh bool) (*aud
 	if a := e.jwt.auds.Load(); a != nil && now.UnixNano()-a.loadedAt < maxAge {
 		return a, nil
 	}
+	gen := e.jwt.gen.Load()
 	apis, err := e.db.ListAPIs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load api audiences: %w", err)
@@ -168,13 +173,17 @@ func (e *Engine) audiences(ctx context.Context, now time.Time, fresh bool) (*aud
 			a.byAud[api.Audience] = api.ID
 		}
 	}
-	e.jwt.auds.Store(a)
+	e.jwt.revokedMu.Lock()
+	if e.jwt.gen.Load() == gen {
+		e.jwt.auds.Store(a)
+	}
+	e.jwt.revokedMu.Unlock()
 	return a, nil
 }
 
 // jtiRevoked reports whether jti is revoked. A revocation is remembered
-// until the token expires; a "not revoked" answer for the negative TTL, so
-// a revocation on another node takes effect within it.
+// until the token expires; a "not revoked" answer for the negative TTL, or
+// until a revocation of the jti is announced (onChange).
 func (e *Engine) jtiRevoked(ctx context.Context, jti string, exp, now time.Time) (bool, error) {
 	j, ns := e.jwt, now.UnixNano()
 	j.revokedMu.RLock()
@@ -183,6 +192,7 @@ func (e *Engine) jtiRevoked(ctx context.Context, jti string, exp, now time.Time)
 	if ok && ns < ent.until {
 		return ent.revoked, nil
 	}
+	gen := j.gen.Load()
 	revoked, err := e.db.IsJTIRevoked(ctx, jti)
 	if err != nil {
 		return false, fmt.Errorf("look up jti: %w", err)
@@ -192,22 +202,13 @@ func (e *Engine) jtiRevoked(ctx context.Context, jti string, exp, now time.Time)
 		ent.until = exp.Add(j.leeway).UnixNano()
 	}
 	j.revokedMu.Lock()
+	defer j.revokedMu.Unlock()
+	if j.gen.Load() != gen {
+		return revoked, nil // an invalidation came in meanwhile
+	}
 	if len(j.revoked) >= maxJTICache {
 		clear(j.revoked)
 	}
 	j.revoked[jti] = ent
-	j.revokedMu.Unlock()
 	return revoked, nil
-}
-
-// InvalidateJTI forgets the cached revocation state of jti, so that a
-// revocation just written governs the next verification on this node.
-// Other nodes see it within the negative cache TTL.
-func (e *Engine) InvalidateJTI(jti string) {
-	if e.jwt == nil {
-		return
-	}
-	e.jwt.revokedMu.Lock()
-	delete(e.jwt.revoked, jti)
-	e.jwt.revokedMu.Unlock()
 }

@@ -61,7 +61,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := verify.New(verify.Config{DB: db, CacheSize: cfg.CacheSize, CacheTTL: cfg.CacheTTL,
 		NegativeTTL: 5 * time.Second, Metrics: verify.NewMetrics(reg), Logger: log})
-	keys := apikey.NewService(apikey.Config{DB: db, OnKeyChange: engine.Invalidate, Logger: log})
+	keys := apikey.NewService(apikey.Config{DB: db, Logger: log})
 	if err := keys.EnsureSystemAPI(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create built-in API: %w", err)
