@@ -3,6 +3,7 @@ package apikey
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ids"
+	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
 )
@@ -100,7 +102,7 @@ func checkAPI(name string, scopes []string, p api.Policy) error {
 	if err := valid.Scopes("scopes", scopes); err != nil {
 		return err
 	}
-	if err := valid.Duration("policy.max_key_ttl", p.MaxKeyTTL.Std(), 0, 0); err != nil {
+	if err := valid.Duration("policy.max_key_ttl", p.MaxKeyTTL.Std(), 0, MaxTTL); err != nil {
 		return err
 	}
 	_, err := checkLimits("policy.default_ratelimits", p.DefaultRateLimits)
@@ -119,13 +121,16 @@ func unreservedScopes(scopes []string) error {
 	return nil
 }
 
+// fmtDays writes a whole number of days as people type it ("366d").
+func fmtDays(d time.Duration) string { return fmt.Sprintf("%dd", d/(24*time.Hour)) }
+
 func policy(p api.Policy) store.Policy {
 	ls, _ := checkLimits("", p.DefaultRateLimits)
 	return store.Policy{MaxKeyTTL: p.MaxKeyTTL.Std(), RequireIPAllowlist: p.RequireIPAllowlist, DefaultRateLimits: ls}
 }
 
 // checkLimits validates named limits (at most 10, distinct names, a limit
-// of at least 1 per window of at least 1ms) and converts them.
+// of at least 1 per window of 1ms to ratelimit.MaxWindow) and converts them.
 func checkLimits(field string, ls []api.RateLimit) ([]store.RateLimit, error) {
 	if len(ls) > 10 {
 		return nil, valid.Errorf(field, "at most 10 rate limits")
@@ -140,8 +145,9 @@ func checkLimits(field string, ls []api.RateLimit) ([]store.RateLimit, error) {
 			return nil, valid.Errorf(field, "limit %q is listed twice", l.Name)
 		}
 		seen[l.Name] = true
-		if l.Limit < 1 || l.Window.Std() < time.Millisecond {
-			return nil, valid.Errorf(field, "limit %q needs a limit of at least 1 and a window of at least 1ms", l.Name)
+		if l.Limit < 1 || l.Window.Std() < time.Millisecond || l.Window.Std() > ratelimit.MaxWindow {
+			return nil, valid.Errorf(field, "limit %q needs a limit of at least 1 and a window between 1ms and %s",
+				l.Name, fmtDays(ratelimit.MaxWindow))
 		}
 		out = append(out, store.RateLimit{Name: l.Name, Limit: l.Limit, Window: l.Window.Std()})
 	}

@@ -58,10 +58,13 @@ func (s *Service) settle(k *store.Key, a store.API, req api.CreateKeyRequest, no
 	}
 	exp := time.Time{}
 	if req.ExpiresAt != nil {
+		if err := checkExpiresAt(*req.ExpiresAt); err != nil {
+			return err
+		}
 		exp = req.ExpiresAt.UTC().Truncate(time.Microsecond)
 	}
 	if req.TTL != nil {
-		if err := valid.Duration("ttl", req.TTL.Std(), time.Second, 0); err != nil {
+		if err := valid.Duration("ttl", req.TTL.Std(), time.Second, MaxTTL); err != nil {
 			return err
 		}
 		exp = now.Add(req.TTL.Std())
@@ -113,6 +116,31 @@ func (s *Service) cidrs(a store.API, cs []string) ([]string, error) {
 	return out, err
 }
 
+// Bounds of key lifetimes. Every time and duration tokend accepts has one,
+// so that no arithmetic on it can overflow (int64 nanoseconds end in 2262).
+const (
+	// MaxTTL is the longest ttl and max_key_ttl: 100 years.
+	MaxTTL = 100 * 8766 * time.Hour
+	// MaxRefillInterval is the longest credit refill interval.
+	MaxRefillInterval = 366 * 24 * time.Hour
+)
+
+// maxExpiresAt is the latest expires_at: the end of year 9999, the
+// largest year RFC 3339 can write.
+var maxExpiresAt = time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC)
+
+// checkExpiresAt refuses the zero time (0001-01-01T00:00:00Z), which would
+// otherwise read as "no expiry", and times past maxExpiresAt.
+func checkExpiresAt(t time.Time) error {
+	switch {
+	case t.IsZero():
+		return valid.Errorf("expires_at", "0001-01-01T00:00:00Z is not an expiry; leave the field out (or null in PATCH) for none")
+	case t.After(maxExpiresAt):
+		return valid.Errorf("expires_at", "must be at most 9999-12-31T23:59:59Z")
+	}
+	return nil
+}
+
 // capExpiry applies the API's maximum lifetime: a key without an expiry
 // gets exactly the maximum, and a later expiry is refused rather than
 // silently shortened.
@@ -142,8 +170,8 @@ func credits(c *api.Credits, now time.Time) (*store.Credits, error) {
 	}
 	out := &store.Credits{Remaining: c.Remaining}
 	if r := c.Refill; r != nil {
-		if r.Amount < 1 || r.Interval.Std() < time.Second {
-			return nil, valid.Errorf("credits.refill", "needs an amount of at least 1 and an interval of at least 1s")
+		if r.Amount < 1 || r.Interval.Std() < time.Second || r.Interval.Std() > MaxRefillInterval {
+			return nil, valid.Errorf("credits.refill", "needs an amount of at least 1 and an interval between 1s and %s", fmtDays(MaxRefillInterval))
 		}
 		out.RefillAmount, out.RefillInterval, out.RefilledAt = r.Amount, r.Interval.Std(), now
 	}

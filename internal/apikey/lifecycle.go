@@ -75,7 +75,11 @@ func apply(k *store.Key, a store.API, req api.UpdateKeyRequest, now time.Time) e
 	}
 	if req.ExpiresAt.Set {
 		exp := req.ExpiresAt.Value.UTC().Truncate(time.Microsecond)
-		if req.ExpiresAt.Null {
+		if !req.ExpiresAt.Null {
+			if err := checkExpiresAt(req.ExpiresAt.Value); err != nil {
+				return err
+			}
+		} else {
 			if a.Policy.MaxKeyTTL > 0 {
 				return valid.Errorf("expires_at", "cannot be cleared: the API's max_key_ttl is %s", a.Policy.MaxKeyTTL)
 			}

@@ -10,9 +10,16 @@ package ratelimit
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 )
+
+// MaxWindow is the longest window callers should accept (apikey refuses
+// longer ones). The arithmetic saturates rather than wraps for any window,
+// so even a longer one limits, but beyond MaxWindow the Redis script's
+// doubles would no longer be exact to the nanosecond.
+const MaxWindow = 366 * 24 * time.Hour
 
 // Limit is one named limit: Limit requests per Window, with bursts of up
 // to Limit.
@@ -73,34 +80,48 @@ func (m *Memory) take(owner string, limits []Limit, now time.Time, out []State) 
 	}
 	for _, l := range limits {
 		k := slot{owner, l.Name}
-		m.tats[k] = max(m.tats[k], t) + interval(l)
+		m.tats[k] = satAdd(max(m.tats[k], t), interval(l))
 	}
 	return out, true
 }
 
-// decide applies GCRA to one limit whose stored arrival time is tat.
+// decide applies GCRA to one limit whose stored arrival time is tat. It
+// works on offsets from now, as the Redis script does, and compares
+// before it adds, so that no sum can wrap whatever the window; the reset
+// time is a time.Time, which reaches past 2262.
 func decide(l Limit, tat, now int64) (State, bool) {
 	T := interval(l)
 	window := int64(l.Window)
-	tat = max(tat, now)
-	next := tat + T
+	d := max(tat, now) - now // both are unix ns after 1970: no overflow
 	st := State{Name: l.Name, Limit: l.Limit}
-	if allowAt := next - window; now < allowAt {
-		st.RetryAfter = time.Duration(allowAt - now)
-		st.Reset = time.Unix(0, tat)
+	base := time.Unix(0, now)
+	if d > window-T { // d+T > window, without computing d+T
+		st.RetryAfter = time.Duration(d - (window - T))
+		st.Reset = base.Add(time.Duration(d))
 		return st, false
 	}
-	st.Remaining = (window - (next - now)) / T
-	st.Reset = time.Unix(0, next)
+	next := d + T
+	st.Remaining = (window - next) / T
+	st.Reset = base.Add(time.Duration(next))
 	return st, true
 }
 
 // interval is the emission interval: the time one request costs.
 func interval(l Limit) int64 {
 	if l.Limit <= 0 {
-		return int64(l.Window) + 1 // admits nothing
+		return satAdd(int64(l.Window), 1) // admits nothing
 	}
 	return max(int64(l.Window)/l.Limit, 1)
+}
+
+// satAdd is a+b for b >= 0, saturated at math.MaxInt64 instead of
+// wrapping negative: a window of centuries must still refuse, not turn
+// every arrival time into the distant past.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // Forget drops the state of owner's limits (after a key is deleted).

@@ -172,7 +172,8 @@ func (r *Redis) Take(ctx context.Context, owner string, limits []Limit, now time
 // only below 2^53, and unix nanoseconds are larger; so a stored arrival
 // time is a decimal string, split into seconds and nanoseconds, and the
 // arithmetic is on offsets from now, which stay far below 2^53 for any
-// window up to 100 days.
+// window up to 104 days; up to MaxWindow (366 days) they are exact
+// to within a few nanoseconds, and doubles never overflow.
 //
 // KEYS: one per limit. ARGV: now's seconds and nanoseconds ("" and "" for
 // the server's clock), then the window and the emission interval of each

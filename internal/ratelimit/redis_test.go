@@ -4,6 +4,8 @@ import (
 	"context"
 	crand "crypto/rand"
 	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // testRedis returns a limiter on $TOKEND_TEST_REDIS under a prefix of its
@@ -189,6 +192,43 @@ func TestRedisURLErrorsHideThePassword(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("NewRedis error shows the password: %v", err)
+		}
+	}
+}
+
+// TestHugeWindowsStillLimit is the L3 regression: a window long enough to
+// wrap int64 nanoseconds (2562047h, about 292 years) admitted every
+// request in Memory while Redis refused the second. Both limiters must
+// refuse it, and decide alike at MaxWindow, where the Redis script's
+// doubles are exact to within a few nanoseconds.
+func TestHugeWindowsStillLimit(t *testing.T) {
+	type taker interface {
+		Take(context.Context, string, []Limit, time.Time, []State) ([]State, bool, error)
+	}
+	limiters := map[string]taker{"memory": NewMemory()}
+	if os.Getenv("TOKEND_TEST_REDIS") != "" {
+		limiters["redis"] = testRedis(t, true)
+	}
+	windows := []time.Duration{MaxWindow, 2562047 * time.Hour, time.Duration(math.MaxInt64)}
+	near := cmpopts.EquateApproxTime(time.Microsecond)
+	for name, l := range limiters {
+		for _, w := range windows {
+			if name == "redis" && w == math.MaxInt64 {
+				continue // beyond what a Redis integer reply holds; apikey caps windows at MaxWindow
+			}
+			lims := []Limit{{Name: "w", Limit: 3, Window: w}}
+			owner := fmt.Sprintf("k%d", w)
+			for i, at := range []time.Duration{0, time.Hour, 2 * time.Hour} {
+				st, ok, err := l.Take(t.Context(), owner, lims, t0.Add(at), nil)
+				want := State{Name: "w", Limit: 3, Remaining: int64(2 - i), Reset: t0.Add(time.Duration(i+1) * (w / 3))}
+				if err != nil || !ok || !cmp.Equal(st[0], want, near) {
+					t.Errorf("%s, window %v, request %d = %+v, %v, %v; want %+v", name, w, i+1, st, ok, err, want)
+				}
+			}
+			st, ok, err := l.Take(t.Context(), owner, lims, t0.Add(3*time.Hour), nil)
+			if err != nil || ok || st[0].RetryAfter < time.Hour {
+				t.Errorf("%s, window %v: fourth = %+v, %v, %v; want refused", name, w, st, ok, err)
+			}
 		}
 	}
 }

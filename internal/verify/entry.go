@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"math"
 	"net/netip"
 	"time"
 
@@ -19,7 +20,7 @@ type entry struct {
 	audience    string
 	enabled     bool
 	revoked     bool
-	expiresAt   int64 // unix ns of the key's or the secret's expiry, whichever is first; 0: never
+	expiresAt   int64 // unix ns (saturated, see unixNano) of the key's or the secret's expiry, whichever is first; 0: never
 	cidrs       []netip.Prefix
 	scopes      []string
 	limits      []ratelimit.Limit
@@ -38,7 +39,6 @@ func newEntry(r store.VerifyRecord, until int64) *entry {
 		audience:    r.Audience,
 		enabled:     k.Enabled,
 		revoked:     !k.RevokedAt.IsZero(),
-		expiresAt:   earliest(k.ExpiresAt, r.Secret.ExpiresAt),
 		scopes:      k.Scopes,
 		hasCredits:  k.Credits != nil,
 		cachedUntil: until,
@@ -53,23 +53,44 @@ func newEntry(r store.VerifyRecord, until int64) *entry {
 	}
 	e.info = api.TokenInfo{ID: k.ID, Kind: credential.KindAPIKey, APIID: k.APIID, Subject: k.Subject,
 		Name: k.Name, Scopes: k.Scopes, Metadata: k.Metadata}
-	if e.expiresAt != 0 {
-		t := time.Unix(0, e.expiresAt).UTC()
+	if exp := earliest(k.ExpiresAt, r.Secret.ExpiresAt); !exp.IsZero() {
+		e.expiresAt = unixNano(exp)
+		t := exp.UTC()
 		e.info.ExpiresAt = &t
 	}
 	return e
 }
 
-func earliest(a, b time.Time) int64 {
+// earliest returns the earlier of two expiries, where zero means never.
+func earliest(a, b time.Time) time.Time {
 	switch {
-	case a.IsZero() && b.IsZero():
-		return 0
 	case a.IsZero():
-		return b.UnixNano()
+		return b
 	case b.IsZero() || a.Before(b):
-		return a.UnixNano()
+		return a
 	}
-	return b.UnixNano()
+	return b
+}
+
+// Bounds of the times int64 nanoseconds can hold (1677 to 2262).
+var (
+	minNanoTime = time.Unix(0, math.MinInt64)
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+)
+
+// unixNano is t in unix nanoseconds for comparisons, saturated instead of
+// wrapped: an expiry in 9999 becomes the largest int64, which no clock
+// before 2262 reaches. Never 0, which means "no expiry".
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.After(maxNanoTime):
+		return math.MaxInt64
+	case t.Before(minNanoTime):
+		return math.MinInt64
+	case t.UnixNano() == 0:
+		return -1
+	}
+	return t.UnixNano()
 }
 
 // allows reports whether ip (already parsed; invalid when absent) is inside

@@ -199,7 +199,7 @@ func (e *Engine) jtiRevoked(ctx context.Context, jti string, exp, now time.Time)
 	}
 	ent = jtiEntry{revoked: revoked, until: ns + e.negTTL}
 	if revoked {
-		ent.until = exp.Add(j.leeway).UnixNano()
+		ent.until = unixNano(exp.Add(j.leeway))
 	}
 	j.revokedMu.Lock()
 	defer j.revokedMu.Unlock()

@@ -40,7 +40,7 @@ func newAccessEntry(r store.AccessRecord) *entry {
 		audience:  r.Audience,
 		enabled:   true,
 		revoked:   !t.RevokedAt.IsZero(),
-		expiresAt: t.ExpiresAt.UnixNano(),
+		expiresAt: unixNano(t.ExpiresAt),
 		scopes:    t.Scopes,
 		info: api.TokenInfo{ID: t.ID, Kind: credential.KindAccessToken, APIID: t.APIID, Subject: t.Subject,
 			Scopes: t.Scopes, ExpiresAt: &exp, ClientID: t.ClientID},
