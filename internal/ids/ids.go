@@ -21,3 +21,15 @@ func New(prefix string, now time.Time) string {
 	rand.Read(b[6:]) // never fails (Go 1.24+)
 	return prefix + "_" + enc.EncodeToString(b[:])
 }
+
+// Valid reports whether id could have come from New with this prefix:
+// the prefix, "_" and 26 characters of lowercase base32hex. Callers use it
+// to refuse ids of the wrong shape before any lookup or bookkeeping.
+func Valid(prefix, id string) bool {
+	rest, ok := strings.CutPrefix(id, prefix+"_")
+	if !ok || len(rest) != 26 {
+		return false
+	}
+	_, err := enc.DecodeString(rest)
+	return err == nil
+}

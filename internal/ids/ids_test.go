@@ -1,6 +1,7 @@
 package ids
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,6 +14,9 @@ func TestNewSortsByTime(t *testing.T) {
 	}
 	if len(a) != len("key_")+26 || a[:4] != "key_" {
 		t.Errorf("New = %q, want key_ and 26 characters", a)
+	}
+	if !Valid("key", a) || Valid("api", a) || Valid("key", a+"x") || Valid("key", "key_"+a[4:29]+"!") || Valid("key", strings.ToUpper(a)) {
+		t.Errorf("Valid misjudges %q", a)
 	}
 	if New("key", t0) == New("key", t0) {
 		t.Error("New returned the same id twice")

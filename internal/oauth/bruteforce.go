@@ -1,95 +1,182 @@
 package oauth
 
 import (
-	"context"
+	"crypto/sha256"
 	"math"
+	"net/netip"
 	"sync"
 	"time"
-
-	"github.com/tokend/tokend/internal/ratelimit"
 )
 
-// guard is the brute-force protection of client authentication. Each
-// failed authentication consumes one unit of a GCRA limit of max failures
-// per window, for the client id it claimed and for the IP address it came
-// from. When a failure is refused by a limit, that client id or address
-// is blocked until the limit admits again; a blocked one is answered 429
-// before its credentials are checked, so guessing is throttled whether
-// the guesses are right or wrong. Successes cost nothing.
+// guard is the brute-force protection of client authentication. It
+// counts failed authentications in fixed windows, in two tables:
 //
-// Blocking by client id lets anyone who knows a client id slow that
-// client's authentications down while they keep failing; the per-client
-// limit is therefore twice the per-address one.
+//   - per client id, for clients that exist: after limit failures in a
+//     window the id is blocked until the window ends, and every
+//     authentication as it gets 429 before its credentials are checked,
+//     so guessing a client's secret is throttled whether the guesses are
+//     right or wrong. Anyone who knows a client id can thereby slow that
+//     client down while they keep failing; secrets are 256 bits, so the
+//     throttle only bounds noise.
+//   - per client address (an IPv6 address by its /64), with ten times
+//     the limit: once an address is over it, its failures are answered
+//     429 instead of 401. Its right credentials still pass, so clients
+//     behind one proxy address are never locked out by the failures of
+//     other client ids.
+//
+// Unknown client ids count against the address only, so the client
+// table holds no more ids than there are clients. Both tables are keyed
+// by a 16-byte hash of what they count and hold at most maxEntries
+// entries each: when one is full, ended windows are dropped, and then
+// arbitrary entries, so memory stays bounded whatever the number of
+// addresses a flood comes from.
 type guard struct {
-	lim     *ratelimit.Memory
-	byIP    []ratelimit.Limit
-	byID    []ratelimit.Limit
-	mu      sync.Mutex
-	blocked map[string]time.Time // "ip:…" or "client:…" → blocked until
+	clients *failures
+	addrs   *failures
 }
 
-func newGuard(lim *ratelimit.Memory, max int, window time.Duration) *guard {
-	if max <= 0 {
-		max = 10
+// maxGuardEntries bounds each table of a guard.
+const maxGuardEntries = 1 << 16
+
+func newGuard(limit int, window time.Duration, maxEntries int) *guard {
+	if limit <= 0 {
+		limit = 20
 	}
 	if window <= 0 {
 		window = time.Minute
 	}
 	return &guard{
-		lim:     lim,
-		byIP:    []ratelimit.Limit{{Name: "auth_failures", Limit: int64(max), Window: window}},
-		byID:    []ratelimit.Limit{{Name: "auth_failures", Limit: int64(2 * max), Window: window}},
-		blocked: map[string]time.Time{},
+		clients: newFailures(limit, window, maxEntries),
+		addrs:   newFailures(10*limit, window, maxEntries),
 	}
 }
 
-// check returns a 429 *Error if clientID or ip is blocked at now.
-func (g *guard) check(clientID, ip string, now time.Time) *Error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	wait := time.Duration(0)
-	for _, k := range []string{"client:" + clientID, "ip:" + ip} {
-		if until, ok := g.blocked[k]; ok {
-			if d := until.Sub(now); d > wait {
-				wait = d
-			}
-		}
+// checkClient returns a 429 *Error if client id is blocked at now.
+func (g *guard) checkClient(id string, now time.Time) *Error {
+	return g.clients.blocked(hashKey(id), now)
+}
+
+// fail records one failed authentication from ip at now, of client id if
+// it exists ("" otherwise). It returns a 429 *Error if the address is now
+// over its limit, nil if the failure is an ordinary 401.
+func (g *guard) fail(id, ip string, now time.Time) *Error {
+	if id != "" {
+		g.clients.add(hashKey(id), now)
 	}
-	if wait <= 0 {
+	k := addrKey(ip)
+	g.addrs.add(k, now)
+	return g.addrs.blocked(k, now)
+}
+
+// sweep drops the entries whose window ended before now.
+func (g *guard) sweep(now time.Time) {
+	g.clients.sweep(now)
+	g.addrs.sweep(now)
+}
+
+// len returns the number of entries held, for tests and benchmarks.
+func (g *guard) len() int { return g.clients.len() + g.addrs.len() }
+
+func hashKey(s string) [16]byte {
+	h := sha256.Sum256([]byte(s))
+	return [16]byte(h[:16])
+}
+
+// addrKey keys an address: IPv4 as is, IPv6 by its /64, which one host
+// typically holds whole; anything else by its text.
+func addrKey(ip string) [16]byte {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return hashKey("?" + ip)
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		a = p.Addr()
+	}
+	return hashKey(a.String())
+}
+
+// failures counts failures per key in fixed windows of length window.
+type failures struct {
+	limit  int
+	window time.Duration
+	max    int
+	mu     sync.Mutex
+	m      map[[16]byte]tally
+}
+
+// tally is one key's failures in the window that started at start.
+type tally struct {
+	start time.Time
+	n     int
+}
+
+func newFailures(limit int, window time.Duration, max int) *failures {
+	return &failures{limit: limit, window: window, max: max, m: make(map[[16]byte]tally)}
+}
+
+func (f *failures) add(k [16]byte, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.m[k]
+	if !ok && len(f.m) >= f.max {
+		f.makeRoom(now)
+	}
+	if !ok || !now.Before(t.start.Add(f.window)) {
+		t = tally{start: now}
+	}
+	t.n++
+	f.m[k] = t
+}
+
+// makeRoom frees at least one sixteenth of the table: ended windows
+// first, then arbitrary entries (Go's map order is randomized).
+func (f *failures) makeRoom(now time.Time) {
+	f.sweepLocked(now)
+	keep := f.max - f.max/16
+	for k := range f.m {
+		if len(f.m) <= keep {
+			return
+		}
+		delete(f.m, k)
+	}
+}
+
+func (f *failures) blocked(k [16]byte, now time.Time) *Error {
+	f.mu.Lock()
+	t, ok := f.m[k]
+	f.mu.Unlock()
+	end := t.start.Add(f.window)
+	if !ok || t.n <= f.limit || !now.Before(end) {
 		return nil
 	}
-	secs := time.Duration(math.Ceil(wait.Seconds())) * time.Second
+	secs := time.Duration(math.Ceil(end.Sub(now).Seconds())) * time.Second
 	return &Error{Code: ErrTemporarilyUnavailable, Status: 429, RetryAfter: secs,
 		Description: "too many failed client authentications; retry later"}
 }
 
-// fail records one failed authentication of clientID from ip at now.
-func (g *guard) fail(clientID, ip string, now time.Time) {
-	for _, o := range []struct {
-		key    string
-		limits []ratelimit.Limit
-	}{{"client:" + clientID, g.byID}, {"ip:" + ip, g.byIP}} {
-		if o.key == "client:" {
-			continue
-		}
-		st, ok, _ := g.lim.Take(context.Background(), o.key, o.limits, now, nil)
-		if ok || len(st) == 0 {
-			continue
-		}
-		g.mu.Lock()
-		g.blocked[o.key] = now.Add(st[0].RetryAfter)
-		g.mu.Unlock()
-	}
+func (f *failures) sweep(now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sweepLocked(now)
 }
 
-// sweep forgets drained limits and ended blocks.
-func (g *guard) sweep(now time.Time) {
-	g.lim.Sweep(now)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for k, until := range g.blocked {
-		if !until.After(now) {
-			delete(g.blocked, k)
+// sweepLocked keeps the entries whose window has not ended, in a new
+// map: a map does not shrink, and one that keeps deleting and adding
+// keys grows, so copying is what keeps its memory bounded.
+func (f *failures) sweepLocked(now time.Time) {
+	m := make(map[[16]byte]tally, len(f.m))
+	for k, t := range f.m {
+		if now.Before(t.start.Add(f.window)) {
+			m[k] = t
 		}
 	}
+	f.m = m
+}
+
+func (f *failures) len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.m)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/tokend/tokend/internal/credential"
+	"github.com/tokend/tokend/internal/ids"
 	"github.com/tokend/tokend/internal/store"
 )
 
@@ -40,8 +41,10 @@ type Credentials struct {
 // Authenticate identifies the calling client by exactly one method:
 // client_secret_basic, client_secret_post or private_key_jwt. A client
 // registered for either secret method may use both. Failures are
-// invalid_client (401) *Errors that do not say what was wrong; a client id
-// or address with too many recent failures gets 429 before any check.
+// invalid_client (401) *Errors that do not say what was wrong. A
+// client_id not of tokend's id format is refused at once. A client id
+// with too many recent failures gets 429 before any check; an address
+// with too many gets 429 instead of 401 for its failures (see guard).
 func (s *Service) Authenticate(ctx context.Context, cr Credentials) (store.Client, error) {
 	f := cr.Form
 	methods := 0
@@ -80,13 +83,17 @@ func (s *Service) Authenticate(ctx context.Context, cr Credentials) (store.Clien
 	if id == "" {
 		return store.Client{}, s.clientError(cr, "client_id is required")
 	}
-	now := s.now()
-	if e := s.guard.check(id, cr.IP, now); e != nil {
+	if !ids.Valid(ClientIDPrefix, id) {
+		// Not an id tokend could have issued: refused before the guard
+		// or the store see it, so that it costs no memory and no query.
+		return store.Client{}, s.clientError(cr, "client authentication failed")
+	}
+	if e := s.guard.checkClient(id, s.now()); e != nil {
 		return store.Client{}, e
 	}
 	c, err := s.client(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Client{}, s.fail(cr, id, "client authentication failed")
+		return store.Client{}, s.fail(cr, "", "client authentication failed")
 	}
 	if err != nil {
 		return store.Client{}, err
@@ -117,9 +124,13 @@ func secretMatches(c store.Client, secret string) bool {
 	return subtle.ConstantTimeCompare(h[:], c.SecretHash) == 1
 }
 
-// fail records a failed authentication of id and returns invalid_client.
+// fail records a failed authentication of the existing client id (""
+// for none) and returns invalid_client, or 429 when the address has
+// failed too often.
 func (s *Service) fail(cr Credentials, id, msg string) error {
-	s.guard.fail(id, cr.IP, s.now())
+	if e := s.guard.fail(id, cr.IP, s.now()); e != nil {
+		return e
+	}
 	return s.clientError(cr, msg)
 }
 

@@ -18,6 +18,9 @@ import (
 	"github.com/tokend/tokend/internal/valid"
 )
 
+// ClientIDPrefix is the type prefix of client ids (package ids).
+const ClientIDPrefix = "cli"
+
 // Client settings' bounds and defaults.
 const (
 	DefaultAccessTokenTTL  = time.Hour
@@ -50,7 +53,7 @@ func (s *Service) CreateClient(ctx context.Context, by audit.Actor, req api.Crea
 
 // newClient builds a client from req with defaults applied and validates it.
 func (s *Service) newClient(ctx context.Context, req api.CreateClientRequest, now time.Time) (store.Client, error) {
-	c := store.Client{ID: newID("cli", now), Name: req.Name, GrantTypes: req.GrantTypes, APIScopes: req.APIScopes,
+	c := store.Client{ID: newID(ClientIDPrefix, now), Name: req.Name, GrantTypes: req.GrantTypes, APIScopes: req.APIScopes,
 		AccessTokenTTL: DefaultAccessTokenTTL, RefreshTokenTTL: DefaultRefreshTokenTTL, TokenFormat: req.AccessTokenFormat,
 		AuthMethod: req.TokenEndpointAuthMethod, JWKS: compactJSON(req.JWKS), CreatedAt: now, UpdatedAt: now}
 	if c.GrantTypes == nil {

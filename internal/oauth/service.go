@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/internal/credential"
-	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/verify"
 )
@@ -49,9 +48,10 @@ type Config struct {
 	// InitialAccessToken, when set, must accompany every registration as
 	// a bearer token (RFC 7591 §3). Empty leaves registration open.
 	InitialAccessToken string
-	// MaxAuthFailures is how many failed client authentications per
-	// client id and per IP address are allowed per AuthFailureWindow
-	// before further attempts get 429; defaults 10 per minute.
+	// MaxAuthFailures is how many failed authentications of one client
+	// id are allowed per AuthFailureWindow before further attempts get
+	// 429; one client address may fail ten times as often before its
+	// failures get 429. Defaults: 20 per minute.
 	MaxAuthFailures   int
 	AuthFailureWindow time.Duration
 	// CacheTTL is how long a client or API read from the store is used
@@ -115,7 +115,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.clients.ttl, s.apis.ttl = ttl, ttl
 	s.db.Subscribe(s.onChange)
-	s.guard = newGuard(ratelimit.NewMemory(), cfg.MaxAuthFailures, cfg.AuthFailureWindow)
+	s.guard = newGuard(cfg.MaxAuthFailures, cfg.AuthFailureWindow, maxGuardEntries)
 	return s, nil
 }
 
