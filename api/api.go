@@ -7,6 +7,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -165,14 +166,19 @@ func (n Nullable[T]) MarshalJSON() ([]byte, error) {
 	return json.Marshal(n.Value)
 }
 
-// UnmarshalJSON records that the field was present, and whether it was null.
+// UnmarshalJSON records that the field was present, and whether it was
+// null. The value is decoded as strictly as the body around it: an
+// unknown field inside ({"credits":{"remaning":5}}) is an error, not a
+// silent zero.
 func (n *Nullable[T]) UnmarshalJSON(b []byte) error {
 	n.Set = true
 	if string(b) == "null" {
 		n.Null = true
 		return nil
 	}
-	return json.Unmarshal(b, &n.Value)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(&n.Value)
 }
 
 // RotateKeyRequest is the body of POST /v1/keys/{id}/rotate. Grace is how

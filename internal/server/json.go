@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
@@ -94,6 +95,12 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, "the body must hold exactly one JSON object", ""}
+	}
+	if !utf8.Valid(body.seen) {
+		// encoding/json lets invalid UTF-8 through into raw fields
+		// (metadata, jwks), which PostgreSQL refuses and SQLite would
+		// echo back as invalid JSON.
+		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, "the body is not valid UTF-8", ""}
 	}
 	return nil
 }

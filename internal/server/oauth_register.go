@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/tokend/tokend/internal/oauth"
 )
@@ -73,7 +75,12 @@ func decodeRegistration(w http.ResponseWriter, r *http.Request, dst any) error {
 		return &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
 			Description: "the body must be application/json"}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, oauth.MaxFormBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, oauth.MaxFormBytes))
+	if err == nil && !utf8.Valid(body) {
+		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest,
+			Description: "the body must be valid UTF-8"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
 		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest,
 			Description: "the body must be one JSON object of client metadata"}

@@ -127,6 +127,9 @@ func Metadata(field string, raw json.RawMessage) error {
 	if len(raw) > 8<<10 {
 		return Errorf(field, "must be at most 8 KiB")
 	}
+	if !utf8.Valid(raw) {
+		return Errorf(field, "must be valid UTF-8")
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return Errorf(field, "must be a JSON object")
