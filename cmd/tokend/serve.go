@@ -69,8 +69,8 @@ func (c *serveConfig) dsn() (string, error) {
 	if c.database != "" {
 		return c.database, nil
 	}
-	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
-		return "", fmt.Errorf("create data directory: %w", err)
+	if err := secureDataDir(c.dataDir); err != nil {
+		return "", err
 	}
 	return filepath.Join(c.dataDir, "tokend.db"), nil
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -66,7 +68,34 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s store: %w", db.d.name, err)
 	}
+	if db.d.name == "sqlite" {
+		if err := ownerOnly(dsn, dsn+"-wal", dsn+"-shm"); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
 	return db, nil
+}
+
+// ownerOnly makes each existing file mode 0600. SQLite creates the
+// database at the umask (often 0644) and gives later -wal and -shm files
+// the database's mode, so tightening here covers them all.
+func ownerOnly(paths ...string) error {
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("make %s readable by its owner only: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func openSQLite(path string) (*DB, error) {
