@@ -10,7 +10,7 @@
 // Every failure a client may see is an *Error carrying its RFC 6749 §5.2
 // code; the server writes it. Client secrets, opaque access tokens,
 // refresh tokens and registration access tokens share the opaque token
-// format of package apikey, each with its own prefix, and are stored only
+// format of package credential, each with its own prefix from there, and are stored only
 // as SHA-256. Every change of a client and every refresh-token issue,
 // rotation and revocation is one store transaction with its audit event;
 // access tokens, issued at request rates, are not audited one by one.

@@ -12,8 +12,9 @@
 //
 // # Rotation
 //
-// Every key has three times. It is published (in the JWKS, and accepted
-// by [Signer.Verify]) from its creation; it signs from ActiveAt, which is
+// Every key has three times. It is published (in the JWKS) from its
+// creation; it signs, and [Signer.Verify] accepts its signatures, from
+// ActiveAt (less [ClockSkew]), which is
 // [Config.Lead] after its creation, so that every resource server has
 // fetched it before it meets a token signed with it; and when the next key
 // becomes active it is retired but stays published for
@@ -31,5 +32,7 @@
 // backstop, and the lead time must be much longer than that.
 //
 // This package does not check claims (iss, aud, exp, nbf): that is the
-// caller's job, as is choosing what to sign.
+// caller's job, as is choosing what to sign. The shape of a compact JWS
+// (base64url characters only) is package credential's, as are the typ
+// values.
 package signer

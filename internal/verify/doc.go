@@ -26,6 +26,10 @@
 // stored after it. The TTLs ([Config.CacheTTL], [Config.NegativeTTL])
 // are only the backstop for a change that was missed.
 //
+// JWT access tokens are checked by signer (signature, kid, typ) and their
+// claims decoded by credential.DecodeAccessClaims, the one decoder; the
+// token formats, prefixes and kinds are package credential's.
+//
 // The package owns the cache and its invalidation; it does not speak HTTP
 // or SQL.
 package verify
