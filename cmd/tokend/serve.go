@@ -110,12 +110,14 @@ type node struct {
 	http   *http.Server
 	served chan error
 	peers  *peers
+	lock   *dirLock
 	stopBg context.CancelFunc
 	bgDone sync.WaitGroup
 }
 
 // parts are a node's components, built before it listens.
 type parts struct {
+	lock   *dirLock // SQLite only
 	db     *store.DB
 	reg    *prometheus.Registry
 	peers  *peers
@@ -133,6 +135,7 @@ func (p *parts) close() {
 	if p.db != nil {
 		p.db.Close()
 	}
+	p.lock.release()
 }
 
 // build opens the store and assembles the components in dependency
@@ -148,6 +151,11 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	dsn, err := cfg.dsn()
 	if err != nil {
 		return p, err
+	}
+	if cfg.database == "" {
+		if p.lock, err = lockDataDir(cfg.dataDir); err != nil {
+			return p, err
+		}
 	}
 	kek, err := cfg.signing.kek(cfg, log)
 	if err != nil {
@@ -190,7 +198,7 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	srv := server.New(server.Config{DB: p.db, Keys: p.keys, Engine: p.engine, Signer: p.signer, OAuth: p.oauth,
 		Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, Logger: log})
 	n := &node{log: log, db: p.db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1),
-		peers: p.peers}
+		peers: p.peers, lock: p.lock}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	n.stopBg = stop
 	for _, run := range []func(context.Context){p.engine.Run, p.keys.Run, p.signer.Run, p.oauth.Run} {
@@ -230,6 +238,7 @@ func (n *node) wait(ctx context.Context, cfg serveConfig) error {
 	if cerr := n.db.Close(); err == nil {
 		err = cerr
 	}
+	n.lock.release()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}

@@ -79,7 +79,8 @@ type Listener struct {
 }
 
 // Listen connects and starts listening, so that no change committed after
-// it returns is missed; Run then serves the connection.
+// it returns is missed, then delivers store.Change{All: true} for what
+// the node loaded before; Run then serves the connection.
 func Listen(ctx context.Context, cfg Config) (*Listener, error) {
 	l := &Listener{cfg: cfg, log: cfg.Logger,
 		up: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -113,6 +114,9 @@ func Listen(ctx context.Context, cfg Config) (*Listener, error) {
 	}
 	l.conn = conn
 	l.setState(true, nil)
+	// What the node loaded before it listened (its signing keys) may
+	// have missed a change, as after a reconnection.
+	cfg.Deliver(store.Change{All: true})
 	return l, nil
 }
 

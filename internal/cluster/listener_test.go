@@ -96,6 +96,9 @@ func TestListenerHearsChangesAndReconnects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n := cache.purged(); n != 1 {
+		t.Fatalf("%d purges when listening began, want 1 (what was loaded before may be stale)", n)
+	}
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { l.Run(rctx); close(done) }()
@@ -139,7 +142,7 @@ WHERE application_name = $1`, app).Scan(&killed)
 	if err != nil || killed == 0 {
 		t.Fatalf("terminate listener: killed %d, %v", killed, err)
 	}
-	waitFor(t, "a purge after the reconnection", func() bool { return cache.purged() > 0 })
+	waitFor(t, "a purge after the reconnection", func() bool { return cache.purged() > 1 })
 	waitFor(t, "listening again", func() bool { _, ok := l.Status(); return ok })
 	_, token4, err := keys.RotateKey(ctx, by, k2.ID, 0)
 	if err != nil {

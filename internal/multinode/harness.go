@@ -149,6 +149,9 @@ func (n *Node) Logs() string {
 	return n.logs.String()
 }
 
+// PID returns the node's process id.
+func (n *Node) PID() int { return n.cmd.Process.Pid }
+
 // Kill ends the node with SIGKILL and waits for it.
 func (n *Node) Kill() {
 	n.cmd.Process.Signal(syscall.SIGKILL)
