@@ -2,10 +2,12 @@ package packaging
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tokend/tokend/internal/multinode"
@@ -75,7 +78,8 @@ func (d dashboard) allPanels() []panel {
 }
 
 // queries returns every PromQL query of the dashboard by where it is:
-// panel targets, and the metric of each label_values variable.
+// panel targets, and each label_values(metric, label) variable as the
+// PromQL that has the same series.
 func (d dashboard) queries(t *testing.T) map[string]string {
 	t.Helper()
 	q := map[string]string{}
@@ -84,7 +88,7 @@ func (d dashboard) queries(t *testing.T) map[string]string {
 			q[fmt.Sprintf("panel %q target %s", p.Title, tg.RefID)] = tg.Expr
 		}
 	}
-	labelValues := regexp.MustCompile(`^label_values\((.+),\s*[A-Za-z_]\w*\)$`)
+	labelValues := regexp.MustCompile(`^label_values\((.+),\s*([A-Za-z_]\w*)\)$`)
 	for _, v := range d.Templating.List {
 		if v.Type != "query" {
 			continue
@@ -97,7 +101,7 @@ func (d dashboard) queries(t *testing.T) map[string]string {
 		if m == nil {
 			t.Fatalf("variable %s: query %q is not label_values(metric, label)", v.Name, query.Query)
 		}
-		q["variable "+v.Name] = m[1]
+		q["variable "+v.Name] = fmt.Sprintf("count by (%s) (%s)", m[2], m[1]) // the PromQL of label_values
 	}
 	return q
 }
@@ -204,48 +208,57 @@ func TestQueriesParseAsPromQL(t *testing.T) {
 	}
 }
 
-// TestQueriesUseExportedMetrics starts a real tokend on PostgreSQL and
-// Redis (the mode that exports every metric), reads its /metrics, and
-// checks that every metric the dashboard and the alert rules name is one
-// that tokend exports.
-func TestQueriesUseExportedMetrics(t *testing.T) {
-	types := exportedMetrics(t)
-	queries := readDashboard(t).queries(t)
-	for where, expr := range alertExprs(t) {
-		queries[where] = expr
-	}
-	for where, expr := range queries {
-		names := metricNames(expr)
-		if len(names) == 0 {
-			t.Errorf("%s: no metric in %q", where, expr)
-		}
-		for _, name := range names {
-			if !exported(types, name) && !(name == "up" && strings.HasPrefix(where, "alert ")) {
-				t.Errorf("%s: tokend exports no metric %s (in %q)", where, name, expr)
+// TestAgainstRunningNode starts a real tokend on PostgreSQL and Redis (the
+// mode that exports every metric) and checks the dashboard and the alert
+// rules against it: every metric they name is one tokend exports, and every
+// dashboard query returns series once a real Prometheus scrapes the node.
+func TestAgainstRunningNode(t *testing.T) {
+	n, admin := startNode(t)
+	t.Run("metric names are exported", func(t *testing.T) {
+		types := exportedMetrics(t, n)
+		queries := readDashboard(t).queries(t)
+		maps.Copy(queries, alertExprs(t))
+		for where, expr := range queries {
+			names := metricNames(expr)
+			if len(names) == 0 {
+				t.Errorf("%s: no metric in %q", where, expr)
+			}
+			for _, name := range names {
+				if !exported(types, name) && !(name == "up" && strings.HasPrefix(where, "alert ")) {
+					t.Errorf("%s: tokend exports no metric %s (in %q)", where, name, expr)
+				}
 			}
 		}
-	}
-}
-
-// exported reports whether name is a metric family in types, or a series
-// of one (the buckets, sum and count of histograms and summaries).
-func exported(types map[string]string, name string) bool {
-	if _, ok := types[name]; ok {
-		return true
-	}
-	for suffix, kinds := range map[string][]string{
-		"_bucket": {"histogram"}, "_sum": {"histogram", "summary"}, "_count": {"histogram", "summary"},
-	} {
-		if base, ok := strings.CutSuffix(name, suffix); ok && slices.Contains(kinds, types[base]) {
-			return true
+	})
+	t.Run("dashboard queries return series", func(t *testing.T) {
+		prometheus, err := exec.LookPath("prometheus")
+		if err != nil {
+			t.Skip("prometheus not found (apt-get install prometheus); .ci/run installs it")
 		}
-	}
-	return false
+		for _, token := range []string{admin, "tokend_unknown"} { // a VALID and a NOT_FOUND answer
+			if _, err := n.Verify(t.Context(), admin, token); err != nil {
+				t.Fatal(err)
+			}
+		}
+		prom := startPrometheus(t, prometheus, n.URL)
+		pending := readDashboard(t).queries(t)
+		for deadline := time.Now().Add(time.Minute); len(pending) > 0 && time.Now().Before(deadline); {
+			for where, expr := range pending {
+				if prom.series(t, expr) > 0 {
+					delete(pending, where)
+				}
+			}
+			time.Sleep(500 * time.Millisecond) // Prometheus scrapes every second
+		}
+		for where, expr := range pending {
+			t.Errorf("%s: no series after a minute of scrapes: %s", where, expr)
+		}
+	})
 }
 
-// exportedMetrics runs tokend serve on a fresh PostgreSQL schema and Redis
-// key prefix, and returns the type of each metric family of its /metrics.
-func exportedMetrics(t *testing.T) map[string]string {
+// startNode runs tokend serve on a fresh PostgreSQL schema and Redis key
+// prefix, and returns it with an admin key.
+func startNode(t *testing.T) (*multinode.Node, string) {
 	t.Helper()
 	pg, redis := os.Getenv("TOKEND_TEST_POSTGRES"), os.Getenv("TOKEND_TEST_REDIS")
 	if pg == "" || redis == "" {
@@ -265,12 +278,39 @@ func exportedMetrics(t *testing.T) map[string]string {
 	if err := os.WriteFile(kek, []byte(signer.NewKEK()), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	admin, err := multinode.AdminKey(ctx, bin, "--database", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
 	n, err := multinode.StartNode(ctx, bin, "--database", dsn, "--kek-file", kek, "--issuer", "http://tokend.test",
 		"--redis", multinode.WithParam(redis, "key_prefix", "tokend:packaging:"+multinode.Suffix()+":"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(n.Stop)
+	return n, admin
+}
+
+// exported reports whether name is a metric family in types, or a series
+// of one (the buckets, sum and count of histograms and summaries).
+func exported(types map[string]string, name string) bool {
+	if _, ok := types[name]; ok {
+		return true
+	}
+	for suffix, kinds := range map[string][]string{
+		"_bucket": {"histogram"}, "_sum": {"histogram", "summary"}, "_count": {"histogram", "summary"},
+	} {
+		if base, ok := strings.CutSuffix(name, suffix); ok && slices.Contains(kinds, types[base]) {
+			return true
+		}
+	}
+	return false
+}
+
+// exportedMetrics reads n's /metrics and returns the type of each metric
+// family.
+func exportedMetrics(t *testing.T, n *multinode.Node) map[string]string {
+	t.Helper()
 	resp, err := http.Get(n.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -290,6 +330,72 @@ func exportedMetrics(t *testing.T) map[string]string {
 		t.Fatalf("GET /metrics: %s, %d families, no tokend_verifications_total", resp.Status, len(types))
 	}
 	return types
+}
+
+// prometheusServer is a Prometheus process scraping one tokend node.
+type prometheusServer struct{ url string }
+
+// startPrometheus runs Prometheus on a free loopback port, scraping target
+// (job "tokend") every second, and waits until it is ready.
+func startPrometheus(t *testing.T, bin, target string) *prometheusServer {
+	t.Helper()
+	dir := t.TempDir()
+	config := fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tokend\n"+
+		"    static_configs:\n      - targets: [%q]\n", strings.TrimPrefix(target, "http://"))
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port, err := multinode.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", logs.String())
+		}
+	})
+	p := &prometheusServer{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if resp, err := http.Get(p.url + "/-/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("prometheus is not ready after 30 s")
+		}
+	}
+}
+
+// series runs a dashboard query, with Grafana's variables filled in, and
+// returns how many series it answers.
+func (p *prometheusServer) series(t *testing.T, expr string) int {
+	t.Helper()
+	expr = strings.NewReplacer("$__rate_interval", "10s", "$__range", "1m", "$job", ".*", "$instance", ".*").Replace(expr)
+	resp, err := http.Get(p.url + "/api/v1/query?query=" + url.QueryEscape(expr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Status string
+		Error  string
+		Data   struct{ Result []json.RawMessage }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || answer.Status != "success" {
+		t.Fatalf("query %s: %s %v %s", expr, resp.Status, err, answer.Error)
+	}
+	return len(answer.Data.Result)
 }
 
 // metricNames returns the metric names a PromQL expression reads: the
