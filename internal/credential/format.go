@@ -19,11 +19,13 @@ import (
 const (
 	bodyLen     = 43
 	checksumLen = 6
-	tailLen     = 1 + bodyLen + checksumLen // "_" + body + checksum
+	// TailLen is the length of what follows the prefix: "_", the body and
+	// the checksum.
+	TailLen = 1 + bodyLen + checksumLen
 	// MaxPrefixLen is the longest prefix an API may choose.
 	MaxPrefixLen = 16
 	// MaxTokenLen is the length of the longest well-formed token.
-	MaxTokenLen = MaxPrefixLen + tailLen
+	MaxTokenLen = MaxPrefixLen + TailLen
 )
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -73,10 +75,10 @@ func encode62(n *big.Int, width int) string {
 // token cannot exist in the database, so callers answer without a lookup.
 // Parse does not allocate.
 func Parse(token string) (prefix string, ok bool) {
-	if len(token) <= tailLen || len(token) > MaxTokenLen {
+	if len(token) <= TailLen || len(token) > MaxTokenLen {
 		return "", false
 	}
-	cut := len(token) - tailLen
+	cut := len(token) - TailLen
 	if token[cut] != '_' || !ValidPrefix(token[:cut]) {
 		return "", false
 	}
@@ -120,6 +122,6 @@ func Hash(token string) [32]byte {
 // Display returns the fragments people see: the first and last four
 // characters of the secret part (after the prefix).
 func Display(token string) (start, end string) {
-	cut := len(token) - tailLen + 1
+	cut := len(token) - TailLen + 1
 	return token[cut : cut+4], token[len(token)-4:]
 }

@@ -59,8 +59,8 @@ func TestGenerateParses(t *testing.T) {
 		if got, ok := Parse(tok); !ok || got != p {
 			t.Errorf("Parse(Generate(%q)) = %q, %v", p, got, ok)
 		}
-		if len(tok) != len(p)+tailLen {
-			t.Errorf("len(Generate(%q)) = %d, want %d", p, len(tok), len(p)+tailLen)
+		if len(tok) != len(p)+TailLen {
+			t.Errorf("len(Generate(%q)) = %d, want %d", p, len(tok), len(p)+TailLen)
 		}
 	}
 }

@@ -99,9 +99,10 @@ func readForm(w http.ResponseWriter, r *http.Request) (oauth.Form, error) {
 }
 
 // credentials collects how r tries to authenticate its client. The
-// Basic user and password are form-decoded (RFC 6749 §2.3.1).
-func (s *Server) credentials(r *http.Request, f oauth.Form) (oauth.Credentials, error) {
-	cr := oauth.Credentials{Form: f, Endpoint: s.oauth.Issuer() + r.URL.Path, IP: s.clientIP(r)}
+// Basic user and password are form-decoded (RFC 6749 §2.3.1); ip is the
+// client address, resolved once by the adapter.
+func (s *Server) credentials(r *http.Request, f oauth.Form, ip string) (oauth.Credentials, error) {
+	cr := oauth.Credentials{Form: f, Endpoint: s.oauth.Issuer() + r.URL.Path, IP: ip}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return cr, nil
@@ -204,7 +205,7 @@ func (e oauthEndpoint[Resp]) authenticate(w http.ResponseWriter, r *http.Request
 	if c.form, err = readForm(w, r); err != nil {
 		return c, err
 	}
-	cr, err := e.s.credentials(r, c.form)
+	cr, err := e.s.credentials(r, c.form, c.ip)
 	if err != nil {
 		return c, err
 	}

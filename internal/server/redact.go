@@ -13,7 +13,7 @@ const redactedMark = "(redacted)"
 
 // tokenTail is the length of "_" + body + checksum, the part of a tokend
 // token after its prefix.
-const tokenTail = 50
+const tokenTail = credential.TailLen
 
 // redactCredentials returns s with every credential inside it replaced,
 // wherever it sits (a segment, part of one, next to other text): the
