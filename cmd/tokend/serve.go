@@ -38,6 +38,7 @@ type serveConfig struct {
 	cacheTTL, negativeTTL   time.Duration
 	shutdownTimeout         time.Duration
 	trustedProxies          []netip.Prefix
+	pprofAddr               string
 	signing                 signingConfig
 	oauth                   oauthConfig
 }
@@ -61,6 +62,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 		c.trustedProxies, err = clientip.ParsePrefixes(v)
 		return err
 	})
+	str(fs, &c.pprofAddr, "pprof-addr", "", "loopback host:port serving net/http/pprof, for profiling (default off)")
 	c.signing.register(fs)
 	c.oauth.register(fs)
 }
@@ -92,6 +94,9 @@ func serve(ctx context.Context, args []string, c *cmdIO) error {
 	if err := cfg.checkPeers(); err != nil {
 		return err
 	}
+	if err := checkPprofAddr(cfg.pprofAddr); err != nil {
+		return err
+	}
 	log, err := newLogger(c.stderr, cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
@@ -111,6 +116,7 @@ type node struct {
 	served chan error
 	peers  *peers
 	lock   *dirLock
+	pprof  *http.Server
 	stopBg context.CancelFunc
 	bgDone sync.WaitGroup
 }
@@ -195,10 +201,16 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		p.close()
 		return nil, err
 	}
+	pp, err := startPprof(cfg.pprofAddr, log)
+	if err != nil {
+		ln.Close()
+		p.close()
+		return nil, err
+	}
 	srv := server.New(server.Config{DB: p.db, Keys: p.keys, Engine: p.engine, Signer: p.signer, OAuth: p.oauth,
 		Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, Logger: log})
 	n := &node{log: log, db: p.db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1),
-		peers: p.peers, lock: p.lock}
+		peers: p.peers, lock: p.lock, pprof: pp}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	n.stopBg = stop
 	for _, run := range []func(context.Context){p.engine.Run, p.keys.Run, p.signer.Run, p.oauth.Run} {
@@ -232,6 +244,9 @@ func (n *node) wait(ctx context.Context, cfg serveConfig) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
 	defer cancel()
 	err := n.http.Shutdown(sctx)
+	if n.pprof != nil {
+		n.pprof.Close()
+	}
 	n.stopBg()
 	n.bgDone.Wait()
 	n.peers.close()
