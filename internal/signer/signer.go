@@ -186,15 +186,7 @@ func (s *Signer) Sign(claims any, typ string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode claims: %w", err)
 	}
-	js, err := k.joseSigner(typ)
-	if err != nil {
-		return "", err
-	}
-	obj, err := js.Sign(payload)
-	if err != nil {
-		return "", fmt.Errorf("sign with key %s: %w", k.kid, err)
-	}
-	return obj.CompactSerialize()
+	return k.sign(payload, typ)
 }
 
 // JWKS returns the published keys, public halves only: pending, active,
@@ -392,24 +384,7 @@ type signingKey struct {
 	alg      string
 	activeAt time.Time
 	priv     crypto.Signer
-	byTyp    sync.Map // typ -> jose.Signer
-}
-
-func (k *signingKey) joseSigner(typ string) (jose.Signer, error) {
-	if js, ok := k.byTyp.Load(typ); ok {
-		return js.(jose.Signer), nil
-	}
-	opts := &jose.SignerOptions{}
-	if typ != "" {
-		opts = opts.WithType(jose.ContentType(typ))
-	}
-	js, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(k.alg),
-		Key: jose.JSONWebKey{Key: k.priv, KeyID: k.kid, Algorithm: k.alg}}, opts)
-	if err != nil {
-		return nil, fmt.Errorf("signer for key %s: %w", k.kid, err)
-	}
-	k.byTyp.Store(typ, js)
-	return js, nil
+	headers  sync.Map // typ -> base64url protected header (jws.go)
 }
 
 func buildRing(stored []store.SigningKey, old *keyring, kek []byte, now time.Time) (*keyring, error) {
