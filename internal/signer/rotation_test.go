@@ -297,3 +297,19 @@ func TestParseKEK(t *testing.T) {
 		}
 	}
 }
+
+// TestRotationAnnounced checks that a Signer learns of a rotation made
+// through another Signer on its store at once, from the store's
+// announcement, without waiting for its backstop reload.
+func TestRotationAnnounced(t *testing.T) {
+	db, _ := openDB(t)
+	c := newClock()
+	a, b := newSigner(t, db, c, ES256), newSigner(t, db, c, ES256)
+	k, err := a.Rotate(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(kids(b), k.KID) {
+		t.Fatalf("b does not publish a's new key %s right after the rotation: %v", k.KID, kids(b))
+	}
+}
