@@ -3,6 +3,10 @@ package oauth
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -190,8 +194,37 @@ func checkJWKS(raw []byte) error {
 		if k.Use != "" && k.Use != "sig" {
 			return valid.Errorf("jwks", "keys must be for signing (use sig)")
 		}
+		if err := checkKeyStrength(k.Key); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// MinRSABits is the smallest RSA modulus a client key may have, as for
+// tokend's own signing keys.
+const MinRSABits = 2048
+
+// checkKeyStrength accepts RSA keys of at least MinRSABits, EC keys on
+// P-256, P-384 or P-521, and Ed25519 keys: what private_key_jwt
+// assertions are verified with.
+func checkKeyStrength(key any) error {
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < MinRSABits {
+			return valid.Errorf("jwks", "RSA keys must have at least %d bits", MinRSABits)
+		}
+		return nil
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+			return nil
+		}
+		return valid.Errorf("jwks", "EC keys must be on P-256, P-384 or P-521")
+	case ed25519.PublicKey:
+		return nil
+	}
+	return valid.Errorf("jwks", "keys must be RSA, EC (P-256, P-384, P-521) or Ed25519 keys")
 }
 
 // UpdateClient applies req to client id. It returns store.ErrNotFound or
