@@ -274,21 +274,29 @@ func startNode(t *testing.T) (*multinode.Node, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(drop)
-	kek := filepath.Join(t.TempDir(), "kek")
-	if err := os.WriteFile(kek, []byte(signer.NewKEK()), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	admin, err := multinode.AdminKey(ctx, bin, "--database", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := multinode.StartNode(ctx, bin, "--database", dsn, "--kek-file", kek, "--issuer", "http://tokend.test",
+	n, err := multinode.StartNode(ctx, bin, "--database", dsn, "--kek-file", kekFile(t), "--issuer", "http://tokend.test",
 		"--redis", multinode.WithParam(redis, "key_prefix", "tokend:packaging:"+multinode.Suffix()+":"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(n.Stop)
 	return n, admin
+}
+
+// kekFile writes a key-encryption key, which a node on PostgreSQL needs,
+// and returns its path; the service user of a root test may read it.
+func kekFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kek")
+	if err := os.WriteFile(path, []byte(signer.NewKEK()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serviceOwns(t, path)
+	return path
 }
 
 // exported reports whether name is a metric family in types, or a series
