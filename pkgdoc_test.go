@@ -65,6 +65,10 @@ func TestPackageDocs(t *testing.T) {
 //   - clientip (the client address behind trusted proxies) is a helper of
 //     the HTTP surfaces: it may speak net/http and imports no tokend
 //     package.
+//   - routetable (the route file of the gateway and forward-auth) is a leaf
+//     of the standard library, shared by the two surfaces that use it.
+//   - gateway is a surface like server: it imports api, tokenauth,
+//     routetable and clientip, and nothing but cmd imports it.
 //   - the test harnesses (servertest, multinode, bench) may import
 //     anything, and no other package imports them.
 var layers = func() map[string][]string {
@@ -82,7 +86,9 @@ var layers = func() map[string][]string {
 		"internal/ratelimit":  nil,
 		"internal/store":      {"internal/credential"},
 		"internal/clientip":   nil,
-		"internal/server":     slices.Concat(below, []string{"internal/clientip"}),
+		"internal/routetable": nil,
+		"internal/server":     slices.Concat(below, []string{"internal/clientip", "internal/routetable", "tokenauth"}),
+		"internal/gateway":    {"api", "tokenauth", "internal/routetable", "internal/clientip"},
 	}
 	for _, d := range domain[:len(domain)-1] {
 		m[d] = below
@@ -101,7 +107,7 @@ func harness(pkg string) bool {
 // speaksHTTP reports the packages that may import net/http: the surfaces,
 // the public client and middleware, and the harnesses.
 func speaksHTTP(pkg string) bool {
-	return harness(pkg) || pkg == "internal/server" || pkg == "internal/clientip" || pkg == "client" || pkg == "tokenauth"
+	return harness(pkg) || pkg == "internal/server" || pkg == "internal/gateway" || pkg == "internal/clientip" || pkg == "client" || pkg == "tokenauth"
 }
 
 // TestImportRules enforces the dependency direction of STYLE.md §3 (see
@@ -129,7 +135,7 @@ func TestImportRules(t *testing.T) {
 			case pkg == "internal/credential" && strings.Contains(imp, ".") && !strings.HasPrefix(imp, "github.com/go-jose/go-jose/v4"):
 				t.Errorf("internal/credential imports %s; it is a leaf of the standard library and go-jose", imp)
 			case !internal || harness(pkg):
-			case harness(dep) || dep == "internal/server":
+			case harness(dep) || dep == "internal/server" || dep == "internal/gateway":
 				t.Errorf("%s imports %s; only cmd and the harnesses may", pkg, dep)
 			case !slices.Contains(allowed, dep):
 				t.Errorf("%s imports %s, which STYLE.md §3 (layers in pkgdoc_test.go) does not allow", pkg, dep)
