@@ -63,10 +63,13 @@ type UpdateClientRequest struct {
 
 // CreatedClient is the answer of POST /v1/clients and of a secret
 // rotation: the client and its secret, the only time the secret is ever
-// returned. Secret is empty for private_key_jwt clients.
+// returned. Secret is empty for private_key_jwt clients. A rotation of a
+// dynamically registered client's secret also replaces its RFC 7592
+// registration access token, returned once as RegistrationAccessToken.
 type CreatedClient struct {
-	Client Client `json:"client"`
-	Secret string `json:"client_secret,omitempty"`
+	Client                  Client `json:"client"`
+	Secret                  string `json:"client_secret,omitempty"`
+	RegistrationAccessToken string `json:"registration_access_token,omitempty"`
 }
 
 // ClientList is a page of GET /v1/clients. NextCursor is empty on the

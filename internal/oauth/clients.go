@@ -303,25 +303,39 @@ func (s *Service) apply(ctx context.Context, c *store.Client, req api.UpdateClie
 	return s.checkClient(ctx, c)
 }
 
-// RotateSecret gives client id a new secret; the old one stops working at
-// once, on every node. It returns
-// store.ErrNotFound, or *valid.Error for a private_key_jwt client.
-func (s *Service) RotateSecret(ctx context.Context, by audit.Actor, id string) (store.Client, string, error) {
+// Rotated is what a secret rotation returns, once: the new client secret
+// and, for a dynamically registered client, its new registration access
+// token (RFC 7592 §3), which replaces the old one.
+type Rotated struct {
+	Secret            string
+	RegistrationToken string
+}
+
+// RotateSecret gives client id a new secret, and a dynamic client a new
+// registration access token too, so that whoever held the old secret's
+// registration token cannot change the client back; the old ones stop
+// working at once (on other nodes as soon as the change is announced).
+// It returns store.ErrNotFound, or *valid.Error for a private_key_jwt
+// client.
+func (s *Service) RotateSecret(ctx context.Context, by audit.Actor, id string) (store.Client, Rotated, error) {
 	now := s.clock()
-	var secret string
+	var out Rotated
 	c, err := s.db.UpdateClient(ctx, id, func(c *store.Client) (store.Event, error) {
 		if c.AuthMethod == AuthPrivateKeyJWT {
 			return store.Event{}, valid.Errorf("token_endpoint_auth_method", "a %s client has no secret; update its jwks instead", AuthPrivateKeyJWT)
 		}
 		before := ClientView(*c)
-		secret = s.setSecret(c)
+		out.Secret = s.setSecret(c)
+		if c.Dynamic {
+			out.RegistrationToken = setRegistrationToken(c)
+		}
 		c.UpdatedAt = now
 		return audit.Change(by, now, "client.rotate_secret", "client", c.ID, before, ClientView(*c))
 	})
 	if err != nil {
-		return store.Client{}, "", err
+		return store.Client{}, Rotated{}, err
 	}
-	return c, secret, nil
+	return c, out, nil
 }
 
 // DeleteClient deletes client id with its opaque access and refresh

@@ -77,9 +77,8 @@ func (s *Service) Register(ctx context.Context, initial, ip string, req Registra
 		return RegistrationResponse{}, metadataError(err)
 	}
 	secret := s.setSecret(&c)
-	regToken := credential.Generate(credential.RegistrationTokenPrefix)
-	h := credential.Hash(regToken)
-	c.RegistrationHash, c.Dynamic = h[:], true
+	regToken := setRegistrationToken(&c)
+	c.Dynamic = true
 	ev, err := audit.Change(audit.Actor{ID: "registration", IP: ip}, now, "client.register", "client", c.ID, nil, ClientView(c))
 	if err != nil {
 		return RegistrationResponse{}, err
@@ -88,6 +87,15 @@ func (s *Service) Register(ctx context.Context, initial, ip string, req Registra
 		return RegistrationResponse{}, err
 	}
 	return s.registrationResponse(c, secret, regToken), nil
+}
+
+// setRegistrationToken gives c a new registration access token and
+// returns it.
+func setRegistrationToken(c *store.Client) string {
+	token := credential.Generate(credential.RegistrationTokenPrefix)
+	h := credential.Hash(token)
+	c.RegistrationHash = h[:]
+	return token
 }
 
 // checkRegistration refuses metadata that asks for what tokend does not

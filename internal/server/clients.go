@@ -58,8 +58,8 @@ func (s *Server) rotateClientSecret(ctx context.Context, c call, _ *none) (api.C
 	if s.oauth == nil {
 		return api.CreatedClient{}, notFoundIfOff(errOAuthOff)
 	}
-	cl, secret, err := s.oauth.RotateSecret(ctx, c.by(), c.r.PathValue("id"))
-	return api.CreatedClient{Client: oauth.ClientView(cl), Secret: secret}, err
+	cl, rot, err := s.oauth.RotateSecret(ctx, c.by(), c.r.PathValue("id"))
+	return api.CreatedClient{Client: oauth.ClientView(cl), Secret: rot.Secret, RegistrationAccessToken: rot.RegistrationToken}, err
 }
 
 func (s *Server) deleteClient(ctx context.Context, c call, _ *none) (none, error) {

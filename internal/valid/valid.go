@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -37,8 +38,11 @@ func Text(field, s string, min, max int) error {
 		return Errorf(field, "must be at most %d characters", max)
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return Errorf(field, "must not contain control characters")
+		// C0, DEL and C1 controls (U+009B CSI and U+009D OSC start
+		// terminal escapes), and the bidi controls that reorder what a
+		// terminal or page shows (U+202E and the like).
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return Errorf(field, "must not contain control or bidi formatting characters")
 		}
 	}
 	return nil
