@@ -30,6 +30,14 @@ import (
 // drops everything it holds, which is what a node that may have missed
 // changes does (a listener that reconnects delivers Change{All: true}).
 //
+// Two kinds of writes announce nothing, on purpose. Creations (of a key,
+// a client, a token) cannot make a cached answer wrong: nothing was
+// cached about a credential that did not exist, since a miss is cached by
+// the hash of a secret nobody held. Sweeps of rows that expired long ago
+// (DeleteExpiredSecrets, DeleteExpiredOAuth, DeleteExpiredJTIs) can at
+// most turn a cached EXPIRED into NOT_FOUND, never into VALID. A new API
+// is announced all the same, since JWTs may already name its audience.
+//
 // Channels are per database, not per schema: deployments sharing a
 // database hear each other, which costs only needless cache drops.
 const ChangesChannel = "tokend_changes"
