@@ -190,8 +190,8 @@ func (s *Service) apiByID(ctx context.Context, id string) (store.API, error) {
 			return a, nil
 		}
 	}
-	// Perhaps created since the cache was filled.
-	s.apis.drop("")
+	// Perhaps created since the cache was filled, and the announcement
+	// is on its way from another node: ask the store.
 	return s.db.APIByID(ctx, id)
 }
 
