@@ -135,15 +135,17 @@ func (l *Listener) connect(ctx context.Context) (*pgx.Conn, error) {
 }
 
 // Status describes the listener for /readyz, and reports whether it is
-// listening.
+// listening. /readyz needs no credentials, so the text never holds the
+// connection error, which names hosts, users and databases; that goes to
+// the log.
 func (l *Listener) Status() (string, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.connected {
 		return "listening", true
 	}
-	return fmt.Sprintf("reconnecting since %s (cache TTL is the backstop): %v",
-		l.since.UTC().Format(time.RFC3339), l.lastErr), false
+	return fmt.Sprintf("reconnecting since %s (cache TTL is the backstop; the log has the cause)",
+		l.since.UTC().Format(time.RFC3339)), false
 }
 
 func (l *Listener) setState(connected bool, err error) {
@@ -204,6 +206,7 @@ func (l *Listener) reconnect(ctx context.Context) bool {
 			return true
 		}
 		l.setState(false, err)
+		l.log.Warn("change listener cannot reconnect; retrying", "err", err)
 		wait = min(2*wait, l.cfg.MaxBackoff)
 	}
 }

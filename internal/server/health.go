@@ -21,7 +21,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	h := api.Health{Status: "ok", Details: map[string]string{"database": s.database.Dialect()}}
 	ok := true
 	if err := s.database.Ping(ctx); err != nil {
+		// The endpoint is public: the reason stays generic, the cause
+		// (hosts, users, database names) goes to the log.
 		h.Details["database"] = s.database.Dialect() + ": unreachable"
+		s.log.WarnContext(r.Context(), "readiness: the database does not answer", "err", err)
 		ok = false
 	}
 	if s.ready != nil {
