@@ -103,7 +103,8 @@ func run(ctx context.Context, o options) error {
 	if err := os.WriteFile(kek, []byte(signer.NewKEK()), 0o600); err != nil {
 		return err
 	}
-	nodes, err := startNodes(ctx, bin, 2, []string{"--database", dsn}, []string{"--redis", redisURL, "--kek-file", kek})
+	nodes, err := startNodes(ctx, bin, 2, []string{"--database", dsn}, []string{"--redis", redisURL, "--kek-file", kek,
+		"--issuer", "http://tokend.bench"})
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,13 @@ func (c *serveConfig) checkPeers() error {
 	if c.redis != "" && c.database == "" {
 		return fmt.Errorf("%w: --redis shares rate limits between nodes, which needs --database postgres://…", errUsage)
 	}
+	if c.database != "" && c.signing.issuer == "" {
+		// The default issuer is this node's own address, so two nodes
+		// would refuse each other's JWTs.
+		return fmt.Errorf("%w: with --database every node must sign and accept JWTs under one issuer: "+
+			"set --issuer (or $TOKEND_ISSUER) to the public URL clients reach tokend at, the same on every node, "+
+			"e.g. --issuer https://tokend.example.com", errUsage)
+	}
 	return nil
 }
 

@@ -92,7 +92,7 @@ func postgresDSN(t *testing.T) string {
 func TestServePostgres(t *testing.T) {
 	dsn := postgresDSN(t)
 	kek := writeKEK(t) // PostgreSQL needs a KEK shared by every start
-	url, admin, logs, stop := startServe(t, t.TempDir(), "--database", dsn, "--kek-file", kek)
+	url, admin, logs, stop := startServe(t, t.TempDir(), "--database", dsn, "--kek-file", kek, "--issuer", "http://tokend.test")
 	if !strings.Contains(logs.String(), `"mode":"PostgreSQL`) {
 		t.Errorf("serve did not say it runs on PostgreSQL: %s", logs)
 	}
@@ -114,7 +114,7 @@ func TestServePostgres(t *testing.T) {
 		t.Fatalf("shutdown exit %d", code)
 	}
 	key2 := strings.TrimSpace(cli(t, "", "", 0, "admin-key", "create", "--database", dsn))
-	url, again, _, _ := startServe(t, t.TempDir(), "--database", dsn, "--kek-file", kek)
+	url, again, _, _ := startServe(t, t.TempDir(), "--database", dsn, "--kek-file", kek, "--issuer", "http://tokend.test")
 	if again != "" {
 		t.Error("a restart on the same database printed another admin key")
 	}
@@ -159,5 +159,18 @@ func TestServeEnvFallback(t *testing.T) {
 		strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
 	if code == 2 || strings.Contains(errb.String(), "log-level") {
 		t.Errorf("exit %d: the flag did not override the environment: %s", code, errb.String())
+	}
+}
+
+// TestPostgresNodeNeedsIssuer is the I8 regression: each node's default
+// issuer was its own address, so a JWT from node A was NOT_FOUND on node
+// B. A node on PostgreSQL refuses to start without --issuer, saying so,
+// before it connects to anything.
+func TestPostgresNodeNeedsIssuer(t *testing.T) {
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--database", "postgres://127.0.0.1:1/none", "--kek-file", writeKEK(t)}
+	var out, errb strings.Builder
+	code := run(t.Context(), args, strings.NewReader(""), &out, &errb, func(string) string { return "" })
+	if code != 2 || !strings.Contains(errb.String(), "--issuer") || !strings.Contains(errb.String(), "every node") {
+		t.Errorf("exit %d, stderr %q; want 2 and a message asking for one --issuer on every node", code, errb.String())
 	}
 }

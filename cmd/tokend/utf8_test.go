@@ -48,8 +48,10 @@ func jwksWithKid(t *testing.T, kid string) string {
 // nothing, on both databases, while valid non-ASCII text still passes.
 func TestInvalidUTF8IsRefusedOnBothDatabases(t *testing.T) {
 	backends := map[string]func(t *testing.T) []string{
-		"sqlite":   func(t *testing.T) []string { return nil },
-		"postgres": func(t *testing.T) []string { return []string{"--database", postgresDSN(t), "--kek-file", writeKEK(t)} },
+		"sqlite": func(t *testing.T) []string { return nil },
+		"postgres": func(t *testing.T) []string {
+			return []string{"--database", postgresDSN(t), "--kek-file", writeKEK(t), "--issuer", "http://tokend.test"}
+		},
 	}
 	for name, flags := range backends {
 		t.Run(name, func(t *testing.T) {

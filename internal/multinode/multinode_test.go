@@ -76,7 +76,11 @@ func startPair(t *testing.T, tokend, dsn string, flags ...string) *pair {
 		t.Fatal(err)
 	}
 	p := &pair{admin: admin, dsn: dsn}
-	args := append([]string{"--database", dsn, "--kek-file", kekFile(t)}, flags...)
+	args := []string{"--database", dsn, "--kek-file", kekFile(t)}
+	if !slices.Contains(flags, "--issuer") {
+		args = append(args, "--issuer", "http://tokend.multinode.test") // one issuer for both nodes
+	}
+	args = append(args, flags...)
 	for _, n := range []**Node{&p.a, &p.b} {
 		node, err := StartNode(ctx, tokend, args...)
 		if err != nil {
