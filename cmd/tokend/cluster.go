@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/tokend/tokend/internal/cluster"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
@@ -50,6 +51,7 @@ func newLimiter(ctx context.Context, cfg serveConfig, log *slog.Logger, reg prom
 	if cfg.redis == "" {
 		return p, nil
 	}
+	redis.SetLogger(redisLogger{log}) // go-redis has only a global logger; see redislog.go
 	r, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: cfg.redis})
 	if err != nil {
 		return nil, fmt.Errorf("%w: --redis: %v", errUsage, err)

@@ -174,3 +174,29 @@ func TestPostgresNodeNeedsIssuer(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2 and a message asking for one --issuer on every node", code, errb.String())
 	}
 }
+
+// TestRedisClientLogsThroughSlog is the I12 regression: go-redis wrote its
+// own plain-text lines to standard error, outside the JSON log and its
+// level. With Redis unreachable, its dial failures must appear as JSON log
+// lines of tokend's logger, without the URL's password.
+func TestRedisClientLogsThroughSlog(t *testing.T) {
+	dsn := postgresDSN(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	_, _, logs, _ := startServe(t, t.TempDir(), "--database", dsn, "--kek-file", writeKEK(t), "--issuer", "http://tokend.test",
+		"--redis", "redis://:hunter2secret@"+dead+"/0")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `"msg":"redis client"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no go-redis line in the JSON log:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(logs.String(), "hunter2secret") {
+		t.Error("the Redis password reached the log")
+	}
+}
