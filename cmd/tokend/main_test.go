@@ -42,7 +42,7 @@ func (l *lockedBuffer) String() string {
 func startServe(t *testing.T, dataDir string, extra ...string) (url, adminKey string, logs *lockedBuffer, stop func() int) {
 	t.Helper()
 	scheme := "http://"
-	if slices.Contains(extra, "--tls-cert") {
+	if slices.Contains(extra, "--tls-cert") || slices.Contains(extra, "--tls-self-signed") {
 		scheme = "https://"
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -33,6 +33,8 @@ type serveConfig struct {
 	addr, dataDir, database string
 	redis, redisFailure     string
 	tlsCert, tlsKey         string
+	tlsSelfSigned           bool
+	tlsFingerprint          string // of the --tls-self-signed certificate
 	logLevel, logFormat     string
 	cacheSize               int
 	cacheTTL, negativeTTL   time.Duration
@@ -51,6 +53,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	str(fs, &c.redisFailure, "redis-failure", "fallback", "while Redis is unreachable: fallback (per-node limits) or refuse (HTTP 503)")
 	str(fs, &c.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
 	str(fs, &c.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.BoolVar(&c.tlsSelfSigned, "tls-self-signed", false, "development only: serve HTTPS with a self-signed certificate "+
+		"written to (and reused from) the data directory; prints its SHA-256 fingerprint ($"+envName("tls-self-signed")+")")
 	str(fs, &c.logLevel, "log-level", "info", "debug, info, warn or error")
 	str(fs, &c.logFormat, "log-format", "auto", "json, text, or auto (text on a terminal, else JSON)")
 	intFlag(fs, &c.cacheSize, "cache-size", 100_000, "verification cache entries (negative disables)")
@@ -65,6 +69,29 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	str(fs, &c.pprofAddr, "pprof-addr", "", "loopback host:port serving net/http/pprof, for profiling (default off)")
 	c.signing.register(fs)
 	c.oauth.register(fs)
+}
+
+// selfSigned sets up --tls-self-signed: the development certificate
+// becomes --tls-cert and --tls-key, and its fingerprint is printed, so
+// that a client can check what it connects to.
+func (c *serveConfig) selfSigned(stdout io.Writer) error {
+	if !c.tlsSelfSigned {
+		return nil
+	}
+	if c.tlsCert != "" {
+		return fmt.Errorf("%w: --tls-self-signed replaces --tls-cert and --tls-key; give one or the other", errUsage)
+	}
+	if err := secureDataDir(c.dataDir); err != nil {
+		return err
+	}
+	cert, key, fp, err := devCertificate(c.dataDir, c.addr, time.Now())
+	if err != nil {
+		return err
+	}
+	c.tlsCert, c.tlsKey, c.tlsFingerprint = cert, key, fp
+	fmt.Fprintf(stdout, "tokend: development TLS certificate %s (self-signed: for development only)\n"+
+		"    SHA-256 fingerprint %s\n    curl --cacert %s https://127.0.0.1:<port>/healthz\n", cert, fp, cert)
+	return nil
 }
 
 func (c *serveConfig) dsn() (string, error) {
@@ -90,6 +117,9 @@ func serve(ctx context.Context, args []string, c *cmdIO) error {
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
+	}
+	if err := cfg.selfSigned(c.stdout); err != nil {
+		return err
 	}
 	if err := cfg.checkPeers(); err != nil {
 		return err
@@ -208,7 +238,7 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		return nil, err
 	}
 	srv := server.New(server.Config{DB: p.db, Keys: p.keys, Engine: p.engine, Signer: p.signer, OAuth: p.oauth,
-		Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, Logger: log})
+		Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, HSTS: cfg.tlsCert != "", Logger: log})
 	n := &node{log: log, db: p.db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1),
 		peers: p.peers, lock: p.lock, pprof: pp}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -220,7 +250,11 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if p.peers.dialect == "postgres" && p.peers.limiter == nil {
 		log.Warn("rate limits are per node: each node enforces every limit on its own; pass --redis to share them")
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.tlsCert != "", "mode", p.peers.mode())
+	attrs := []any{"addr", ln.Addr().String(), "tls", cfg.tlsCert != "", "mode", p.peers.mode()}
+	if cfg.tlsFingerprint != "" {
+		attrs = append(attrs, "tls_sha256", cfg.tlsFingerprint)
+	}
+	log.Info("listening", attrs...)
 	go func() { n.served <- n.serve(ln, cfg) }()
 	return n, nil
 }

@@ -130,11 +130,12 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		args []string
 		env  map[string]string
 	}{
-		"bad env duration": {nil, map[string]string{"TOKEND_CACHE_TTL": "banana"}},
-		"bad env number":   {nil, map[string]string{"TOKEND_CACHE_SIZE": "many"}},
-		"cert without key": {[]string{"--tls-cert", "x.pem"}, nil},
-		"unknown flag":     {[]string{"--no-such-flag"}, nil},
-		"bad log level":    {[]string{"--log-level", "loud"}, nil},
+		"bad env duration":       {nil, map[string]string{"TOKEND_CACHE_TTL": "banana"}},
+		"bad env number":         {nil, map[string]string{"TOKEND_CACHE_SIZE": "many"}},
+		"cert without key":       {[]string{"--tls-cert", "x.pem"}, nil},
+		"self-signed and a cert": {[]string{"--tls-self-signed", "--tls-cert", "x.pem", "--tls-key", "y.pem"}, nil},
+		"unknown flag":           {[]string{"--no-such-flag"}, nil},
+		"bad log level":          {[]string{"--log-level", "loud"}, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, c.args...)

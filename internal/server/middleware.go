@@ -69,6 +69,10 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := s.now()
 		id := s.reqPfx + strconv.FormatUint(s.reqSeq.Add(1), 36)
 		w.Header().Set("X-Request-Id", id)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if s.hsts {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		body := &watchedBody{ReadCloser: r.Body}
 		if r.Body != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -47,8 +48,11 @@ type Config struct {
 	// header names the client; empty trusts none, and the client is the
 	// TCP peer.
 	TrustedProxies []netip.Prefix
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// HSTS adds Strict-Transport-Security to every answer; set it when the
+	// server is reached over HTTPS. Default off.
+	HSTS   bool
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server serves the API. Create it with New.
@@ -62,6 +66,7 @@ type Server struct {
 	gatherer  prometheus.Gatherer
 	ready     func(ctx context.Context) (map[string]string, bool)
 	clientIPs *clientip.Resolver
+	hsts      bool
 	log       *slog.Logger
 	now       func() time.Time
 	reqPfx    string
@@ -78,7 +83,7 @@ type database interface {
 // New returns a Server.
 func New(cfg Config) *Server {
 	s := &Server{database: cfg.DB, audit: audit.NewLog(cfg.DB), keys: cfg.Keys, engine: cfg.Engine, signer: cfg.Signer, oauth: cfg.OAuth, gatherer: cfg.Gatherer, ready: cfg.Ready,
-		clientIPs: clientip.New(cfg.TrustedProxies), log: cfg.Logger, now: cfg.Now}
+		clientIPs: clientip.New(cfg.TrustedProxies), hsts: cfg.HSTS, log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -94,8 +99,24 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// TLSConfig is the TLS configuration for serving HTTPS: TLS 1.2 or later,
+// and under TLS 1.2 only ECDHE key exchange with AEAD ciphers (GCM,
+// ChaCha20-Poly1305), so no CBC or SHA-1 suite. TLS 1.3 suites are all
+// AEAD and not configurable.
+func TLSConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+	}
+}
+
 // HTTPServer wraps h in an http.Server with every timeout set, so that a
-// slow client cannot hold a connection open forever.
+// slow client cannot hold a connection open forever, and with TLSConfig
+// for when it serves HTTPS.
 func HTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Addr:              addr,
@@ -105,6 +126,7 @@ func HTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         TLSConfig(), // used only when serving HTTPS
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
