@@ -40,7 +40,10 @@ func (c *cache) get(h [32]byte, now int64) (*entry, bool) {
 // generation returns the value to pass to put for a fill that starts now.
 func (c *cache) generation() uint64 { return c.gen.Load() }
 
-// put stores e unless an invalidation happened since gen was read.
+// put stores e unless an invalidation happened since gen was read. When
+// the cache is full, a negative entry (an unknown token) is not stored
+// rather than evict another: anyone can send unknown tokens with valid
+// checksums, and they must not push out the keys in real use.
 func (c *cache) put(h [32]byte, e *entry, gen uint64) {
 	if c.max <= 0 {
 		return
@@ -51,6 +54,9 @@ func (c *cache) put(h [32]byte, e *entry, gen uint64) {
 		return
 	}
 	if _, ok := c.m[h]; !ok && len(c.m) >= c.max {
+		if !e.found {
+			return
+		}
 		for k := range c.m {
 			delete(c.m, k)
 			break

@@ -95,6 +95,35 @@ func TestCacheBounded(t *testing.T) {
 	}
 }
 
+// TestUnknownTokensNeverEvictKnownOnes is the I4 follow-up: forged tokens
+// with valid checksums (sent as admin keys, unauthenticated, or to
+// /v1/verify) each inserted a negative entry, which in a full cache
+// evicted a random entry, so an outsider could push out the keys in use.
+func TestUnknownTokensNeverEvictKnownOnes(t *testing.T) {
+	e, keys, tok := newTestEngine(t, Config{CacheSize: 2})
+	a, err := keys.CreateAPI(t.Context(), audit.System, api.CreateAPIRequest{Name: "b", Audience: "aud2", KeyPrefix: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok2, err := keys.CreateKey(t.Context(), audit.System, api.CreateKeyRequest{APIID: a.ID, Subject: "s2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code(t, e, tok)
+	code(t, e, tok2)
+	for range 200 {
+		if c := code(t, e, credential.Generate("t")); c != api.CodeNotFound {
+			t.Fatal(c)
+		}
+	}
+	misses := value(e.metrics.cacheMisses)
+	code(t, e, tok)
+	code(t, e, tok2)
+	if after := value(e.metrics.cacheMisses); after != misses {
+		t.Errorf("%v of the 2 cached keys were evicted by unknown tokens", after-misses)
+	}
+}
+
 // TestStaleFillDropped is the race a generation counter closes: a fill
 // that read the database before an invalidation must not be stored after
 // it.
