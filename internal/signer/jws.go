@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Signing builds the compact JWS (RFC 7515 §7.1) itself around the
@@ -50,22 +51,22 @@ func (k *signingKey) sign(payload []byte, typ string) (string, error) {
 		return "", err
 	}
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, len(h)+2+enc.EncodedLen(len(payload))+enc.EncodedLen(maxSignatureLen))
-	buf = append(buf, h...)
-	buf = append(buf, '.')
-	buf = enc.AppendEncode(buf, payload)
-	sig, err := k.signature(buf)
+	input := make([]byte, 0, len(h)+1+enc.EncodedLen(len(payload)))
+	input = append(input, h...)
+	input = append(input, '.')
+	input = enc.AppendEncode(input, payload)
+	sig, err := k.signature(input)
 	if err != nil {
 		return "", fmt.Errorf("sign with key %s: %w", k.kid, err)
 	}
-	buf = append(buf, '.')
-	return string(enc.AppendEncode(buf, sig)), nil
+	var tok strings.Builder
+	tok.Grow(len(input) + 1 + enc.EncodedLen(len(sig)))
+	tok.Write(input)
+	tok.WriteByte('.')
+	var buf [128]byte // an ES256 or EdDSA signature, encoded; RS256 ones take the heap
+	tok.Write(enc.AppendEncode(buf[:0], sig))
+	return tok.String(), nil
 }
-
-// maxSignatureLen is the longest signature of Algorithms: RS256 with a
-// 4096-bit key (keys are generated with rsaBits; a larger one only costs
-// a reallocation).
-const maxSignatureLen = 512
 
 // es256Len is the length of an ES256 signature: R and S, each as 32
 // big-endian bytes, zero-padded (RFC 7518 §3.4), not ASN.1.
