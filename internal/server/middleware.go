@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tokend/tokend/api"
 )
@@ -83,11 +84,27 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if body.cut || errors.Is(r.Context().Err(), context.Canceled) {
 			status = statusClientGone
 		}
-		s.log.LogAttrs(r.Context(), levelFor(status), "request",
+		end := s.now()
+		s.accessLog(r.Context(), levelFor(status), end,
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", redactCredentials(r.URL.Path)),
 			slog.String("route", r.Pattern), slog.Int("status", status),
-			slog.Duration("duration", s.now().Sub(start)), slog.String("remote", s.clientIP(r)))
+			slog.Duration("duration", end.Sub(start)), slog.String("remote", s.clientIP(r)))
 	})
+}
+
+// accessLog writes the access log line as s.log.LogAttrs would, but
+// stamped with end, the clock reading the duration ends at, and without
+// the caller's program counter, which only a handler recording the
+// source (tokend's never do) would use: runtime.Callers and a second
+// clock reading were a fifth of the line's cost, on every request.
+func (s *Server) accessLog(ctx context.Context, level slog.Level, end time.Time, attrs ...slog.Attr) {
+	h := s.log.Handler()
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	rec := slog.NewRecord(end, level, "request", 0)
+	rec.AddAttrs(attrs...)
+	h.Handle(ctx, rec) // as slog.Logger does, a failed write is not the request's failure
 }
 
 // tokenParams are query parameters that name a credential. Any value in
