@@ -1,0 +1,188 @@
+package tokenauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tokend/tokend/api"
+)
+
+// verifyResult is one answer of /v1/verify, or why there is none.
+type verifyResult struct {
+	res *api.VerifyResponse
+	err error
+}
+
+// checkOpaque verifies an opaque token through /v1/verify, from the cache
+// when a fresh VALID answer for the same token, audience and address is
+// there. Concurrent misses for one question share one call, except that
+// an answer which spent a rate limit or credits is never shared: each
+// request of a limited key is counted by tokend.
+func (a *Auth) checkOpaque(ctx context.Context, token, audience string, scopes []string, clientIP string) (*Principal, *Error) {
+	if a.cfg.VerifyKey == "" {
+		return nil, invalidToken("this resource accepts JWT access tokens only")
+	}
+	if !strings.Contains(token, ".") && !wellFormed(token) {
+		// Not a token tokend could have issued: no need to ask.
+		return nil, invalidToken("the token is malformed")
+	}
+	now := a.now()
+	k := keyOf(token, audience, clientIP)
+	if a.cfg.CacheTTL > 0 {
+		if p, ok := a.cache.get(k, now); ok {
+			return p, nil
+		}
+	}
+	req := api.VerifyRequest{Token: token, Audience: audience, Scopes: scopes, ClientIP: clientIP}
+	ask := func() verifyResult {
+		res, err := a.ask(ctx, req)
+		return verifyResult{res, err}
+	}
+	r, shared := a.flights.do(flightKey(k, scopes), ask)
+	if shared && r.err == nil && limited(r.res) {
+		r = ask()
+	}
+	if r.err != nil {
+		return nil, unavailable(r.err)
+	}
+	return a.outcome(r.res, k, now)
+}
+
+func flightKey(k cacheKey, scopes []string) string {
+	return string(k.hash[:]) + "\x00" + k.audience + "\x00" + k.clientIP + "\x00" + strings.Join(scopes, " ")
+}
+
+// limited reports whether an answer spent part of a limit: such answers
+// are neither cached nor shared.
+func limited(res *api.VerifyResponse) bool { return len(res.RateLimits) > 0 || res.Credits != nil }
+
+// outcome turns a /v1/verify answer into a principal or a refusal, and
+// caches a VALID answer that carried no limit.
+func (a *Auth) outcome(res *api.VerifyResponse, k cacheKey, now time.Time) (*Principal, *Error) {
+	switch res.Code {
+	case api.CodeValid:
+		p := principalOf(res)
+		if !limited(res) && a.cfg.CacheTTL > 0 {
+			until := now.Add(a.cfg.CacheTTL)
+			if !p.ExpiresAt.IsZero() && p.ExpiresAt.Before(until) {
+				until = p.ExpiresAt
+			}
+			a.cache.put(k, p, until, now)
+		}
+		return p, nil
+	case api.CodeInsufficientScope:
+		return nil, &Error{Status: http.StatusForbidden, Code: ErrInsufficientScope,
+			Description: "the token lacks a required scope"}
+	case api.CodeRateLimited:
+		return nil, &Error{Status: http.StatusTooManyRequests, Code: ErrRateLimited,
+			Description: "rate limit exceeded", RateLimits: res.RateLimits, Credits: res.Credits}
+	case api.CodeUsageExceeded:
+		return nil, &Error{Status: http.StatusTooManyRequests, Code: ErrRateLimited,
+			Description: "usage limit exceeded", RateLimits: res.RateLimits, Credits: res.Credits}
+	case api.CodeExpired:
+		return nil, invalidToken("the token has expired")
+	case api.CodeRevoked:
+		return nil, invalidToken("the token has been revoked")
+	case api.CodeDisabled:
+		return nil, invalidToken("the token is disabled")
+	case api.CodeForbiddenIP:
+		return nil, invalidToken("the token may not be used from this address")
+	}
+	return nil, invalidToken("the token is unknown or not meant for this resource")
+}
+
+// maxAnswer bounds the answers of tokend this package reads.
+const maxAnswer = 1 << 20
+
+// ask asks tokend's /v1/verify. It returns an error only when there is no
+// answer to act on: tokend unreachable, too slow, or answering anything
+// but 200 with a consistent outcome (a 401 there means VerifyKey is
+// wrong). The call is not tied to ctx's cancellation, since other
+// requests may be waiting for it, but it ends after Config.Timeout. The
+// error never holds the token.
+func (a *Auth) ask(ctx context.Context, req api.VerifyRequest) (*api.VerifyResponse, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.Timeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.URL+"/v1/verify", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	hr.Header.Set("Authorization", "Bearer "+a.cfg.VerifyKey)
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Accept", "application/json")
+	resp, err := a.client.Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("ask tokend: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return nil, fmt.Errorf("ask tokend: read answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("ask tokend: /v1/verify answered %s%s", resp.Status, problemCode(b))
+	}
+	var res api.VerifyResponse
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("ask tokend: decode answer: %w", err)
+	}
+	if res.Valid != (res.Code == api.CodeValid) || (res.Valid && res.Token == nil) {
+		return nil, errors.New("ask tokend: inconsistent answer")
+	}
+	return &res, nil
+}
+
+// problemCode is ": code" of a problem document body, for the log.
+func problemCode(b []byte) string {
+	var p api.Problem
+	if json.Unmarshal(b, &p) != nil || p.Type == "" {
+		return ""
+	}
+	return ": " + p.Code()
+}
+
+// wellFormed reports whether token has the shape of tokend's opaque
+// tokens (DESIGN §1): a prefix of 1 to 16 of [a-z0-9_], "_", 43 base62
+// characters and a 6-character base62 CRC-32 of everything before it.
+// It duplicates tokend's internal/credential.Parse, which a public
+// package may not import, so that forged or mistyped tokens are refused
+// without a call to tokend; tokend itself remains the judge of every
+// token that passes.
+func wellFormed(token string) bool {
+	const body, sum = 43, 6
+	cut := len(token) - 1 - body - sum
+	if cut < 1 || cut > 16 || token[cut] != '_' {
+		return false
+	}
+	for i := 0; i < cut; i++ {
+		if c := token[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	var n uint64
+	for i := cut + 1; i < len(token); i++ {
+		d := strings.IndexByte(base62, token[i])
+		if d < 0 {
+			return false
+		}
+		if i >= len(token)-sum {
+			n = n*62 + uint64(d)
+		}
+	}
+	var buf [64]byte
+	return n == uint64(crc32.ChecksumIEEE(append(buf[:0], token[:len(token)-sum]...)))
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
