@@ -29,7 +29,7 @@ const ClientIDPrefix = "cli"
 const (
 	DefaultAccessTokenTTL  = time.Hour
 	MinAccessTokenTTL      = time.Minute
-	MaxAccessTokenTTL      = 24 * time.Hour // the signer's default MaxTokenTTL
+	MaxAccessTokenTTL      = 24 * time.Hour // and never above the signer's MaxTokenTTL
 	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
 	MinRefreshTokenTTL     = time.Hour
 	MaxRefreshTokenTTL     = 365 * 24 * time.Hour
@@ -113,7 +113,10 @@ func (s *Service) checkClient(ctx context.Context, c *store.Client) error {
 	if err := s.checkAPIScopes(ctx, c.APIScopes); err != nil {
 		return err
 	}
-	if err := valid.Duration("access_token_ttl", c.AccessTokenTTL, MinAccessTokenTTL, MaxAccessTokenTTL); err != nil {
+	if max := s.maxAccessTTL(); c.AccessTokenTTL > max && max < MaxAccessTokenTTL {
+		return valid.Errorf("access_token_ttl", "must be at most %s, the server's --max-token-ttl", max)
+	}
+	if err := valid.Duration("access_token_ttl", c.AccessTokenTTL, MinAccessTokenTTL, s.maxAccessTTL()); err != nil {
 		return err
 	}
 	if err := valid.Duration("refresh_token_ttl", c.RefreshTokenTTL, MinRefreshTokenTTL, MaxRefreshTokenTTL); err != nil {
@@ -123,6 +126,12 @@ func (s *Service) checkClient(ctx context.Context, c *store.Client) error {
 		return valid.Errorf("access_token_format", "must be %s or %s", FormatJWT, FormatOpaque)
 	}
 	return checkAuth(c)
+}
+
+// maxAccessTTL is the longest access_token_ttl a client may have: the
+// signer's MaxTokenTTL (--max-token-ttl), at most MaxAccessTokenTTL.
+func (s *Service) maxAccessTTL() time.Duration {
+	return min(s.signer.MaxTokenTTL(), MaxAccessTokenTTL)
 }
 
 func (s *Service) checkAPIScopes(ctx context.Context, m map[string][]string) error {

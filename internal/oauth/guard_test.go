@@ -20,6 +20,12 @@ import (
 // newTestService returns a Service over a real SQLite database in a
 // temporary directory, with one secret client.
 func newTestService(tb testing.TB) (*Service, store.Client, string) {
+	return newTestServiceTTL(tb, 0)
+}
+
+// newTestServiceTTL is newTestService with a signer whose MaxTokenTTL is
+// maxTTL (0: the default).
+func newTestServiceTTL(tb testing.TB, maxTTL time.Duration) (*Service, store.Client, string) {
 	tb.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, tb.TempDir()+"/tokend.db", store.Options{})
@@ -27,7 +33,8 @@ func newTestService(tb testing.TB) (*Service, store.Client, string) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	sg, err := signer.New(ctx, signer.Config{DB: db, KEK: make([]byte, signer.KEKSize), Logger: slog.New(slog.DiscardHandler)})
+	sg, err := signer.New(ctx, signer.Config{DB: db, KEK: make([]byte, signer.KEKSize), MaxTokenTTL: maxTTL,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatal(err)
 	}

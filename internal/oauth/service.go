@@ -22,6 +22,9 @@ import (
 type Signer interface {
 	Sign(claims any, typ string) (string, error)
 	Verify(token string, typ string) ([]byte, error)
+	// MaxTokenTTL is how long a retired key stays published: no JWT it
+	// signs may live longer, or it would stop verifying early.
+	MaxTokenTTL() time.Duration
 }
 
 // Verifier is the verification engine (*verify.Engine), which

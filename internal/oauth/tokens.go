@@ -34,8 +34,14 @@ func (m minted) response(scopes []string, refresh string) TokenResponse {
 }
 
 // mintAccess makes an access token in the client's format.
+// A JWT lives at most the signer's MaxTokenTTL, the time its key stays
+// published, even for a client whose access_token_ttl was set before
+// --max-token-ttl was lowered.
 func (s *Service) mintAccess(c store.Client, a store.API, subject string, scopes []string, family string, now time.Time) (minted, error) {
 	ttl := c.AccessTokenTTL
+	if max := s.signer.MaxTokenTTL(); c.TokenFormat == FormatJWT && ttl > max {
+		ttl = max
+	}
 	m := minted{expiresAt: now.Add(ttl), ttl: ttl}
 	if c.TokenFormat == FormatOpaque {
 		m.token = credential.Generate(credential.AccessTokenPrefix)
