@@ -50,7 +50,8 @@ type Config struct {
 	// DSN is the postgres:// URL of the shared database.
 	DSN string
 	// Deliver receives every change heard, and store.Change{All: true}
-	// after every reconnection: store.DB.Deliver. Required.
+	// when listening begins and after every reconnection:
+	// store.DB.Deliver. Required.
 	Deliver func(store.Change)
 	// Logger receives connection changes; nil discards.
 	Logger *slog.Logger
