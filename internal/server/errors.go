@@ -43,7 +43,7 @@ func problem(err error) (p api.Problem, internal bool) {
 	case errors.Is(err, store.ErrNotFound):
 		return api.Problem{Status: 404, Type: api.ErrNotFound, Detail: "no such resource"}, false
 	case errors.Is(err, store.ErrConflict):
-		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: "a resource with this audience, prefix or id exists"}, false
+		return conflictProblem(store.ConflictColumn(err)), false
 	case errors.Is(err, store.ErrInUse):
 		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: "the API still has live keys; revoke them or let them expire first"}, false
 	case errors.Is(err, apikey.ErrSystemAPI), errors.Is(err, apikey.ErrRevoked):
@@ -55,6 +55,20 @@ func problem(err error) (p api.Problem, internal bool) {
 		return api.Problem{Status: 503, Type: api.ErrInternal, Detail: "rate limits cannot be decided: the shared rate limiter is unreachable"}, false
 	}
 	return api.Problem{Status: 500, Type: api.ErrInternal, Detail: "internal error; the request id ties it to the server log"}, true
+}
+
+// conflictProblem says which unique value is taken.
+func conflictProblem(column string) api.Problem {
+	p := api.Problem{Status: 409, Type: api.ErrConflict, Field: column}
+	switch column {
+	case "audience":
+		p.Detail = "another API has this audience; each API needs its own"
+	case "key_prefix":
+		p.Detail = "another API has this key prefix; each API needs its own"
+	default:
+		p.Detail = "a resource with this id exists"
+	}
+	return p
 }
 
 var titles = map[string]string{

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -69,6 +70,25 @@ func isUniqueViolation(err error) bool {
 		return e.Code == "23505" // unique_violation
 	}
 	return false
+}
+
+// ConflictColumn names the unique column an ErrConflict of an API is
+// about: "audience" or "key_prefix", else "" (the id, or not an API). It
+// reads the constraint the driver reports, never a value.
+func ConflictColumn(err error) string {
+	var where string
+	if e, ok := errors.AsType[*sqlite.Error](err); ok {
+		where = e.Error() // "UNIQUE constraint failed: apis.audience"
+	}
+	if e, ok := errors.AsType[*pgconn.PgError](err); ok {
+		where = e.TableName + "." + e.ConstraintName // "apis.apis_audience_key"
+	}
+	for _, col := range []string{"audience", "key_prefix"} {
+		if strings.Contains(where, "apis."+col) || strings.Contains(where, "apis_"+col) {
+			return col
+		}
+	}
+	return ""
 }
 
 // isForeignKeyViolation reports whether err is a foreign key constraint

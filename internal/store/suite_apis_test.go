@@ -37,15 +37,21 @@ func testAPIs(t *testing.T, h harness) {
 		t.Errorf("ListAPIs (-want +got):\n%s", diff)
 	}
 
-	for name, mod := range map[string]func(*API){
-		"id":       func(x *API) { x.Audience, x.KeyPrefix = "other", "other_" },
-		"audience": func(x *API) { x.ID, x.KeyPrefix = "c", "c_" },
-		"prefix":   func(x *API) { x.ID, x.Audience = "c", "c" },
+	for name, c := range map[string]struct {
+		mod    func(*API)
+		column string // what ConflictColumn names
+	}{
+		"id":       {func(x *API) { x.Audience, x.KeyPrefix = "other", "other_" }, ""},
+		"audience": {func(x *API) { x.ID, x.KeyPrefix = "c", "c_" }, "audience"},
+		"prefix":   {func(x *API) { x.ID, x.Audience = "c", "c" }, "key_prefix"},
 	} {
 		dup := newAPI("a")
-		mod(&dup)
+		c.mod(&dup)
 		err := db.CreateAPI(ctx, dup, event("api.create", "dup"))
 		checkErr(t, "CreateAPI with duplicate "+name, err, ErrConflict)
+		if got := ConflictColumn(err); got != c.column {
+			t.Errorf("ConflictColumn(duplicate %s) = %q, want %q", name, got, c.column)
+		}
 	}
 
 	// EnsureAPI inserts once, never overwrites and logs nothing.
