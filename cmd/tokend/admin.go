@@ -10,21 +10,26 @@ import (
 )
 
 // runAdminKey runs "tokend admin-key create": it opens the store directly
-// (creating it if needed), mints a key of the built-in API and prints only
-// the key, for automation.
+// (creating it only with --init), mints a key of the built-in API and
+// prints only the key, for automation.
 func runAdminKey(ctx context.Context, args []string, c *cmdIO) error {
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("%w: tokend admin-key create [--name N] [--scopes tokend:admin]", errUsage)
+		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
+			return unknownCommand(args[0], "tokend admin-key", []string{"create"})
+		}
+		return fmt.Errorf("%w: tokend admin-key create [--name N] [--scopes tokend:admin] [--data-dir D | --database URL] [--init]", errUsage)
 	}
 	var cfg serveConfig
 	var name string
+	var init bool
 	// No default inside the flag: a list flag appends, so a default there
 	// would be kept beside what the user asked for.
 	var scopes csvFlag
 	fs := offlineFlagSet(c, "admin-key create",
 		"Mints an admin key offline and prints only the key. --scopes tokend:verify makes a key that may only call /v1/verify.")
 	str(fs, &cfg.dataDir, "data-dir", "./tokend-data", "directory of the embedded SQLite database")
-	str(fs, &cfg.database, "database", "", "postgres://… to use PostgreSQL instead of SQLite")
+	str(fs, &cfg.database, "database", "", "a postgres:// or postgresql:// URL to use PostgreSQL instead of SQLite")
+	fs.BoolVar(&init, "init", false, "create the SQLite database in --data-dir if there is none (without it, a missing database is an error)")
 	fs.StringVar(&name, "name", "admin key", "a name for people")
 	fs.Var(&scopes, "scopes", "comma-separated: tokend:admin, tokend:verify (default tokend:admin)")
 	if err := applyEnv(fs, c.env); err != nil {
@@ -35,6 +40,11 @@ func runAdminKey(ctx context.Context, args []string, c *cmdIO) error {
 	}
 	if len(scopes) == 0 {
 		scopes = csvFlag{apikey.ScopeAdmin}
+	}
+	if cfg.database == "" {
+		if err := needDatabase(cfg.dataDir, init); err != nil {
+			return err
+		}
 	}
 	dsn, err := cfg.dsn()
 	if err != nil {

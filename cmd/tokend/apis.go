@@ -33,7 +33,7 @@ type apiFlags struct {
 func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.name, "name", "", "human-readable `name`")
 	fs.Var(&f.scopes, "scopes", "comma-separated `scopes` keys may be given (repeatable)")
-	fs.DurationVar(&f.maxKeyTTL, "max-key-ttl", 0, "longest key lifetime, such as 720h; 0 means no cap")
+	durVar(fs, &f.maxKeyTTL, "max-key-ttl", "longest key lifetime, such as 30d; 0 means no cap")
 	fs.BoolVar(&f.requireIPAllowlist, "require-ip-allowlist", false, "refuse keys without --cidr")
 	fs.Var(&f.defaultRateLimits, "default-ratelimit", "`name:limit:window` given to keys created without rate limits (repeatable)")
 }
@@ -70,7 +70,6 @@ func apisCreate(ctx context.Context, c *cmdIO, args []string) error {
 		return err
 	}
 	if f.name == "" || audience == "" || prefix == "" {
-		fs.Usage()
 		return fmt.Errorf("%w: --name, --audience and --key-prefix are required", errUsage)
 	}
 	a, err := cl.CreateAPI(ctx, api.CreateAPIRequest{

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -16,13 +19,6 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/client"
 )
-
-// errUsage marks errors in how a command was invoked; main exits 2 for them.
-var errUsage = errors.New("usage")
-
-// errNotValid is returned by "keys verify" when tokend says the token may
-// not be used; main exits 1 for it.
-var errNotValid = errors.New("token not valid")
 
 // defaultURL is where the CLI looks for tokend when TOKEND_URL is unset.
 const defaultURL = "http://127.0.0.1:8080"
@@ -36,6 +32,10 @@ type cmdIO struct {
 	stdout, stderr io.Writer
 	env            func(string) string
 	now            func() time.Time
+	// jsonErrors prints errors as problem documents (--json).
+	jsonErrors bool
+	// baseURL is the server a client command talks to, for hints.
+	baseURL string
 }
 
 // command is one leaf of a command group such as "apis" or "keys".
@@ -52,6 +52,7 @@ func dispatch(ctx context.Context, group string, cmds []command, c *cmdIO, args 
 		printGroupUsage(c.stderr, group, cmds)
 		return fmt.Errorf("%w: tokend %s needs a command", errUsage, group)
 	}
+	c.jsonErrors = c.jsonErrors || wantsJSON(args[1:])
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
 		printGroupUsage(c.stdout, group, cmds)
@@ -66,14 +67,17 @@ func dispatch(ctx context.Context, group string, cmds []command, c *cmdIO, args 
 			return err
 		}
 	}
-	printGroupUsage(c.stderr, group, cmds)
-	return fmt.Errorf("%w: unknown command %q for tokend %s", errUsage, args[0], group)
+	names := make([]string, len(cmds))
+	for i, cmd := range cmds {
+		names[i] = cmd.name
+	}
+	return unknownCommand(args[0], "tokend "+group, names)
 }
 
 func printGroupUsage(w io.Writer, group string, cmds []command) {
 	fmt.Fprintf(w, "usage: tokend %s <command> [flags]\n\ncommands:\n", group)
 	for _, cmd := range cmds {
-		fmt.Fprintf(w, "  %-8s %s\n", cmd.name, cmd.summary)
+		fmt.Fprintf(w, "  %-14s %s\n", cmd.name, cmd.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'tokend %s <command> -h' for a command's flags.\n", group)
 }
@@ -99,33 +103,77 @@ func newFlagSet(c *cmdIO, name, usage, help string) *flag.FlagSet {
 
 // connFlags are the flags every client command shares.
 type connFlags struct {
-	url, token string
-	json       bool
+	url, token, cacert string
+	json               bool
 }
 
 func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.url, "url", "", "tokend base `URL` (default $TOKEND_URL, else "+defaultURL+")")
-	fs.StringVar(&f.token, "token", "", "admin `key` (default $TOKEND_TOKEN; discouraged: visible in process lists)")
-	fs.BoolVar(&f.json, "json", false, "print the API's JSON instead of a table")
+	fs.StringVar(&f.token, "token", "", "the admin `key` to call tokend with (default $TOKEND_TOKEN; discouraged: visible in process lists)")
+	fs.StringVar(&f.cacert, "cacert", "", "PEM `file` of the CA certificates that sign tokend's TLS certificate (default $TOKEND_CACERT, else the system's and $SSL_CERT_FILE)")
+	fs.BoolVar(&f.json, "json", false, "print the API's JSON instead of a table, and errors as JSON")
 }
 
 // client builds a client from the flags, falling back to the environment.
 func (f *connFlags) client(c *cmdIO) (*client.Client, error) {
-	base := firstNonEmpty(f.url, c.env("TOKEND_URL"), defaultURL)
+	base, err := baseURL(f.url, c.env("TOKEND_URL"))
+	if err != nil {
+		return nil, err
+	}
+	c.baseURL = base
 	token := firstNonEmpty(f.token, c.env("TOKEND_TOKEN"))
 	if token == "" {
-		return nil, fmt.Errorf("%w: no admin key: set TOKEND_TOKEN", errUsage)
+		return nil, fmt.Errorf("%w: no admin key: set TOKEND_TOKEN to the key tokend printed at its first start, "+
+			"or mint one with 'tokend admin-key create'", errUsage)
 	}
-	cl, err := client.New(client.Config{
-		URL:        base,
-		Token:      token,
-		HTTPClient: &http.Client{Timeout: requestTimeout},
-	})
+	hc, err := httpClient(firstNonEmpty(f.cacert, c.env("TOKEND_CACERT")))
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.New(client.Config{URL: base, Token: token, HTTPClient: hc})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	warnPlainHTTP(c.stderr, base)
 	return cl, nil
+}
+
+// baseURL picks --url, else $TOKEND_URL, else the default, and explains
+// the usual slip of leaving out the scheme.
+func baseURL(flagURL, envURL string) (string, error) {
+	base, from := flagURL, "--url"
+	if base == "" {
+		base, from = envURL, "TOKEND_URL"
+	}
+	if base == "" {
+		return defaultURL, nil
+	}
+	if !strings.Contains(base, "://") {
+		return "", fmt.Errorf("%w: %s %q has no scheme: add http:// (or https:// when tokend serves TLS), such as http://%s",
+			errUsage, from, base, base)
+	}
+	return base, nil
+}
+
+// httpClient is the client's transport: the default one with a timeout,
+// trusting only the CAs in cacert when it is set.
+func httpClient(cacert string) (*http.Client, error) {
+	hc := &http.Client{Timeout: requestTimeout}
+	if cacert == "" {
+		return hc, nil
+	}
+	pem, err := os.ReadFile(cacert)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --cacert: %w", errUsage, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%w: --cacert %s holds no PEM certificate", errUsage, cacert)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	hc.Transport = tr
+	return hc, nil
 }
 
 // warnPlainHTTP warns when the admin key would cross a network unencrypted.
@@ -156,11 +204,8 @@ func firstNonEmpty(vs ...string) string {
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("%w: %w", errUsage, err)
+		if err := quietParse(fs, args); err != nil {
+			return nil, err
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -172,6 +217,26 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// quietParse parses args with fs. The flag package prints an error and
+// the whole help on a mistake; tokend prints the error once, in its own
+// words, and the help only when asked for (-h).
+func quietParse(fs *flag.FlagSet, args []string) error {
+	help, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = help
+	fs.SetOutput(out)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		help()
+		return err
+	}
+	return flagError(fs, err)
 }
 
 // connect finishes a client command's flag set: it parses args, checks
@@ -193,7 +258,6 @@ func connect(c *cmdIO, fs *flag.FlagSet, conn *connFlags, args []string, n int, 
 // wantArgs checks the number of positional arguments.
 func wantArgs(fs *flag.FlagSet, pos []string, n int, what string) error {
 	if len(pos) != n {
-		fs.Usage()
 		return fmt.Errorf("%w: tokend %s takes %s", errUsage, fs.Name(), what)
 	}
 	return nil
@@ -261,9 +325,9 @@ func parseRateLimit(s string) (api.RateLimit, error) {
 	if err != nil || limit <= 0 {
 		return api.RateLimit{}, fmt.Errorf("rate limit %q: limit must be a positive integer", s)
 	}
-	window, err := time.ParseDuration(parts[2])
+	window, err := api.ParseDuration(parts[2])
 	if err != nil || window <= 0 {
-		return api.RateLimit{}, fmt.Errorf("rate limit %q: window must be a positive duration, such as 1m", s)
+		return api.RateLimit{}, fmt.Errorf("rate limit %q: window must be a positive duration, such as 1m, 1h or 1d", s)
 	}
 	return api.RateLimit{Name: parts[0], Limit: limit, Window: api.Duration(window)}, nil
 }
@@ -278,9 +342,9 @@ func parseRefill(s string) (api.Refill, error) {
 	if err != nil || n <= 0 {
 		return api.Refill{}, fmt.Errorf("refill %q: amount must be a positive integer", s)
 	}
-	d, err := time.ParseDuration(interval)
+	d, err := api.ParseDuration(interval)
 	if err != nil || d <= 0 {
-		return api.Refill{}, fmt.Errorf("refill %q: interval must be a positive duration, such as 24h", s)
+		return api.Refill{}, fmt.Errorf("refill %q: interval must be a positive duration, such as 24h or 7d", s)
 	}
 	return api.Refill{Amount: n, Interval: api.Duration(d)}, nil
 }

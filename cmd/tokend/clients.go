@@ -78,8 +78,8 @@ func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.name, "name", "", "human-readable `name`")
 	fs.Var(&f.grants, "grant-types", "`grants`: client_credentials[,refresh_token] (default client_credentials)")
 	fs.Var(&f.scopes, "scopes", "`API_ID:scope` pairs the client may request, comma-separated (repeatable); API_ID: alone allows the API with no scope")
-	fs.DurationVar(&f.accessTTL, "access-token-ttl", 0, "access token lifetime, 1m to 24h (default 1h)")
-	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", 0, "refresh token lifetime, 1h to 8760h (default 720h)")
+	durVar(fs, &f.accessTTL, "access-token-ttl", "access token lifetime, 1m to 24h (default 1h)")
+	durVar(fs, &f.refreshTTL, "refresh-token-ttl", "refresh token lifetime, 1h to 365d (default 30d)")
 	fs.StringVar(&f.format, "format", "", "access token `format`: jwt (default) or opaque")
 	fs.StringVar(&f.authMethod, "auth-method", "", "client_secret_basic (default), client_secret_post or private_key_jwt")
 	fs.StringVar(&f.jwksFile, "jwks-file", "", "`file` holding the client's public JWK Set (private_key_jwt)")
@@ -129,7 +129,6 @@ func clientsCreate(ctx context.Context, c *cmdIO, args []string) error {
 		return err
 	}
 	if f.name == "" || len(f.scopes) == 0 {
-		fs.Usage()
 		return fmt.Errorf("%w: --name and --scopes are required", errUsage)
 	}
 	m, err := apiScopes(f.scopes)

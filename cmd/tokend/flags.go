@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tokend/tokend/api"
 )
 
 // envName is the variable a flag falls back to: --cache-ttl reads
@@ -22,7 +24,34 @@ func intFlag(fs *flag.FlagSet, p *int, name string, def int, help string) {
 }
 
 func dur(fs *flag.FlagSet, p *time.Duration, name string, def time.Duration, help string) {
-	fs.DurationVar(p, name, def, help+" ($"+envName(name)+")")
+	*p = def
+	fs.Var(durationValue{p}, name, help+" ($"+envName(name)+")")
+}
+
+// durVar defines a duration flag without an environment variable,
+// defaulting to zero.
+func durVar(fs *flag.FlagSet, p *time.Duration, name, help string) {
+	fs.Var(durationValue{p}, name, help)
+}
+
+// durationValue is a flag.Value for a time.Duration written as the API
+// writes it: "90s", "5m", "1h", "7d".
+type durationValue struct{ p *time.Duration }
+
+func (d durationValue) String() string {
+	if d.p == nil {
+		return "0s"
+	}
+	return d.p.String()
+}
+
+func (d durationValue) Set(s string) error {
+	var v api.Duration
+	if err := v.Set(s); err != nil {
+		return err
+	}
+	*d.p = v.Std()
+	return nil
 }
 
 // applyEnv sets every flag of fs that names a TOKEND_* variable in its
@@ -38,7 +67,9 @@ func applyEnv(fs *flag.FlagSet, env func(string) string) error {
 		}
 		if e := fs.Set(f.Name, v); e != nil {
 			err = fmt.Errorf("%w: $%s: %v", errUsage, envName(f.Name), e)
+			return
 		}
+		f.DefValue = f.Value.String() // so that -h shows the default in effect
 	})
 	return err
 }

@@ -44,7 +44,7 @@ type keyFlags struct {
 func (f *keyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.name, "name", "", "human-readable `name`")
 	fs.Var(&f.scopes, "scopes", "comma-separated `scopes`, a subset of the API's (repeatable)")
-	fs.DurationVar(&f.ttl, "ttl", 0, "lifetime from now, such as 24h")
+	durVar(fs, &f.ttl, "ttl", "lifetime from now, such as 24h or 30d")
 	fs.Var(&f.expiresAt, "expires-at", "expiry `time` in RFC 3339, such as 2030-01-02T15:04:05Z")
 	fs.Var(&f.cidrs, "cidr", "allowed client `CIDR`, such as 10.0.0.0/8 (repeatable)")
 	fs.Var(&f.rateLimits, "ratelimit", "rate limit `name:limit:window`, such as default:100:1m (repeatable)")
@@ -131,7 +131,6 @@ func keysCreate(ctx context.Context, c *cmdIO, args []string) error {
 		return err
 	}
 	if apiID == "" || f.subject == "" {
-		fs.Usage()
 		return fmt.Errorf("%w: --api and --subject are required", errUsage)
 	}
 	set := setFlags(fs)
@@ -202,7 +201,15 @@ func keyByID(name, help string, call func(cl *client.Client, ctx context.Context
 	return func(ctx context.Context, c *cmdIO, args []string) error {
 		var conn connFlags
 		fs := newFlagSet(c, "keys "+name, "keys "+name+" ID [--json]", help)
-		pos, cl, err := connect(c, fs, &conn, args, 1, "one key ID")
+		conn.register(fs)
+		pos, err := parseArgs(fs, args)
+		if err != nil {
+			return err
+		}
+		if err := keyIDArgs(fs, pos); err != nil {
+			return err
+		}
+		cl, err := conn.client(c)
 		if err != nil {
 			return err
 		}
@@ -218,9 +225,17 @@ func keysRotate(ctx context.Context, c *cmdIO, args []string) error {
 	var conn connFlags
 	var grace time.Duration
 	fs := newFlagSet(c, "keys rotate", "keys rotate ID [--grace 24h]",
-		"Gives a key a new secret, printed only this once. The old secret\nkeeps working for the grace period (at most 168h).")
-	fs.DurationVar(&grace, "grace", 0, "how long the old secret stays valid, such as 24h")
-	pos, cl, err := connect(c, fs, &conn, args, 1, "one key ID")
+		"Gives a key a new secret, printed only this once. The old secret\nkeeps working for the grace period (at most 7d).")
+	durVar(fs, &grace, "grace", "how long the old secret stays valid, such as 24h or 7d")
+	conn.register(fs)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := keyIDArgs(fs, pos); err != nil {
+		return err
+	}
+	cl, err := conn.client(c)
 	if err != nil {
 		return err
 	}
@@ -246,6 +261,34 @@ func showCreatedKey(c *cmdIO, conn connFlags, ck *api.CreatedKey) error {
 		return printJSON(c.stdout, ck)
 	}
 	return printCreatedKey(c.stdout, ck, c.now())
+}
+
+// keyIDArgs checks that pos is one key ID. A key's secret or an API's ID
+// in its place is refused before anything is sent: a secret must never
+// travel in a URL (tokend would refuse it there anyway).
+func keyIDArgs(fs *flag.FlagSet, pos []string) error {
+	if err := wantArgs(fs, pos, 1, "one key ID"); err != nil {
+		return err
+	}
+	id := pos[0]
+	switch {
+	case strings.HasPrefix(id, "key_"):
+		return nil
+	case strings.HasPrefix(id, "api_"):
+		return fmt.Errorf("%w: %s is an API's ID; tokend %s takes a key's ID (key_…), "+
+			"such as one from 'tokend keys list --api %s'", errUsage, id, fs.Name(), id)
+	case looksLikeSecret(id):
+		return fmt.Errorf("%w: that looks like a key's secret, not its ID; nothing was sent. tokend %s takes "+
+			"the key's ID (key_…); to check a secret, pipe it to 'tokend keys verify -'", errUsage, fs.Name())
+	}
+	return nil
+}
+
+// looksLikeSecret reports a token shape: a lowercase prefix, "_", then a
+// long body, where an ID would be key_ and 26 characters.
+func looksLikeSecret(s string) bool {
+	prefix, body, ok := strings.Cut(s, "_")
+	return ok && prefix != "" && len(body) >= 32
 }
 
 // readToken reads a token from the first line of r.
@@ -275,7 +318,7 @@ func keysUpdate(ctx context.Context, c *cmdIO, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(fs, pos, 1, "one key ID"); err != nil {
+	if err := keyIDArgs(fs, pos); err != nil {
 		return err
 	}
 	set := setFlags(fs)

@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,52 +29,53 @@ Usage:
   tokend keys <command> [flags]     manage API keys    (create, list, show, update, rotate, revoke, verify)
   tokend signing-keys <command>     JWT signing keys   (list, rotate)
   tokend clients <command> [flags]  OAuth clients      (create, list, show, update, rotate-secret, delete)
+  tokend completion bash|zsh|fish   print a shell completion script
+  tokend version                    print the version
 
-The client commands read TOKEND_URL and TOKEND_TOKEN.
+The client commands read TOKEND_URL and TOKEND_TOKEN. Exit status: 0 ok, 1 error,
+2 usage error, 3 not found, 4 refused (401, 403, 409, 429, or a token that is not VALID).
+See docs/cli.md.
 `
+
+// groups are the command groups that talk to a server, by name.
+func groups() map[string][]command {
+	return map[string][]command{
+		"apis":         apiCommands(),
+		"keys":         keyCommands(),
+		"clients":      clientCommands(),
+		"signing-keys": signingKeyCommands(),
+	}
+}
+
+// topCommands are the first words tokend knows, for "did you mean".
+var topCommands = []string{"serve", "admin-key", "apis", "keys", "clients", "signing-keys", "completion", "version", "help"}
 
 // run is the whole program; main only adds the process around it, so the
 // end-to-end test can run the real entry point in process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return exitUsage
 	}
 	c := &cmdIO{stdin: stdin, stdout: stdout, stderr: stderr, env: env, now: time.Now}
 	var err error
-	switch args[0] {
+	switch name := args[0]; name {
 	case "serve":
 		err = serve(ctx, args[1:], c)
 	case "admin-key":
 		err = runAdminKey(ctx, args[1:], c)
-	case "apis":
-		err = dispatch(ctx, "apis", apiCommands(), c, args[1:])
-	case "keys":
-		err = dispatch(ctx, "keys", keyCommands(), c, args[1:])
-	case "clients":
-		err = dispatch(ctx, "clients", clientCommands(), c, args[1:])
-	case "signing-keys":
-		err = dispatch(ctx, "signing-keys", signingKeyCommands(), c, args[1:])
-	case "help", "-h", "--help":
+	case "apis", "keys", "clients", "signing-keys":
+		err = dispatch(ctx, name, groups()[name], c, args[1:])
+	case "completion":
+		err = runCompletion(args[1:], c)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, versionString())
+		return exitOK
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
-		return 0
+		return exitOK
 	default:
-		fmt.Fprint(stderr, usage)
-		return 2
+		err = unknownCommand(name, "tokend", topCommands)
 	}
-	return exitCode(err, stderr)
-}
-
-func exitCode(err error, stderr io.Writer) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errNotValid):
-		return 1
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "tokend: %v\n", err)
-		return 2
-	}
-	fmt.Fprintf(stderr, "tokend: %v\n", err)
-	return 1
+	return report(ctx, err, invocation(args), c)
 }

@@ -118,7 +118,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	cli(t, url, admin, 0, "keys", "verify", "--scopes", "read", k.Secret)
 	cli(t, url, admin, 0, "keys", "verify", k.Secret)
-	if out := cli(t, url, admin, 1, "keys", "verify", k.Secret); !strings.Contains(out, "RATE_LIMITED") {
+	if out := cli(t, url, admin, exitRefused, "keys", "verify", k.Secret); !strings.Contains(out, "RATE_LIMITED") {
 		t.Errorf("third verification: %s", out)
 	}
 	if out := cli(t, url, admin, 0, "keys", "list", "--api", a.ID); !strings.Contains(out, k.Key.ID) {
@@ -131,10 +131,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("keys show: %s", out)
 	}
 	cli(t, url, admin, 0, "keys", "revoke", k.Key.ID)
-	if out := cli(t, url, admin, 1, "keys", "verify", rot.Secret); !strings.Contains(out, "REVOKED") {
+	if out := cli(t, url, admin, exitRefused, "keys", "verify", rot.Secret); !strings.Contains(out, "REVOKED") {
 		t.Errorf("after revoke: %s", out)
 	}
-	cli(t, url, "tokend_wrong", 1, "apis", "list")
+	cli(t, url, "tokend_wrong", exitRefused, "apis", "list")
 
 	// admin-key create works offline, beside the running server, and
 	// prints only the key.

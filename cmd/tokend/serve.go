@@ -48,7 +48,7 @@ type serveConfig struct {
 func (c *serveConfig) register(fs *flag.FlagSet) {
 	str(fs, &c.addr, "addr", "127.0.0.1:8080", "listen address")
 	str(fs, &c.dataDir, "data-dir", "./tokend-data", "directory of the embedded SQLite database")
-	str(fs, &c.database, "database", "", "postgres://… to use PostgreSQL instead of SQLite")
+	str(fs, &c.database, "database", "", "a postgres:// or postgresql:// URL to use PostgreSQL instead of SQLite")
 	str(fs, &c.redis, "redis", "", "redis://… to share rate limits between nodes (needs --database)")
 	str(fs, &c.redisFailure, "redis-failure", "fallback", "while Redis is unreachable: fallback (per-node limits) or refuse (HTTP 503)")
 	str(fs, &c.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
@@ -96,7 +96,7 @@ func (c *serveConfig) selfSigned(stdout io.Writer) error {
 
 func (c *serveConfig) dsn() (string, error) {
 	if c.database != "" {
-		return c.database, nil
+		return c.database, checkDatabaseURL(c.database)
 	}
 	if err := secureDataDir(c.dataDir); err != nil {
 		return "", err
@@ -311,7 +311,7 @@ func bootstrap(ctx context.Context, keys *apikey.Service, stdout io.Writer) erro
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("%w: --log-level %q", errUsage, level)
+		return nil, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, level)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch strings.ToLower(format) {
@@ -327,5 +327,5 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		}
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, fmt.Errorf("%w: --log-format %q", errUsage, format)
+	return nil, fmt.Errorf("%w: --log-format %q: want json, text or auto", errUsage, format)
 }
