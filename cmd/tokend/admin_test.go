@@ -29,7 +29,7 @@ func TestAdminKeyCreateScopes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			args := append([]string{"admin-key", "create", "--data-dir", dir}, tc.args...)
+			args := append([]string{"admin-key", "create", "--data-dir", dir, "--init"}, tc.args...)
 			token := strings.TrimSpace(cli(t, "", "", 0, args...))
 			db, err := store.Open(t.Context(), filepath.Join(dir, "tokend.db"), store.Options{})
 			if err != nil {
