@@ -143,10 +143,14 @@ func status(k *api.Key, now time.Time) string {
 	return "active"
 }
 
-// display shows the non-secret fragments that identify a key to people.
+// display shows the non-secret fragments that identify a key to people,
+// as the docs write them: bill_LSiR…nlSf.
 func display(k *api.Key) string {
 	if k.Start == "" && k.End == "" {
 		return "-"
+	}
+	if k.Prefix != "" && !strings.HasPrefix(k.Start, k.Prefix+"_") {
+		return k.Prefix + "_" + k.Start + "…" + k.End
 	}
 	return k.Start + "…" + k.End
 }

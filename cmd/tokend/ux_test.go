@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tokend/tokend/api"
 )
 
 // runTokend runs run() with env and returns its exit status and output.
@@ -339,5 +341,14 @@ func TestCompletionScripts(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), want) {
 			t.Errorf("completing %q: %q (%v), want %q", line, out, err, want)
 		}
+	}
+}
+
+// TestKeyDisplayHasThePrefix checks that the CLI shows a key as the docs
+// do, bill_LSiR…nlSf, not LSiR…nlSf.
+func TestKeyDisplayHasThePrefix(t *testing.T) {
+	k := api.Key{Prefix: "bill", Start: "LSiR", End: "nlSf"}
+	if got := display(&k); got != "bill_LSiR…nlSf" {
+		t.Errorf("display = %q, want bill_LSiR…nlSf", got)
 	}
 }
