@@ -63,6 +63,9 @@ func report(ctx context.Context, err error, inv string, c *cmdIO) int {
 	if ctx.Err() != nil && !errors.Is(err, errUsage) {
 		code = exitInterrupted
 	}
+	if errors.Is(err, errNotValid) {
+		return code // the verdict is already on stdout
+	}
 	if c.jsonErrors {
 		printJSONError(c.stderr, err, code)
 		return code

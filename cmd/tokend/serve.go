@@ -115,6 +115,11 @@ func serve(ctx context.Context, args []string, c *cmdIO) error {
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
+	if cfg.database != "" {
+		if err := checkDatabaseURL(cfg.database); err != nil {
+			return err
+		}
+	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
 	}

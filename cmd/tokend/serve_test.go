@@ -106,7 +106,7 @@ func TestServePostgres(t *testing.T) {
 	if r.Code != api.CodeValid || r.Credits == nil || r.Credits.Remaining != 0 {
 		t.Errorf("verify on PostgreSQL = %+v", r)
 	}
-	mustJSON(t, cli(t, url, admin, 1, "keys", "verify", "--json", k.Secret), &r)
+	mustJSON(t, cli(t, url, admin, exitRefused, "keys", "verify", "--json", k.Secret), &r)
 	if r.Code != api.CodeUsageExceeded {
 		t.Errorf("second verify = %s", r.Code)
 	}
