@@ -20,6 +20,7 @@ const (
 	ErrTokenInURL        = "token-in-url"       // a token was sent in the query string
 	ErrRateLimited       = "rate-limited"       // too many requests
 	ErrMethodNotAllowed  = "method-not-allowed" // the path exists, the method does not
+	ErrNoRoute           = "no-route"           // /v1/authz: no route of the route table covers the request
 	ErrInternal          = "internal"           // a fault inside tokend; see the logs
 )
 

@@ -21,6 +21,7 @@ import (
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/oauth"
+	"github.com/tokend/tokend/internal/routetable"
 	"github.com/tokend/tokend/internal/server"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
@@ -41,6 +42,7 @@ type serveConfig struct {
 	shutdownTimeout         time.Duration
 	trustedProxies          []netip.Prefix
 	pprofAddr               string
+	authzRoutes             string
 	signing                 signingConfig
 	oauth                   oauthConfig
 }
@@ -67,6 +69,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 		return err
 	})
 	str(fs, &c.pprofAddr, "pprof-addr", "", "loopback host:port serving net/http/pprof, for profiling (default off)")
+	str(fs, &c.authzRoutes, "authz-routes", "", "route file (JSON) of /v1/authz for requests without requirements on the URL; reloaded on SIGHUP")
 	c.signing.register(fs)
 	c.oauth.register(fs)
 }
@@ -242,8 +245,14 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		p.close()
 		return nil, err
 	}
+	routes, err := loadRoutes(cfg.authzRoutes)
+	if err != nil {
+		ln.Close()
+		p.close()
+		return nil, err
+	}
 	srv := server.New(server.Config{DB: p.db, Keys: p.keys, Engine: p.engine, Signer: p.signer, OAuth: p.oauth,
-		Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, HSTS: cfg.tlsCert != "", Logger: log})
+		Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, HSTS: cfg.tlsCert != "", AuthzRoutes: routes, Logger: log})
 	n := &node{log: log, db: p.db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1),
 		peers: p.peers, lock: p.lock, pprof: pp}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -252,6 +261,12 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		n.bgDone.Go(func() { run(bg) })
 	}
 	p.peers.run(bg, &n.bgDone)
+	if cfg.authzRoutes != "" {
+		hup := hangups()
+		n.bgDone.Go(func() {
+			reloadOnHangup(bg, hup, cfg.authzRoutes, log, func(t *routetable.Table) error { srv.SetAuthzRoutes(t); return nil })
+		})
+	}
 	if p.peers.dialect == "postgres" && p.peers.limiter == nil {
 		log.Warn("rate limits are per node: each node enforces every limit on its own; pass --redis to share them")
 	}

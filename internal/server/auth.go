@@ -72,6 +72,12 @@ func (s *Server) resolve(r *http.Request, scopes []string) (principal, error) {
 		return principal{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 			"send an admin key as Authorization: Bearer <key>", `Bearer realm="tokend", error="invalid_token"`}
 	}
+	return s.authenticate(r, token, scopes)
+}
+
+// authenticate is resolve for a key already taken from the request (the
+// Authorization header, or Tokend-Verify-Key on /v1/authz).
+func (s *Server) authenticate(r *http.Request, token string, scopes []string) (principal, error) {
 	var res verify.Result
 	req := verify.Request{Token: token, Audience: apikey.SystemAudience, ClientIP: s.clientIP(r), Cost: 1}
 	if len(scopes) == 1 {

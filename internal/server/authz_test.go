@@ -30,6 +30,14 @@ func TestVerifyKeyOnlyVerifies(t *testing.T) {
 		if strings.HasPrefix(path, "/oauth2/") {
 			ctype, body = "application/x-www-form-urlencoded", "token=x"
 		}
+		if strings.HasPrefix(path, "/v1/authz") {
+			// The proxy's key rides in Tokend-Verify-Key: let through, the
+			// answer is about the (missing) original request.
+			if resp := f.authz(t, method, path, vkey, nil); resp.StatusCode != 400 {
+				t.Errorf("%s with a verify key: %d, want 400 (let through, no original request)", pattern, resp.StatusCode)
+			}
+			continue
+		}
 		resp, p, raw := f.rawBody(t, method, path, ctype, body, "Bearer "+vkey)
 		switch {
 		case !slices.Contains(scopes, "tokend:verify"):

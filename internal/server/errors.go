@@ -32,12 +32,15 @@ func problem(err error) (p api.Problem, internal bool) {
 		bad   *badRequest
 		auth  *authError
 		field *valid.Error
+		limit *limitError
 	)
 	switch {
 	case errors.As(err, &bad):
 		return api.Problem{Status: bad.status, Type: bad.code, Detail: bad.msg, Field: bad.field}, false
 	case errors.As(err, &auth):
 		return api.Problem{Status: auth.status, Type: auth.code, Detail: auth.msg}, false
+	case errors.As(err, &limit):
+		return api.Problem{Status: http.StatusTooManyRequests, Type: api.ErrRateLimited, Detail: limit.msg}, false
 	case errors.As(err, &field):
 		return api.Problem{Status: 400, Type: api.ErrInvalidField, Detail: field.Error(), Field: field.Field}, false
 	case errors.Is(err, store.ErrNotFound):
@@ -76,7 +79,7 @@ var titles = map[string]string{
 	api.ErrUnsupportedMedia: "Unsupported media type", api.ErrUnauthorized: "Unauthorized",
 	api.ErrInsufficientScope: "Insufficient scope", api.ErrNotFound: "Not found", api.ErrConflict: "Conflict",
 	api.ErrTokenInURL: "Token in URL", api.ErrRateLimited: "Too many requests", api.ErrInternal: "Internal error",
-	api.ErrMethodNotAllowed: "Method not allowed",
+	api.ErrMethodNotAllowed: "Method not allowed", api.ErrNoRoute: "No route",
 }
 
 // fail writes err as a problem document and logs internal errors once.

@@ -27,7 +27,7 @@ func open(pattern string, h http.Handler) route { return route{pattern, nil, h} 
 
 // routes lists every route the API serves.
 func (s *Server) routes() []route {
-	return []route{
+	return append([]route{
 		open("GET /healthz", http.HandlerFunc(s.healthz)),
 		open("GET /readyz", http.HandlerFunc(s.readyz)),
 		open("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})),
@@ -47,6 +47,10 @@ func (s *Server) routes() []route {
 		s.as("POST /v1/keys/{id}/revoke", adminOnly, handle(s, http.StatusOK, s.revokeKey)),
 
 		s.as("POST /v1/verify", verifiers, handle(s, http.StatusOK, s.verify)),
+		// Forward-auth for nginx, Traefik and Envoy (authz.go): the proxy's
+		// verify key rides in Tokend-Verify-Key. Envoy's check request keeps
+		// the original method and puts the original path below /v1/authz/.
+		route{"GET /v1/authz", verifiers, s.proxyCaller(authzHandler{s})},
 		s.as("GET /v1/audit", adminOnly, handle(s, http.StatusOK, s.listAudit)),
 
 		open("GET /oauth2/jwks.json", http.HandlerFunc(s.jwks)),
@@ -73,7 +77,17 @@ func (s *Server) routes() []route {
 		open("DELETE /oauth2/register/{id}", oauthJSON(s, http.StatusNoContent, s.deleteRegistration)),
 		open("GET /.well-known/oauth-authorization-server", http.HandlerFunc(s.metadata)),
 		open("GET /.well-known/openid-configuration", http.HandlerFunc(s.metadata)),
+	}, s.envoyAuthz()...)
+}
+
+// envoyAuthz are the routes of Envoy's ext_authz check requests: every
+// method Envoy may pass on, with the original path below /v1/authz/.
+func (s *Server) envoyAuthz() []route {
+	var rs []route
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+		rs = append(rs, route{m + " /v1/authz/{path...}", verifiers, s.proxyCaller(authzHandler{s})})
 	}
+	return rs
 }
 
 // Handler returns the API with its middleware: request ids and access

@@ -17,6 +17,7 @@ import (
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/oauth"
+	"github.com/tokend/tokend/internal/routetable"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/verify"
@@ -50,9 +51,13 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// HSTS adds Strict-Transport-Security to every answer; set it when the
 	// server is reached over HTTPS. Default off.
-	HSTS   bool
-	Logger *slog.Logger
-	Now    func() time.Time
+	HSTS bool
+	// AuthzRoutes is the route table of /v1/authz for requests whose
+	// requirements are not on the URL; nil has none. SetAuthzRoutes
+	// replaces it.
+	AuthzRoutes *routetable.Table
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Server serves the API. Create it with New.
@@ -67,11 +72,13 @@ type Server struct {
 	ready     func(ctx context.Context) (map[string]string, bool)
 	clientIPs *clientip.Resolver
 	hsts      bool
-	log       *slog.Logger
-	now       func() time.Time
-	reqPfx    string
-	reqSeq    atomic.Uint64
-	bufs      sync.Pool // *bytes.Buffer for encoding answers (json.go)
+	// authzRoutes is the route table of /v1/authz, swapped on reload.
+	authzRoutes atomic.Pointer[routetable.Table]
+	log         *slog.Logger
+	now         func() time.Time
+	reqPfx      string
+	reqSeq      atomic.Uint64
+	bufs        sync.Pool // *bytes.Buffer for encoding answers (json.go)
 }
 
 // database is what readiness asks of the store.
@@ -93,6 +100,7 @@ func New(cfg Config) *Server {
 	if s.gatherer == nil {
 		s.gatherer = prometheus.NewRegistry()
 	}
+	s.authzRoutes.Store(cfg.AuthzRoutes)
 	var b [4]byte
 	rand.Read(b[:])
 	s.reqPfx = hex.EncodeToString(b[:]) + "-"
@@ -113,6 +121,10 @@ func TLSConfig() *tls.Config {
 		},
 	}
 }
+
+// SetAuthzRoutes replaces the route table of /v1/authz (on SIGHUP);
+// requests in flight finish with the one they started with.
+func (s *Server) SetAuthzRoutes(t *routetable.Table) { s.authzRoutes.Store(t) }
 
 // HTTPServer wraps h in an http.Server with every timeout set, so that a
 // slow client cannot hold a connection open forever, and with TLSConfig

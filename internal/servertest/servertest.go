@@ -75,7 +75,10 @@ type Server struct {
 	Issuer string
 	// OAuth is the authorization server, with dynamic client
 	// registration open (no initial access token).
-	OAuth  *oauth.Service
+	OAuth *oauth.Service
+	// API is the HTTP surface, for settings a test changes while it runs
+	// (SetAuthzRoutes).
+	API    *server.Server
 	Client *client.Client
 	Clock  *Clock
 	Logs   *Logs
@@ -119,6 +122,7 @@ func New(t testing.TB) *Server {
 	}
 	h := server.New(server.Config{DB: db, Keys: s.Keys, Engine: s.Engine, Signer: s.Signer, OAuth: s.OAuth,
 		Gatherer: reg, Logger: log, Now: s.Clock.Now})
+	s.API = h
 	hs.Config.Handler = h.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)

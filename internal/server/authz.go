@@ -1,0 +1,236 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/ratelimit"
+	"github.com/tokend/tokend/internal/routetable"
+	"github.com/tokend/tokend/internal/verify"
+	"github.com/tokend/tokend/tokenauth"
+)
+
+// Forward-auth (/v1/authz): a proxy in front of an API (nginx
+// auth_request, Traefik forwardAuth, Envoy ext_authz in HTTP mode) asks
+// whether the request it holds may go on. The proxy authenticates with a
+// verify key in Tokend-Verify-Key; the client's own token stays in
+// Authorization. The original request is named by X-Forwarded-Method,
+// X-Forwarded-Uri and X-Forwarded-Host (Traefik), X-Original-Method and
+// X-Original-URI (nginx), or, for Envoy, by the check request's own
+// method and its path below /v1/authz. Every source present must agree.
+
+// envoyPrefix is the path_prefix Envoy puts before the original path.
+const envoyPrefix = "/v1/authz/"
+
+// origin is the request the proxy asks about.
+type origin struct {
+	method, host, path, rawQuery string
+	envoy                        bool // named by the check request's own path
+}
+
+// rule is what the request needs: a token of audience with every scope.
+type rule struct {
+	audience string
+	scopes   []string
+}
+
+// proxyCaller is the principal middleware of /v1/authz: the proxy's key
+// is in Tokend-Verify-Key, since Authorization carries the client's token.
+func (s *Server) proxyCaller(next callerHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		keys := r.Header.Values(api.HeaderVerifyKey)
+		if len(keys) != 1 || keys[0] == "" {
+			s.fail(w, r, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+				"send one verify key as " + api.HeaderVerifyKey + ": <key>", `Bearer realm="tokend", error="invalid_token"`})
+			return
+		}
+		p, err := s.authenticate(r, keys[0], verifiers)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next.serveCaller(w, r, p)
+	})
+}
+
+// authzHandler answers /v1/authz: 200 with the identity headers, or
+// 400, 401, 403 or 429 with a problem document, RFC 6750 challenge and
+// rate-limit headers.
+type authzHandler struct{ s *Server }
+
+func (h authzHandler) serveCaller(w http.ResponseWriter, r *http.Request, _ principal) {
+	s := h.s
+	o, err := originOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rl, err := s.authzRule(r, o)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	token, err := clientToken(r, o)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var buf [4]ratelimit.State
+	res := verify.Result{RateLimits: buf[:0]}
+	req := verify.Request{Token: token, Audience: rl.audience, Scopes: rl.scopes, ClientIP: s.clientIP(r), Cost: 1}
+	if err := s.engine.Verify(r.Context(), &req, &res); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := s.now()
+	limits := writeRateLimits(w.Header(), res.RateLimits, now)
+	if res.Code != api.CodeValid {
+		if secs, ok := tokenauth.RetryAfter(limits, now); ok && res.Code == api.CodeRateLimited {
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		}
+		s.fail(w, r, denial(res.Code, rl.scopes))
+		return
+	}
+	setIdentity(w.Header(), res.Token)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+// originOf reads the original request from the proxy's headers.
+func originOf(r *http.Request) (origin, error) {
+	var o origin
+	uris := append(r.Header.Values("X-Forwarded-Uri"), r.Header.Values("X-Original-Uri")...)
+	methods := append(r.Header.Values("X-Forwarded-Method"), r.Header.Values("X-Original-Method")...)
+	if rest, ok := strings.CutPrefix(r.URL.EscapedPath(), envoyPrefix); ok {
+		o.envoy = true
+		u := "/" + rest
+		if r.URL.RawQuery != "" {
+			u += "?" + r.URL.RawQuery
+		}
+		uris, methods = append(uris, u), append(methods, r.Method)
+	}
+	uri, err := agreed("URI", uris)
+	if err != nil {
+		return o, err
+	}
+	if o.method, err = agreed("method", methods); err != nil {
+		return o, err
+	}
+	hosts := r.Header.Values("X-Forwarded-Host")
+	if len(hosts) > 1 {
+		return o, badInput("the original host is named more than once (X-Forwarded-Host)")
+	}
+	o.host = r.Host
+	if len(hosts) == 1 {
+		o.host = hosts[0]
+	}
+	escaped, query, _ := strings.Cut(uri, "?")
+	if o.path, err = routetable.ExactPath(escaped); err != nil {
+		return o, badInput(err.Error())
+	}
+	o.rawQuery = query
+	return o, nil
+}
+
+// agreed returns the one value every source gives, or an error when
+// there is none or they differ (a client may have sent one of them).
+func agreed(what string, values []string) (string, error) {
+	if len(values) == 0 {
+		return "", badInput("the proxy did not name the original " + what +
+			" (X-Forwarded-Uri and X-Forwarded-Method, X-Original-URI and X-Original-Method, or Envoy's path below /v1/authz/)")
+	}
+	for _, v := range values[1:] {
+		if v != values[0] {
+			return "", badInput("the original " + what + " is named differently by two headers")
+		}
+	}
+	if values[0] == "" {
+		return "", badInput("the original " + what + " is empty")
+	}
+	return values[0], nil
+}
+
+// authzRule finds what the original request needs: the requirements on
+// the auth URL (GET /v1/authz?audience=A&scope=S), else the route table
+// (serve --authz-routes). For Envoy the query is the original request's,
+// so only the route table counts. No route: 403 (default deny).
+func (s *Server) authzRule(r *http.Request, o origin) (rule, error) {
+	if !o.envoy && r.URL.RawQuery != "" {
+		return urlRule(r.URL.RawQuery)
+	}
+	t := s.authzRoutes.Load()
+	if t == nil {
+		return rule{}, badInput("no requirements: put them on the URL (/v1/authz?audience=AUD&scope=S) or start tokend with --authz-routes")
+	}
+	rt := t.Match(o.host, o.method, o.path)
+	if rt == nil {
+		return rule{}, &authError{http.StatusForbidden, api.ErrNoRoute,
+			"no route of the route table covers " + o.method + " " + o.path + "; unmatched requests are denied", ""}
+	}
+	return rule{rt.Audience, rt.Scopes}, nil
+}
+
+// urlRule parses the requirements of an auth URL: one audience, any
+// number of scopes, nothing else.
+func urlRule(rawQuery string) (rule, error) {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return rule{}, badInput("the query of /v1/authz does not parse")
+	}
+	for name := range q {
+		if name != "audience" && name != "scope" {
+			return rule{}, badInput("unknown parameter " + name + " on /v1/authz; it takes audience and scope")
+		}
+	}
+	if len(q["audience"]) != 1 || q.Get("audience") == "" {
+		return rule{}, badInput("/v1/authz needs exactly one audience parameter")
+	}
+	for _, sc := range q["scope"] {
+		if sc == "" || strings.ContainsAny(sc, " \"\\") {
+			return rule{}, badInput("a scope parameter of /v1/authz is empty or has a space, quote or backslash")
+		}
+	}
+	return rule{q.Get("audience"), q["scope"]}, nil
+}
+
+// clientToken is the client's bearer token: one Authorization header,
+// and no token in the original query string.
+func clientToken(r *http.Request, o origin) (string, error) {
+	if o.rawQuery != "" && hasToken(o.rawQuery) {
+		return "", &authError{http.StatusBadRequest, api.ErrTokenInURL,
+			"credentials must not be sent in a URL; send them in the Authorization header", `Bearer realm="tokend", error="invalid_request"`}
+	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		return "", &authError{http.StatusBadRequest, api.ErrBadRequest,
+			"send one Authorization header", `Bearer realm="tokend", error="invalid_request"`}
+	}
+	token, ok := bearer(r)
+	if !ok {
+		return "", &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+			"send a token as Authorization: Bearer <token>", `Bearer realm="tokend"`}
+	}
+	return token, nil
+}
+
+// denial is the answer to a verification that failed, as tokenauth
+// answers it: an address not allowed is 401 like any unusable token.
+func denial(code api.Code, scopes []string) error {
+	switch code {
+	case api.CodeInsufficientScope:
+		return &authError{http.StatusForbidden, api.ErrInsufficientScope, "the token lacks a scope this request needs",
+			`Bearer realm="tokend", error="insufficient_scope", scope="` + strings.Join(scopes, " ") + `"`}
+	case api.CodeRateLimited:
+		return &limitError{"a rate limit of the token is exhausted"}
+	case api.CodeUsageExceeded:
+		return &limitError{"the token has no credits left"}
+	}
+	return &authError{http.StatusUnauthorized, api.ErrUnauthorized, "the token is not valid here (" + strings.ToLower(string(code)) + ")",
+		`Bearer realm="tokend", error="invalid_token"`}
+}
+
+func badInput(msg string) error {
+	return &badRequest{status: http.StatusBadRequest, code: api.ErrBadRequest, msg: msg}
+}

@@ -1,0 +1,26 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/ratelimit"
+	"github.com/tokend/tokend/tokenauth"
+)
+
+// writeRateLimits writes a verification's limits with tokenauth's writer,
+// so that the three ways of protecting an API answer the same headers
+// (X-RateLimit-*, RateLimit-Policy, RateLimit), and returns them in wire
+// form.
+func writeRateLimits(h http.Header, limits []ratelimit.State, now time.Time) []api.RateLimitState {
+	if len(limits) == 0 {
+		return nil
+	}
+	out := make([]api.RateLimitState, len(limits))
+	for i, l := range limits {
+		out[i] = api.RateLimitState{Name: l.Name, Limit: l.Limit, Remaining: l.Remaining, Reset: l.Reset}
+	}
+	tokenauth.WriteRateLimitHeaders(h, out, now)
+	return out
+}
