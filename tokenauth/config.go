@@ -137,6 +137,8 @@ type Auth struct {
 
 	cache   *cache
 	flights group[verifyResult]
+	keys    *keySet
+	revoked *revocations
 
 	scopesMu sync.Mutex
 	scopes   []string
@@ -164,6 +166,8 @@ func New(cfg Config) (*Auth, error) {
 	a := &Auth{cfg: cfg, base: base, now: cfg.Now, log: cfg.Logger, client: cfg.HTTPClient,
 		metadataURL: cfg.ResourceMetadataURL}
 	a.cache = newCache(cfg.CacheSize)
+	a.keys = newKeySet(a)
+	a.revoked = newRevocations(cfg.CacheSize)
 	return a, nil
 }
 

@@ -46,7 +46,30 @@
 //     about on every request, so that tokend counts each one: a cached
 //     answer never bypasses a limit.
 //   - JWT access tokens (RFC 9068) are verified here, without a call to
-//     tokend, against tokend's published signing keys.
+//     tokend, against tokend's published signing keys (see below).
+//
+// # JWT access tokens
+//
+// The JWKS is found through the issuer's RFC 8414 metadata (or taken from
+// Config.JWKSURL), fetched at the first JWT and kept for its Cache-Control
+// max-age (at most Config.JWKSMaxAge). A token signed with a key the set
+// does not hold makes it be fetched again at once, single-flight, and at
+// most once per Config.JWKSRefreshInterval, so a signing-key rotation
+// never fails a request while a flood of made-up kids cannot hammer
+// tokend. If tokend cannot be reached, the keys already known stay in
+// use.
+//
+// A token must have typ at+jwt (or application/at+jwt, in any case), an
+// alg equal to the alg of its key in the JWKS (ES256, EdDSA or RS256 as
+// tokend signs; never none nor an HMAC), a valid signature, iss equal to
+// Config.Issuer, an aud holding the route's audience, and exp and nbf
+// that hold at the current time give or take Config.Leeway.
+//
+// A JWT cannot be recalled: it is valid until it expires. If a resource
+// server must honour revocations sooner, Config.RevocationCheckInterval
+// makes it also ask tokend about each token, at most once per interval,
+// trading one call per token per interval (and a dependency on tokend
+// being up) for a revoked token being refused within that interval.
 //
 // # Answers
 //

@@ -81,7 +81,7 @@ type env struct {
 // newEnv starts tokend and a resource server whose routes are
 // GET /invoices (invoices:read), POST /invoices (invoices:write) and
 // GET /reports (audience of the "reports" API, reports:read).
-func newEnv(t *testing.T, mod func(*tokenauth.Config)) *env {
+func newEnv(t testing.TB, mod func(*tokenauth.Config)) *env {
 	t.Helper()
 	e := &env{Server: servertest.New(t), calls: &counter{}}
 	e.clock = newClock(e.Clock.Now())
@@ -126,7 +126,7 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(p)
 }
 
-func (e *env) createAPI(t *testing.T, name, aud, prefix string, scopes ...string) *api.API {
+func (e *env) createAPI(t testing.TB, name, aud, prefix string, scopes ...string) *api.API {
 	t.Helper()
 	a, err := e.Client.CreateAPI(t.Context(), api.CreateAPIRequest{Name: name, Audience: aud, Scopes: scopes,
 		KeyPrefix: prefix})
@@ -136,7 +136,7 @@ func (e *env) createAPI(t *testing.T, name, aud, prefix string, scopes ...string
 	return a
 }
 
-func (e *env) key(t *testing.T, mod func(*api.CreateKeyRequest)) *api.CreatedKey {
+func (e *env) key(t testing.TB, mod func(*api.CreateKeyRequest)) *api.CreatedKey {
 	t.Helper()
 	req := api.CreateKeyRequest{APIID: e.api.ID, Subject: "customer-42", Scopes: []string{"invoices:read"}}
 	if mod != nil {
@@ -152,7 +152,7 @@ func (e *env) key(t *testing.T, mod func(*api.CreateKeyRequest)) *api.CreatedKey
 // oauthToken creates an OAuth client for the billing API with format
 // ("jwt" or "opaque") and returns a client_credentials access token and
 // the client id.
-func (e *env) oauthClient(t *testing.T, format string, scopes ...string) *clientcredentials.Config {
+func (e *env) oauthClient(t testing.TB, format string, scopes ...string) *clientcredentials.Config {
 	t.Helper()
 	ttl := api.Duration(24 * time.Hour)
 	c, err := e.Client.CreateClient(t.Context(), api.CreateClientRequest{Name: "worker", AccessTokenFormat: format,

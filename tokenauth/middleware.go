@@ -73,7 +73,11 @@ func (a *Auth) check(r *http.Request, req Requirement) (*Principal, *Error) {
 	if e == nil {
 		audience := or(req.Audience, a.cfg.Audience)
 		var p *Principal
-		p, e = a.checkOpaque(r.Context(), token, audience, req.Scopes, a.cfg.ClientIP(r))
+		if looksLikeJWT(token) {
+			p, e = a.checkJWT(r.Context(), token, audience)
+		} else {
+			p, e = a.checkOpaque(r.Context(), token, audience, req.Scopes, a.cfg.ClientIP(r))
+		}
 		if e == nil && !p.hasAll(req.Scopes) {
 			e = &Error{Status: http.StatusForbidden, Code: ErrInsufficientScope,
 				Description: "the token lacks a required scope"}

@@ -30,7 +30,7 @@ func (a *Auth) checkOpaque(ctx context.Context, token, audience string, scopes [
 	if a.cfg.VerifyKey == "" {
 		return nil, invalidToken("this resource accepts JWT access tokens only")
 	}
-	if !strings.Contains(token, ".") && !wellFormed(token) {
+	if !wellFormed(token) {
 		// Not a token tokend could have issued: no need to ask.
 		return nil, invalidToken("the token is malformed")
 	}
@@ -67,17 +67,22 @@ func limited(res *api.VerifyResponse) bool { return len(res.RateLimits) > 0 || r
 // outcome turns a /v1/verify answer into a principal or a refusal, and
 // caches a VALID answer that carried no limit.
 func (a *Auth) outcome(res *api.VerifyResponse, k cacheKey, now time.Time) (*Principal, *Error) {
+	p, e := verdict(res)
+	if e == nil && !limited(res) && a.cfg.CacheTTL > 0 {
+		until := now.Add(a.cfg.CacheTTL)
+		if !p.ExpiresAt.IsZero() && p.ExpiresAt.Before(until) {
+			until = p.ExpiresAt
+		}
+		a.cache.put(k, p, until, now)
+	}
+	return p, e
+}
+
+// verdict maps a /v1/verify answer to a principal or a refusal.
+func verdict(res *api.VerifyResponse) (*Principal, *Error) {
 	switch res.Code {
 	case api.CodeValid:
-		p := principalOf(res)
-		if !limited(res) && a.cfg.CacheTTL > 0 {
-			until := now.Add(a.cfg.CacheTTL)
-			if !p.ExpiresAt.IsZero() && p.ExpiresAt.Before(until) {
-				until = p.ExpiresAt
-			}
-			a.cache.put(k, p, until, now)
-		}
-		return p, nil
+		return principalOf(res), nil
 	case api.CodeInsufficientScope:
 		return nil, &Error{Status: http.StatusForbidden, Code: ErrInsufficientScope,
 			Description: "the token lacks a required scope"}

@@ -1,0 +1,121 @@
+package tokenauth_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokend/tokend/tokenauth"
+)
+
+// discard is a ResponseWriter that keeps nothing.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+func request(tok string) *http.Request {
+	r := httptest.NewRequest("GET", "/invoices", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return r
+}
+
+// BenchmarkCachedOpaque is an API key whose VALID answer is cached: the
+// in-process cost of Check, and of the whole middleware around a handler
+// that does nothing.
+func BenchmarkCachedOpaque(b *testing.B) {
+	e := newEnv(b, func(c *tokenauth.Config) { c.CacheTTL = tokenauthMaxTTL })
+	r := request(e.key(b, nil).Secret)
+	req := tokenauth.Requirement{Scopes: []string{"invoices:read"}}
+	if _, err := e.auth.Check(r, req); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Check", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.auth.Check(r, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Middleware", func(b *testing.B) {
+		h := e.auth.Require("invoices:read")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		w := &discard{h: http.Header{}}
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+const tokenauthMaxTTL = 5 * time.Minute
+
+// BenchmarkJWT verifies one ES256 JWT access token through Check, beside
+// the bare signature verification of the same token (SHA-256 and
+// ecdsa.Verify with the same key): the difference is this package's
+// parsing and checking.
+func BenchmarkJWT(b *testing.B) {
+	e := newEnv(b, nil)
+	tok := token(b, e.oauthClient(b, "jwt", "invoices:read"))
+	r := request(tok)
+	req := tokenauth.Requirement{Scopes: []string{"invoices:read"}}
+	if _, err := e.auth.Check(r, req); err != nil {
+		b.Fatal(err)
+	}
+	set := e.Signer.JWKS()
+	pub, ok := set.Keys[0].Key.(*ecdsa.PublicKey)
+	if !ok || len(set.Keys) != 1 {
+		b.Fatalf("want one ES256 key, have %d", len(set.Keys))
+	}
+	dot := strings.LastIndexByte(tok, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare := func() {
+		d := sha256.Sum256([]byte(tok[:dot]))
+		rr, ss := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		if !ecdsa.Verify(pub, d[:], rr, ss) {
+			b.Fatal("bad signature")
+		}
+	}
+	check := func() {
+		if _, err := e.auth.Check(r, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("BareSignature", func(b *testing.B) {
+		for b.Loop() {
+			bare()
+		}
+	})
+	b.Run("Check", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			check()
+		}
+	})
+	// Interleaved alternates the two in one loop and reports their ratio,
+	// which a machine whose load changes during the run skews far less
+	// than two separate runs.
+	b.Run("Interleaved", func(b *testing.B) {
+		var tBare, tCheck time.Duration
+		for b.Loop() {
+			t0 := time.Now()
+			bare()
+			t1 := time.Now()
+			check()
+			tBare, tCheck = tBare+t1.Sub(t0), tCheck+time.Since(t1)
+		}
+		b.ReportMetric(float64(tBare.Nanoseconds())/float64(b.N), "bare-ns/op")
+		b.ReportMetric(float64(tCheck.Nanoseconds())/float64(b.N), "check-ns/op")
+		b.ReportMetric(float64(tCheck)/float64(tBare), "check/bare")
+	})
+}

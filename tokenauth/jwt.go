@@ -1,0 +1,195 @@
+package tokenauth
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"math/big"
+	"strings"
+
+	josejson "github.com/go-jose/go-jose/v4/json"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// maxJWTLen bounds the JWTs this package parses, as tokend does.
+const maxJWTLen = 16 << 10
+
+// looksLikeJWT reports whether token has the shape of a compact JWS (two
+// dots), as opposed to an opaque token, which has none.
+func looksLikeJWT(token string) bool { return strings.Count(token, ".") == 2 }
+
+// jwtHeader is the protected header of a JWS. Parameters other than these
+// are ignored (RFC 7515 §4), except crit: this package understands no
+// extension, so a token that names one is refused (§4.1.11). Keys are
+// only ever taken from the JWKS, never from jwk, jku or x5c.
+type jwtHeader struct {
+	Alg  string              `json:"alg"`
+	Kid  string              `json:"kid"`
+	Typ  string              `json:"typ"`
+	Crit josejson.RawMessage `json:"crit"`
+}
+
+// accessClaims are the claims of an RFC 9068 access token (§2.2).
+type accessClaims struct {
+	Issuer    string          `json:"iss"`
+	Subject   string          `json:"sub"`
+	Audience  jwt.Audience    `json:"aud"`
+	Expiry    jwt.NumericDate `json:"exp"`
+	NotBefore jwt.NumericDate `json:"nbf"`
+	ID        string          `json:"jti"`
+	ClientID  string          `json:"client_id"`
+	Scope     string          `json:"scope"`
+}
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// checkJWT verifies a JWT access token locally, in the order RFC 9068 §4
+// gives: typ at+jwt, a signature by a key of tokend's JWKS with that
+// key's algorithm, then iss, aud, exp and nbf (with Config.Leeway). iat is
+// not checked: it says nothing about validity. With
+// RevocationCheckInterval, tokend is then asked whether it was revoked.
+func (a *Auth) checkJWT(ctx context.Context, token, audience string) (*Principal, *Error) {
+	h64, p64, s64, ok := splitJWS(token)
+	if !ok {
+		return nil, invalidToken("the token is malformed")
+	}
+	var h jwtHeader
+	if raw, err := b64.DecodeString(h64); err != nil || josejson.Unmarshal(raw, &h) != nil || h.Crit != nil || h.Kid == "" {
+		return nil, invalidToken("the token is malformed")
+	}
+	if !isAccessTokenType(h.Typ) {
+		return nil, invalidToken("the token is not a JWT access token")
+	}
+	k, e := a.keys.key(ctx, h.Kid)
+	if e != nil {
+		return nil, e
+	}
+	sig, err := b64.DecodeString(s64)
+	if err != nil || h.Alg != k.alg || !verifySignature(k, token[:len(h64)+1+len(p64)], sig) {
+		return nil, invalidToken("the token's signature is not valid")
+	}
+	var c accessClaims
+	if raw, err := b64.DecodeString(p64); err != nil || josejson.Unmarshal(raw, &c) != nil {
+		return nil, invalidToken("the token is malformed")
+	}
+	if e := a.checkClaims(&c, audience); e != nil {
+		return nil, e
+	}
+	if a.cfg.RevocationCheckInterval > 0 {
+		if e := a.revoked.check(ctx, a, token, c.ID, audience); e != nil {
+			return nil, e
+		}
+	}
+	exp := c.Expiry.Time().UTC()
+	return &Principal{Subject: c.Subject, TokenID: c.ID, Kind: KindJWTAccessToken, Scopes: strings.Fields(c.Scope),
+		ClientID: c.ClientID, ExpiresAt: exp}, nil
+}
+
+func (a *Auth) checkClaims(c *accessClaims, audience string) *Error {
+	now := a.now()
+	switch {
+	case c.Issuer == "" || c.Subject == "" || c.Expiry == 0 || c.ID == "" || len(c.Audience) == 0:
+		return invalidToken("the token lacks a required claim")
+	case c.Issuer != a.cfg.Issuer:
+		return invalidToken("the token is unknown or not meant for this resource")
+	case !c.Audience.Contains(audience):
+		return invalidToken("the token is unknown or not meant for this resource")
+	case !now.Add(-a.cfg.Leeway).Before(c.Expiry.Time()):
+		return invalidToken("the token has expired")
+	case c.NotBefore != 0 && now.Add(a.cfg.Leeway).Before(c.NotBefore.Time()):
+		return invalidToken("the token is not valid yet")
+	}
+	return nil
+}
+
+// splitJWS returns the three parts of a compact JWS of at most maxJWTLen
+// bytes whose parts are non-empty and hold base64url characters only.
+func splitJWS(token string) (h, p, s string, ok bool) {
+	if len(token) > maxJWTLen {
+		return "", "", "", false
+	}
+	h, rest, _ := strings.Cut(token, ".")
+	p, s, _ = strings.Cut(rest, ".")
+	for _, part := range [3]string{h, p, s} {
+		if part == "" || strings.ContainsAny(part, "+/=~.") {
+			return "", "", "", false
+		}
+	}
+	return h, p, s, true
+}
+
+// isAccessTokenType compares a typ with "at+jwt" as RFC 7515 §4.1.9 and
+// RFC 9068 §2.1 say: without case, with "application/" optional.
+func isAccessTokenType(typ string) bool {
+	if len(typ) > 12 && strings.EqualFold(typ[:12], "application/") {
+		typ = typ[12:]
+	}
+	return strings.EqualFold(typ, "at+jwt")
+}
+
+// verifySignature checks sig over input with k (RFC 7518 §3).
+func verifySignature(k publicKey, input string, sig []byte) bool {
+	switch key := k.key.(type) {
+	case *ecdsa.PublicKey:
+		size := (key.Curve.Params().BitSize + 7) / 8
+		if len(sig) != 2*size {
+			return false
+		}
+		r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
+		return ecdsa.Verify(key, digest(ecHash(k.alg), input), r, s)
+	case ed25519.PublicKey:
+		return ed25519.Verify(key, []byte(input), sig)
+	case *rsa.PublicKey:
+		hash := rsaHash(k.alg)
+		if strings.HasPrefix(k.alg, "PS") {
+			return rsa.VerifyPSS(key, hash, digest(hash, input), sig,
+				&rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
+		}
+		return rsa.VerifyPKCS1v15(key, hash, digest(hash, input), sig) == nil
+	}
+	return false
+}
+
+func ecHash(alg string) crypto.Hash {
+	switch alg {
+	case "ES384":
+		return crypto.SHA384
+	case "ES512":
+		return crypto.SHA512
+	}
+	return crypto.SHA256
+}
+
+// rsaHash is the hash of an RSA algorithm; zero for anything else.
+func rsaHash(alg string) crypto.Hash {
+	if !strings.HasPrefix(alg, "RS") && !strings.HasPrefix(alg, "PS") {
+		return 0
+	}
+	switch alg[2:] {
+	case "256":
+		return crypto.SHA256
+	case "384":
+		return crypto.SHA384
+	case "512":
+		return crypto.SHA512
+	}
+	return 0
+}
+
+func digest(h crypto.Hash, input string) []byte {
+	switch h {
+	case crypto.SHA384:
+		d := sha512.Sum384([]byte(input))
+		return d[:]
+	case crypto.SHA512:
+		d := sha512.Sum512([]byte(input))
+		return d[:]
+	}
+	d := sha256.Sum256([]byte(input))
+	return d[:]
+}
