@@ -90,8 +90,9 @@ func apiScopes(pairs []string) (map[string][]string, error) {
 	m := map[string][]string{}
 	for _, p := range pairs {
 		id, sc, ok := strings.Cut(p, ":")
-		if !ok || id == "" {
-			return nil, fmt.Errorf("%w: --scopes %q: want API_ID:scope", errUsage, p)
+		if !ok || id == "" || !strings.HasPrefix(id, "api_") {
+			return nil, fmt.Errorf("%w: --scopes %q: want API_ID:scope, such as api_…:invoices:read, "+
+				"with the API's ID from 'tokend apis list'", errUsage, p)
 		}
 		if _, seen := m[id]; !seen {
 			m[id] = []string{}

@@ -444,6 +444,9 @@ func keysVerify(ctx context.Context, c *cmdIO, args []string) error {
 		return err
 	}
 	if err := wantArgs(fs, pos, 1, `one token, or "-" to read it from stdin`); err != nil {
+		if setFlags(fs)["token"] {
+			return fmt.Errorf("%w (--token is the admin key that calls tokend, not the token to check)", err)
+		}
 		return err
 	}
 	req, err := f.request(pos[0], c.stdin, setFlags(fs))

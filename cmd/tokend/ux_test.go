@@ -352,3 +352,34 @@ func TestKeyDisplayHasThePrefix(t *testing.T) {
 		t.Errorf("display = %q, want bill_LSiR…nlSf", got)
 	}
 }
+
+// TestMisleadingFlagsExplained checks the hints for two mistakes the
+// walk-through made: an OAuth client's scopes without the API's ID, and
+// --token taken for the token to check.
+func TestMisleadingFlagsExplained(t *testing.T) {
+	env := map[string]string{"TOKEND_URL": "http://127.0.0.1:1", "TOKEND_TOKEN": "tokend_x"}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"clients", "create", "--name", "w", "--scopes", "invoices:read"}, "want API_ID:scope, such as api_…:invoices:read"},
+		{[]string{"keys", "verify", "--token", "bill_x"}, "--token is the admin key that calls tokend, not the token to check"},
+	} {
+		code, _, stderr := runTokend(t, env, c.args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("tokend %s: exit %d, %q; want %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
+	}
+}
+
+// TestCompletionKnowsEveryCommand checks that the completion tree and the
+// "did you mean" list name the same commands.
+func TestCompletionKnowsEveryCommand(t *testing.T) {
+	var got []string
+	for _, n := range commandTree() {
+		got = append(got, n.name)
+	}
+	if strings.Join(got, " ") != strings.Join(topCommands, " ") {
+		t.Errorf("completion has %q, the command list %q", got, topCommands)
+	}
+}
