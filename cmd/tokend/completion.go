@@ -54,6 +54,7 @@ type cmdNode struct {
 func commandTree() []cmdNode {
 	top := []cmdNode{
 		{name: "serve", flags: helpFlags("serve")},
+		{name: "gateway", flags: helpFlags("gateway")},
 		{name: "admin-key", subs: []cmdNode{{name: "create", flags: helpFlags("admin-key", "create")}}},
 	}
 	for _, g := range []string{"apis", "keys", "clients", "signing-keys"} {

@@ -24,6 +24,7 @@ const usage = `tokend: the API token server
 
 Usage:
   tokend serve [flags]              run the server (tokend serve -h lists flags and env)
+  tokend gateway [flags]            run a reverse proxy that checks tokens (tokend gateway -h)
   tokend admin-key create [flags]   mint an admin key offline and print it
   tokend apis <command> [flags]     manage APIs        (create, list, show, update, delete)
   tokend keys <command> [flags]     manage API keys    (create, list, show, update, rotate, revoke, verify)
@@ -48,7 +49,7 @@ func groups() map[string][]command {
 }
 
 // topCommands are the first words tokend knows, for "did you mean".
-var topCommands = []string{"serve", "admin-key", "apis", "keys", "clients", "signing-keys", "completion", "version", "help"}
+var topCommands = []string{"serve", "gateway", "admin-key", "apis", "keys", "clients", "signing-keys", "completion", "version", "help"}
 
 // run is the whole program; main only adds the process around it, so the
 // end-to-end test can run the real entry point in process.
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch name := args[0]; name {
 	case "serve":
 		err = serve(ctx, args[1:], c)
+	case "gateway":
+		err = runGateway(ctx, args[1:], c)
 	case "admin-key":
 		err = runAdminKey(ctx, args[1:], c)
 	case "apis", "keys", "clients", "signing-keys":

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tokend/tokend/internal/gateway"
+	"github.com/tokend/tokend/internal/routetable"
+	"github.com/tokend/tokend/tokenauth"
+)
+
+// gatewayConfig is every setting of "tokend gateway".
+type gatewayConfig struct {
+	listen, tokend, metricsAddr     string
+	pprofAddr                       string
+	upstream, audience, routes      string
+	scopes                          []string
+	upstreamTimeout, shutdownTimout time.Duration
+	cacheTTL                        time.Duration
+	logLevel, logFormat             string
+}
+
+func (c *gatewayConfig) register(fs *flag.FlagSet, env func(string) string) {
+	str(fs, &c.listen, "listen", "127.0.0.1:8081", "address the gateway listens on")
+	fs.StringVar(&c.tokend, "tokend", env("TOKEND_URL"), "tokend's base URL ($TOKEND_URL)")
+	str(fs, &c.upstream, "upstream", "", "the one upstream URL (with --audience; instead of --routes)")
+	str(fs, &c.audience, "audience", "", "the audience every token must belong to (with --upstream)")
+	fs.Func("scope", "a scope every token must hold (with --upstream); repeat for more", func(v string) error {
+		c.scopes = append(c.scopes, v)
+		return nil
+	})
+	str(fs, &c.routes, "routes", "", "route file (JSON; see docs/protecting-an-api.md), reloaded on SIGHUP")
+	str(fs, &c.metricsAddr, "metrics-addr", "", "address serving Prometheus /metrics (default off)")
+	str(fs, &c.pprofAddr, "pprof-addr", "", "loopback host:port serving net/http/pprof, for profiling (default off)")
+	dur(fs, &c.upstreamTimeout, "upstream-timeout", 30*time.Second, "longest wait for an upstream's response headers (then 504)")
+	dur(fs, &c.cacheTTL, "cache-ttl", 5*time.Second, "how long a verified opaque token is reused without asking tokend (limited keys are always asked)")
+	dur(fs, &c.shutdownTimout, "shutdown-timeout", 15*time.Second, "grace for requests in flight at shutdown")
+	str(fs, &c.logLevel, "log-level", "info", "debug, info, warn or error")
+	str(fs, &c.logFormat, "log-format", "auto", "json, text, or auto (text on a terminal, else JSON)")
+}
+
+// table is the route table the flags describe: the route file, or one
+// route "/" to --upstream.
+func (c *gatewayConfig) table() (*routetable.Table, error) {
+	switch {
+	case c.routes != "" && (c.upstream != "" || c.audience != "" || len(c.scopes) > 0):
+		return nil, fmt.Errorf("%w: --routes and --upstream/--audience/--scope are alternatives", errUsage)
+	case c.routes != "":
+		return routetable.Load(c.routes)
+	case c.upstream == "" || c.audience == "":
+		return nil, fmt.Errorf("%w: give --upstream and --audience, or --routes", errUsage)
+	}
+	return routetable.New([]*routetable.Route{{Name: "default", Path: "/", Upstream: c.upstream, Audience: c.audience, Scopes: c.scopes}})
+}
+
+func runGateway(ctx context.Context, args []string, c *cmdIO) error {
+	var cfg gatewayConfig
+	fs := offlineFlagSet(c, "gateway", "Runs a reverse proxy that sends a request on to its upstream only with a token tokend\n"+
+		"accepts for its route. The verify key (scope tokend:verify) is read from $TOKEND_TOKEN.")
+	cfg.register(fs, c.env)
+	if err := applyEnv(fs, c.env); err != nil {
+		return err
+	}
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	key := c.env("TOKEND_TOKEN")
+	if key == "" || cfg.tokend == "" {
+		return fmt.Errorf("%w: set TOKEND_TOKEN to a verify key and --tokend (or TOKEND_URL) to tokend's URL", errUsage)
+	}
+	if err := checkPprofAddr(cfg.pprofAddr); err != nil {
+		return err
+	}
+	log, err := newLogger(c.stderr, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		return err
+	}
+	t, err := cfg.table()
+	if err != nil {
+		return err
+	}
+	auth, err := tokenauth.New(tokenauth.Config{URL: cfg.tokend, VerifyKey: key, Audience: t.Routes()[0].Audience,
+		CacheTTL: cfg.cacheTTL, Logger: log})
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	gw, err := gateway.New(gateway.Config{Routes: t, Auth: auth, UpstreamTimeout: cfg.upstreamTimeout, Registerer: reg, Logger: log})
+	if err != nil {
+		return err
+	}
+	return serveGateway(ctx, cfg, gw, reg, log)
+}
+
+// serveGateway listens, reloads the route file on SIGHUP, and shuts down
+// gracefully when ctx ends.
+func serveGateway(ctx context.Context, cfg gatewayConfig, gw *gateway.Gateway, reg *prometheus.Registry, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return err
+	}
+	pp, err := startPprof(cfg.pprofAddr, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if pp != nil {
+		defer pp.Close()
+	}
+	// No read or write timeout: bodies, server-sent events and WebSockets
+	// stream for as long as they last. Headers must come quickly.
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	var metrics *http.Server
+	if cfg.metricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go metrics.Serve(mln)
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	bg, stop := context.WithCancel(ctx)
+	defer stop()
+	if cfg.routes != "" {
+		hup := hangups()
+		go reloadOnHangup(bg, hup, cfg.routes, log, gw.Reload)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "tokend", cfg.tokend)
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if metrics != nil {
+		metrics.Close()
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return err
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokend/tokend/api"
+)
+
+// startGateway runs "tokend gateway" through run() on 127.0.0.1:0 with
+// env, and returns its URL and log; it stops when t ends.
+func startGateway(t *testing.T, env map[string]string, args ...string) (string, *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	logs := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		all := append([]string{"gateway", "--listen", "127.0.0.1:0", "--log-format", "json"}, args...)
+		done <- run(ctx, all, strings.NewReader(""), io.Discard, io.MultiWriter(logs, pw), func(k string) string { return env[k] })
+		pw.Close()
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				addr <- line.Addr
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case a := <-addr:
+		return "http://" + a, logs
+	case code := <-done:
+		t.Fatalf("gateway exited with %d: %s", code, logs)
+	case <-time.After(20 * time.Second):
+		t.Fatal("gateway did not start")
+	}
+	return "", nil
+}
+
+// gatewaySetup is a real tokend with an API "orders", a key holding
+// orders:read, a verify key, and an upstream.
+func gatewaySetup(t *testing.T) (tokendURL, key, vkey, upstream string) {
+	t.Helper()
+	dir := t.TempDir()
+	url, admin, _, _ := startServe(t, dir)
+	var a api.API
+	mustJSON(t, cli(t, url, admin, 0, "apis", "create", "--json", "--name", "Orders", "--audience", "orders",
+		"--scopes", "orders:read,orders:write", "--key-prefix", "ord"), &a)
+	var k api.CreatedKey
+	mustJSON(t, cli(t, url, admin, 0, "keys", "create", "--json", "--api", a.ID, "--subject", "cust_1", "--scopes", "orders:read"), &k)
+	vkey = strings.TrimSpace(cli(t, "", "", 0, "admin-key", "create", "--data-dir", dir, "--scopes", "tokend:verify"))
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Header.Get("Tokend-Subject")+" "+r.URL.Path)
+	}))
+	t.Cleanup(up.Close)
+	return url, k.Secret, vkey, up.URL
+}
+
+// gwGet sends GET path with key through client and returns the status;
+// reused reports whether the connection was an old one.
+func gwGet(t *testing.T, c *http.Client, url, key string) (status int, reused bool) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+		GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}), "GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, reused
+}
+
+// TestGatewayCommandFlags: the single-upstream case with flags alone.
+func TestGatewayCommandFlags(t *testing.T) {
+	tokend, key, vkey, upstream := gatewaySetup(t)
+	env := map[string]string{"TOKEND_TOKEN": vkey}
+	gw, _ := startGateway(t, env, "--tokend", tokend, "--upstream", upstream, "--audience", "orders", "--scope", "orders:read")
+	if status, _ := gwGet(t, http.DefaultClient, gw+"/x", key); status != 200 {
+		t.Errorf("with orders:read: %d, want 200", status)
+	}
+	big, _ := http.NewRequestWithContext(t.Context(), "GET", gw+"/x", nil)
+	big.Header.Set("X-Big", strings.Repeat("a", 100<<10))
+	if resp, err := http.DefaultClient.Do(big); err != nil || resp.StatusCode != 431 {
+		t.Errorf("a 100 KiB header: %v %v, want 431", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	gw2, _ := startGateway(t, env, "--tokend", tokend, "--upstream", upstream, "--audience", "orders",
+		"--scope", "orders:read", "--scope", "orders:write")
+	if status, _ := gwGet(t, http.DefaultClient, gw2+"/x", key); status != 403 {
+		t.Errorf("without orders:write: %d, want 403", status)
+	}
+	for _, args := range [][]string{
+		{"gateway", "--tokend", tokend, "--upstream", upstream},                                          // no audience
+		{"gateway", "--tokend", tokend, "--routes", "x.json", "--upstream", upstream, "--audience", "a"}, // both
+	} {
+		if code := run(t.Context(), args, strings.NewReader(""), io.Discard, io.Discard, func(k string) string { return env[k] }); code != 2 {
+			t.Errorf("tokend %s: exit %d, want 2", strings.Join(args, " "), code)
+		}
+	}
+	noKey := []string{"gateway", "--tokend", tokend, "--upstream", upstream, "--audience", "orders"}
+	if code := run(t.Context(), noKey, strings.NewReader(""), io.Discard, io.Discard, func(string) string { return "" }); code != 2 {
+		t.Errorf("without TOKEND_TOKEN: exit %d, want 2", code)
+	}
+}
+
+// TestGatewayCommandReloadsOnSIGHUP: SIGHUP applies a new route file
+// without dropping the connection in use; a bad file is logged and the
+// old routes stay.
+func TestGatewayCommandReloadsOnSIGHUP(t *testing.T) {
+	tokend, key, vkey, upstream := gatewaySetup(t)
+	file := filepath.Join(t.TempDir(), "routes.json")
+	write := func(s string) {
+		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	route := func(path string) string {
+		return `{"path": "` + path + `", "upstream": "` + upstream + `", "audience": "orders", "scopes": ["orders:read"]}`
+	}
+	write(`{"routes": [` + route("/a") + `]}`)
+	gw, logs := startGateway(t, map[string]string{"TOKEND_TOKEN": vkey}, "--tokend", tokend, "--routes", file)
+	c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	if s, _ := gwGet(t, c, gw+"/a", key); s != 200 {
+		t.Fatalf("/a before reload: %d", s)
+	}
+	if s, _ := gwGet(t, c, gw+"/b", key); s != 404 {
+		t.Fatalf("/b before reload: %d, want 404", s)
+	}
+	hangup := func(logLine string) {
+		t.Helper()
+		n := strings.Count(logs.String(), logLine)
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; strings.Count(logs.String(), logLine) == n; i++ {
+			if i == 1000 {
+				t.Fatalf("no %q in the log after SIGHUP: %s", logLine, logs)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	write(`{"routes": [` + route("/a") + `, ` + route("/b") + `]}`)
+	hangup("route file reloaded")
+	if s, reused := gwGet(t, c, gw+"/b", key); s != 200 || !reused {
+		t.Errorf("/b after reload: %d, connection reused %v; want 200 on the same connection", s, reused)
+	}
+	write(`{"routes": [{"path": "/", "upstream": "` + upstream + `"}]}`) // no audience
+	hangup("route file not reloaded")
+	if s, _ := gwGet(t, c, gw+"/b", key); s != 200 {
+		t.Errorf("/b after a bad file: %d, want 200 (the old routes)", s)
+	}
+	if !strings.Contains(logs.String(), `audience`) {
+		t.Errorf("the log does not say why the file was refused: %s", logs)
+	}
+}

@@ -1,0 +1,297 @@
+// Package gateway is `tokend gateway`: a reverse proxy in front of APIs
+// that lets a request through to its upstream only when its bearer token
+// satisfies the route the request matches (routetable), verified by
+// tokenauth against tokend.
+//
+// For each request it
+//
+//   - matches the canonical path (routetable.CleanPath), host and method
+//     against the route table: an ambiguous path is answered 400, a
+//     request no route covers 404 (default deny: there is no implicit
+//     route);
+//   - checks the token with tokenauth.Check: 400, 401, 403 and 429 with
+//     RFC 6750 challenges and rate-limit headers, 503 when tokend cannot
+//     be asked (fail closed);
+//   - forwards it to the route's upstream with the canonical path, without
+//     the client's Authorization header and without any Tokend-*,
+//     Forwarded or X-Real-Ip header the client sent, with the caller's
+//     identity in the Tokend-* headers of package api, and with
+//     X-Forwarded-For, -Host and -Proto set by the gateway (the gateway is
+//     the edge: forwarding headers from the client are dropped);
+//   - streams the answer back (server-sent events are flushed at once,
+//     WebSocket upgrades are spliced), adding the key's rate-limit headers;
+//     an upstream that does not answer within Config.UpstreamTimeout is
+//     504, one that cannot be reached 502.
+//
+// The route table is swapped atomically by Reload; requests in flight
+// finish on the table they started with, and no connection is dropped.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/routetable"
+	"github.com/tokend/tokend/tokenauth"
+)
+
+// Config configures a Gateway.
+type Config struct {
+	// Routes is the first route table. Every route needs an upstream.
+	Routes *routetable.Table
+	// Auth verifies tokens. Required.
+	Auth *tokenauth.Auth
+	// UpstreamTimeout bounds the wait for an upstream's response headers
+	// (not a streamed body); default 30s. Past it the answer is 504.
+	UpstreamTimeout time.Duration
+	// Transport reaches the upstreams; default one with dial, TLS and
+	// header timeouts and up to 256 idle connections per upstream.
+	Transport http.RoundTripper
+	// Registerer receives the per-route metrics; nil registers none.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Gateway is the proxy, an http.Handler. Make it with New.
+type Gateway struct {
+	auth    *tokenauth.Auth
+	table   atomic.Pointer[routetable.Table]
+	proxy   *httputil.ReverseProxy
+	metrics *metrics
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// unmatched is the route label of requests that matched no route.
+const unmatched = "(unmatched)"
+
+// New returns a Gateway, or an error if cfg.Routes has a route without
+// an upstream.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Auth == nil {
+		return nil, errors.New("gateway: Auth is required")
+	}
+	if err := checkUpstreams(cfg.Routes); err != nil {
+		return nil, err
+	}
+	g := &Gateway{auth: cfg.Auth, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Registerer)}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if cfg.UpstreamTimeout <= 0 {
+		cfg.UpstreamTimeout = 30 * time.Second
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = newTransport(cfg.UpstreamTimeout)
+	}
+	g.proxy = &httputil.ReverseProxy{Rewrite: g.rewrite, Transport: cfg.Transport, ModifyResponse: g.modifyResponse,
+		ErrorHandler: g.proxyError, BufferPool: &bufferPool{}, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
+	g.table.Store(cfg.Routes)
+	return g, nil
+}
+
+// Reload replaces the route table; requests in flight keep the old one.
+// A table with a route without an upstream is refused and the old one
+// kept.
+func (g *Gateway) Reload(t *routetable.Table) error {
+	if err := checkUpstreams(t); err != nil {
+		return err
+	}
+	g.table.Store(t)
+	return nil
+}
+
+func checkUpstreams(t *routetable.Table) error {
+	if t == nil {
+		return errors.New("gateway: no route table")
+	}
+	for _, r := range t.Routes() {
+		if r.UpstreamURL() == nil {
+			return errors.New("gateway: route " + r.Name + " has no upstream")
+		}
+	}
+	return nil
+}
+
+func newTransport(headerTimeout time.Duration) *http.Transport {
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: headerTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// forward is what the checks decided about a request, for the proxy.
+type forward struct {
+	route     *routetable.Route
+	principal *tokenauth.Principal
+	path      string // the canonical path, sent upstream
+	sent      time.Time
+	status    int // the upstream's status, for a hijacked (101) answer
+}
+
+type forwardKey struct{}
+
+// ServeHTTP checks and forwards one request, and records its metrics.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w}
+	f := &forward{}
+	route := g.serve(sw, r, f)
+	status := sw.status
+	if status == 0 {
+		status = f.status
+	}
+	g.metrics.request(route, status)
+}
+
+// serve answers r and returns the name of its route.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, f *forward) string {
+	clean, err := routetable.CleanPath(r.URL.EscapedPath())
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, err.Error())
+		return unmatched
+	}
+	rt := g.table.Load().Match(r.Host, r.Method, clean)
+	if rt == nil {
+		writeProblem(w, http.StatusNotFound, "no route covers "+r.Method+" "+clean)
+		return unmatched
+	}
+	p, err := g.auth.Check(r, tokenauth.Requirement{Audience: rt.Audience, Scopes: rt.Scopes})
+	if err != nil {
+		if e, ok := errors.AsType[*tokenauth.Error](err); ok && e.Status == http.StatusServiceUnavailable {
+			g.log.ErrorContext(r.Context(), "gateway: cannot verify a token; refusing (fail closed)", "route", rt.Name, "err", e.Err)
+		}
+		g.auth.WriteError(w, err)
+		return rt.Name
+	}
+	f.route, f.principal, f.path, f.sent = rt, p, clean, g.now()
+	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), forwardKey{}, f)))
+	return rt.Name
+}
+
+// rewrite builds the upstream request: the route's upstream, the
+// canonical path, no client credentials or identity claims, the caller's
+// identity, and X-Forwarded-* from the gateway.
+func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
+	f := pr.In.Context().Value(forwardKey{}).(*forward)
+	pr.Out.URL.Path, pr.Out.URL.RawPath = f.path, ""
+	pr.SetURL(f.route.UpstreamURL())
+	h := pr.Out.Header
+	for name := range h {
+		if strings.HasPrefix(name, "Tokend-") {
+			delete(h, name)
+		}
+	}
+	h.Del("Authorization")
+	h.Del("Forwarded")
+	h.Del("X-Real-Ip")
+	pr.SetXForwarded()
+	setIdentity(h, f.principal)
+}
+
+// setIdentity writes the identity headers of p; empty values are left out.
+func setIdentity(h http.Header, p *tokenauth.Principal) {
+	for _, kv := range [...][2]string{
+		{api.HeaderSubject, p.Subject}, {api.HeaderTokenID, p.TokenID}, {api.HeaderTokenKind, p.Kind},
+		{api.HeaderScopes, strings.Join(p.Scopes, " ")}, {api.HeaderClientID, p.ClientID}, {api.HeaderAPIID, p.APIID},
+	} {
+		if kv[1] != "" {
+			h.Set(kv[0], kv[1])
+		}
+	}
+}
+
+// modifyResponse adds the key's rate-limit headers to the upstream's
+// answer (replacing any the upstream set) and times the upstream.
+func (g *Gateway) modifyResponse(resp *http.Response) error {
+	f := resp.Request.Context().Value(forwardKey{}).(*forward)
+	f.status = resp.StatusCode
+	g.metrics.upstream(f.route.Name, g.now().Sub(f.sent))
+	tokenauth.WriteRateLimitHeaders(resp.Header, f.principal.RateLimits, g.now())
+	return nil
+}
+
+// proxyError answers a request whose upstream failed: 504 for a timeout,
+// 502 otherwise; nothing when the client went away.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	f := r.Context().Value(forwardKey{}).(*forward)
+	if r.Context().Err() != nil {
+		f.status = 499
+		return
+	}
+	status, msg := http.StatusBadGateway, "the upstream cannot be reached"
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		status, msg = http.StatusGatewayTimeout, "the upstream did not answer in time"
+	}
+	g.log.WarnContext(r.Context(), "gateway: upstream failed", "route", f.route.Name, "status", status, "err", err)
+	tokenauth.WriteRateLimitHeaders(w.Header(), f.principal.RateLimits, g.now())
+	writeProblem(w, status, msg)
+}
+
+// writeProblem writes the gateway's own answers as RFC 9457 problems.
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(struct {
+		Title  string `json:"title"`
+		Status int    `json:"status"`
+		Detail string `json:"detail"`
+	}{http.StatusText(status), status, detail})
+}
+
+// bufferPool reuses the proxy's 32 KiB copy buffers instead of
+// allocating one per answer.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+// statusWriter records the status of an answer. It unwraps, so that the
+// proxy can flush and hijack through it (http.ResponseController).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
