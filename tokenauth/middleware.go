@@ -36,7 +36,9 @@ func (a *Auth) RequireWith(req Requirement) func(http.Handler) http.Handler {
 				a.refuse(w, r, next, e)
 				return
 			}
-			WriteRateLimitHeaders(w.Header(), p.RateLimits, a.now())
+			if len(p.RateLimits) > 0 {
+				WriteRateLimitHeaders(w.Header(), p.RateLimits, a.now())
+			}
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
 		})
 	}
