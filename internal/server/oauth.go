@@ -85,8 +85,7 @@ var errOAuthOff = errors.New("oauth is not configured")
 // application/x-www-form-urlencoded, at most oauth.MaxFormBytes, parsed
 // strictly by oauth.ParseForm.
 func readForm(w http.ResponseWriter, r *http.Request) (oauth.Form, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
+	if !isForm(r.Header.Get("Content-Type")) {
 		return oauth.Form{}, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
 			Description: "the body must be application/x-www-form-urlencoded"}
 	}
@@ -96,6 +95,18 @@ func readForm(w http.ResponseWriter, r *http.Request) (oauth.Form, error) {
 			Description: "the body could not be read or exceeds " + strconv.Itoa(oauth.MaxFormBytes) + " bytes"}
 	}
 	return oauth.ParseForm(body)
+}
+
+// isForm reports an application/x-www-form-urlencoded content type,
+// parameters allowed. The exact value is checked first because
+// ParseMediaType allocates.
+func isForm(ct string) bool {
+	const form = "application/x-www-form-urlencoded"
+	if ct == form {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == form
 }
 
 // credentials collects how r tries to authenticate its client. The
