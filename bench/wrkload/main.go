@@ -46,6 +46,7 @@ type options struct {
 	profile    string
 	cases      string
 	keepLog    bool
+	serveFlags string
 	warm       time.Duration
 }
 
@@ -67,6 +68,7 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "directory for a CPU profile of each run of -tokend (through its --pprof-addr) and of bare")
 	flag.StringVar(&o.cases, "cases", "verify,token", "which cases to run: verify, token or both")
 	flag.DurationVar(&o.warm, "warm", 2*time.Second, "wrk warm-up before each case's first measured run")
+	flag.StringVar(&o.serveFlags, "serve-flags", "", "more flags for -tokend's serve (not -before's), space-separated, e.g. \"--log-level warn\"")
 	flag.BoolVar(&o.keepLog, "keep", false, "keep the temporary directory (tokend's data and access log)")
 	flag.Parse()
 	if o.d < time.Second || o.runs < 1 || o.c < 1 || o.t < 1 {

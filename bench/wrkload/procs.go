@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,6 +38,7 @@ type target struct {
 	reqs   map[string]request
 	logDir string
 	pid    int
+	log    io.Closer // tokend's log, written until the process exits
 }
 
 const (
@@ -50,6 +52,7 @@ const (
 // returns them bare first. cleanup stops every process started.
 func startAll(ctx context.Context, o options, dir string) ([]*target, func(), error) {
 	var procs []*exec.Cmd
+	var targets []*target
 	cleanup := func() {
 		for _, p := range procs {
 			p.Process.Signal(syscall.SIGTERM)
@@ -59,6 +62,12 @@ func startAll(ctx context.Context, o options, dir string) ([]*target, func(), er
 			case <-done:
 			case <-time.After(10 * time.Second):
 				p.Process.Kill()
+				<-done
+			}
+		}
+		for _, t := range targets {
+			if t.log != nil {
+				t.log.Close()
 			}
 		}
 	}
@@ -69,20 +78,24 @@ func startAll(ctx context.Context, o options, dir string) ([]*target, func(), er
 	if err != nil {
 		return nil, cleanup, err
 	}
-	targets := []*target{bare}
-	bins := []struct{ name, path, pprof string }{{"tokend", o.tokend, o.profile}}
+	targets = append(targets, bare)
+	type bin struct {
+		name, path, pprof string
+		flags             []string
+	}
+	bins := []bin{{"tokend", o.tokend, o.profile, strings.Fields(o.serveFlags)}}
 	if o.before != "" {
-		bins = append([]struct{ name, path, pprof string }{{"before", o.before, ""}}, bins...)
+		bins = append([]bin{{"before", o.before, "", nil}}, bins...)
 	}
 	for _, b := range bins {
-		t, p, err := startTokend(ctx, b.name, b.path, filepath.Join(dir, b.name), b.pprof != "")
+		t, p, err := startTokend(ctx, b.name, b.path, filepath.Join(dir, b.name), b.pprof != "", b.flags)
 		if p != nil {
 			procs = append(procs, p)
+			targets = append(targets, t)
 		}
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("%s (%s): %w", b.name, b.path, err)
 		}
-		targets = append(targets, t)
 	}
 	for _, t := range targets {
 		for name, r := range t.reqs {
@@ -145,9 +158,10 @@ func freeAddr() (string, error) {
 }
 
 // startTokend runs "tokend serve" on SQLite in dataDir, its JSON log at
-// info level in dataDir/tokend.log, reads the bootstrap admin key from
+// info level going through a pipe, as under systemd or a container
+// runtime, into dataDir/tokend.log; it reads the bootstrap admin key from
 // its standard output and seeds it.
-func startTokend(ctx context.Context, name, bin, dataDir string, pprof bool) (*target, *exec.Cmd, error) {
+func startTokend(ctx context.Context, name, bin, dataDir string, pprof bool, extra []string) (*target, *exec.Cmd, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, nil, err
 	}
@@ -155,7 +169,7 @@ func startTokend(ctx context.Context, name, bin, dataDir string, pprof bool) (*t
 	if err != nil {
 		return nil, nil, err
 	}
-	args := []string{"serve", "--addr", addr, "--data-dir", dataDir, "--log-format", "json", "--log-level", "info"}
+	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--log-format", "json", "--log-level", "info"}, extra...)
 	t := &target{name: name, base: "http://" + addr, logDir: dataDir}
 	if pprof {
 		pa, err := freeAddr()
@@ -165,27 +179,28 @@ func startTokend(ctx context.Context, name, bin, dataDir string, pprof bool) (*t
 		args = append(args, "--pprof-addr", pa)
 		t.pprof = "http://" + pa
 	}
-	logf, err := os.Create(filepath.Join(dataDir, "tokend.log"))
+	logf, err := newLogSink(filepath.Join(dataDir, "tokend.log"))
 	if err != nil {
 		return nil, nil, err
 	}
-	defer logf.Close()
-	var stdout bytes.Buffer
+	t.log = logf
+	stdout := &logSink{}
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, logf
+	cmd.Stdout, cmd.Stderr = stdout, logf
 	if err := cmd.Start(); err != nil {
+		logf.Close()
 		return nil, nil, err
 	}
 	t.pid = cmd.Process.Pid
 	if err := waitHealthy(ctx, t.base, cmd); err != nil {
-		return nil, cmd, fmt.Errorf("%w; its log is %s", err, logf.Name())
+		return t, cmd, fmt.Errorf("%w; its log is %s", err, logf.f.Name())
 	}
 	admin := adminKey(stdout.String())
 	if admin == "" {
-		return nil, cmd, fmt.Errorf("no bootstrap admin key in its output: %q", stdout.String())
+		return t, cmd, fmt.Errorf("no bootstrap admin key in its output: %q", stdout.String())
 	}
 	if err := seed(ctx, t, admin); err != nil {
-		return nil, cmd, fmt.Errorf("seed: %w", err)
+		return t, cmd, fmt.Errorf("seed: %w", err)
 	}
 	return t, cmd, nil
 }
@@ -311,4 +326,48 @@ func check(ctx context.Context, t *target, r request) error {
 		return fmt.Errorf("access token is not an ES256 JWT: header %q", h)
 	}
 	return nil
+}
+
+// logSink receives a process's output through the pipe os/exec makes,
+// keeping it in memory, or buffered on its way to a file (as journald or a
+// container runtime would take a service's standard error).
+type logSink struct {
+	mu  sync.Mutex
+	f   *os.File
+	w   *bufio.Writer
+	mem bytes.Buffer
+}
+
+func newLogSink(path string) (*logSink, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return &logSink{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+}
+
+func (l *logSink) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w == nil {
+		return l.mem.Write(p)
+	}
+	return l.w.Write(p)
+}
+
+// String returns what an in-memory sink received.
+func (l *logSink) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mem.String()
+}
+
+// Close flushes a file sink; call it once the process has exited.
+func (l *logSink) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w == nil {
+		return nil
+	}
+	return errors.Join(l.w.Flush(), l.f.Close())
 }
