@@ -22,11 +22,13 @@ import (
 type oauthConfig struct {
 	dcr             bool
 	dcrInitialToken string // a file path
+	dcrRateLimit    int    // registrations per address per hour; 0: none
 }
 
 func (c *oauthConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.dcr, "dcr", false, "enable RFC 7591 dynamic client registration at /oauth2/register ($TOKEND_DCR)")
 	str(fs, &c.dcrInitialToken, "dcr-initial-token-file", "", "file holding the initial access token registrations must present; without it registration is open to anyone")
+	intFlag(fs, &c.dcrRateLimit, "dcr-rate-limit", 20, "registration requests one client address may make per hour (0: no limit)")
 }
 
 // newOAuth builds the authorization server.
@@ -43,7 +45,8 @@ func newOAuth(cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.E
 		}
 	}
 	o, err := oauth.New(oauth.Config{DB: db, Signer: sg, Verifier: engine, Issuer: issuer,
-		Registration: cfg.oauth.dcr, InitialAccessToken: initial, Logger: log})
+		Registration: cfg.oauth.dcr, InitialAccessToken: initial, RegistrationLimit: registrationLimit(cfg.oauth.dcrRateLimit),
+		Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +57,15 @@ func newOAuth(cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.E
 		log.Warn("dynamic client registration is OPEN: anyone who reaches tokend can register a client for any API scope; set --dcr-initial-token-file")
 	}
 	return o, nil
+}
+
+// registrationLimit maps --dcr-rate-limit, where 0 means no limit, to
+// oauth.Config.RegistrationLimit, where a negative value does.
+func registrationLimit(flag int) int {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
 }
 
 func clientCommands() []command {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/routetable"
@@ -43,6 +44,7 @@ type serveConfig struct {
 	trustedProxies          []netip.Prefix
 	pprofAddr               string
 	authzRoutes             string
+	auditRetention          time.Duration
 	signing                 signingConfig
 	oauth                   oauthConfig
 }
@@ -68,6 +70,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 		c.trustedProxies, err = clientip.ParsePrefixes(v)
 		return err
 	})
+	dur(fs, &c.auditRetention, "audit-retention", audit.DefaultRetention, "how long audit events are kept before they are deleted (0: forever)")
 	str(fs, &c.pprofAddr, "pprof-addr", "", "loopback host:port serving net/http/pprof, for profiling (default off)")
 	str(fs, &c.authzRoutes, "authz-routes", "", "route file (JSON) of /v1/authz for requests without requirements on the URL; reloaded on SIGHUP")
 	c.signing.register(fs)
@@ -257,7 +260,8 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		peers: p.peers, lock: p.lock, pprof: pp}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	n.stopBg = stop
-	for _, run := range []func(context.Context){p.engine.Run, p.keys.Run, p.signer.Run, p.oauth.Run} {
+	retention := audit.NewRetention(audit.RetentionConfig{DB: p.db, Keep: cfg.auditRetention, Logger: log})
+	for _, run := range []func(context.Context){p.engine.Run, p.keys.Run, p.signer.Run, p.oauth.Run, retention.Run} {
 		n.bgDone.Go(func() { run(bg) })
 	}
 	p.peers.run(bg, &n.bgDone)

@@ -1,8 +1,10 @@
 // Package audit builds the events of tokend's append-only audit log: who
 // (the acting credential and client IP) did what to which record, and the
 // settings it changed. Events are written by the store in the same
-// transaction as the change they describe; this package only shapes them
-// and never sees a secret: the views it diffs hold none.
+// transaction as the change they describe; this package shapes them and
+// never sees a secret: the views it diffs hold none. Retention deletes
+// events once they are older than the configured retention, the only way
+// events leave the log.
 package audit
 
 import (

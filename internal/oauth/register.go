@@ -55,10 +55,20 @@ type RegistrationResponse struct {
 
 // Register creates a client from RFC 7591 metadata. initial is the bearer
 // token the request carried, if any; when the Service has an initial
-// access token, initial must be it.
+// access token, initial must be it. Each address ip may send
+// Config.RegistrationLimit registration requests an hour, whatever their
+// outcome; more are answered 429 temporarily_unavailable.
 func (s *Service) Register(ctx context.Context, initial, ip string, req Registration) (RegistrationResponse, error) {
 	if !s.registration {
 		return RegistrationResponse{}, newError(404, ErrInvalidRequest, "dynamic client registration is not enabled")
+	}
+	if s.registrations != nil {
+		k := addrKey(ip)
+		s.registrations.add(k, s.now())
+		if e := s.registrations.blocked(k, s.now()); e != nil {
+			e.Description = "too many registrations from this address; retry later"
+			return RegistrationResponse{}, e
+		}
 	}
 	if s.hasInitial {
 		h := credential.Hash(initial)

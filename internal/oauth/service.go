@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,6 +52,10 @@ type Config struct {
 	// InitialAccessToken, when set, must accompany every registration as
 	// a bearer token (RFC 7591 §3). Empty leaves registration open.
 	InitialAccessToken string
+	// RegistrationLimit is how many registration requests one client
+	// address (an IPv6 address by its /64) may make per hour; more get
+	// 429. 0 means 20; negative means no limit.
+	RegistrationLimit int
 	// MaxAuthFailures is how many failed authentications of one client
 	// id are allowed per AuthFailureWindow before further attempts get
 	// 429; one client address may fail ten times as often before its
@@ -76,10 +81,13 @@ type Service struct {
 	initialHash  [32]byte
 	hasInitial   bool
 	guard        *guard
-	clients      ttlCache[store.Client]
-	apis         ttlCache[[]store.API]
-	log          *slog.Logger
-	now          func() time.Time
+	// registrations counts registration requests per address; nil when
+	// they are not limited.
+	registrations *failures
+	clients       ttlCache[store.Client]
+	apis          ttlCache[[]store.API]
+	log           *slog.Logger
+	now           func() time.Time
 }
 
 // New returns a Service subscribed to cfg.DB's changes, or an error
@@ -119,6 +127,9 @@ func New(cfg Config) (*Service, error) {
 	s.clients.ttl, s.apis.ttl = ttl, ttl
 	s.db.Subscribe(s.onChange)
 	s.guard = newGuard(cfg.MaxAuthFailures, cfg.AuthFailureWindow, maxGuardEntries)
+	if lim := cfg.RegistrationLimit; lim >= 0 {
+		s.registrations = newFailures(cmp.Or(lim, 20), time.Hour, maxGuardEntries)
+	}
 	return s, nil
 }
 
@@ -130,7 +141,9 @@ func (s *Service) Issuer() string { return s.issuer }
 // RegistrationEnabled reports whether dynamic client registration is on.
 func (s *Service) RegistrationEnabled() bool { return s.registration }
 
-// Run sweeps expired tokens and brute-force state until ctx ends.
+// Run sweeps brute-force state every minute, and every hour the opaque
+// access tokens, refresh tokens and assertion jtis that expired over an
+// hour ago (SweepExpired), until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -141,13 +154,35 @@ func (s *Service) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		s.guard.sweep(s.now())
+		if s.registrations != nil {
+			s.registrations.sweep(s.now())
+		}
 		if n%60 != 0 {
 			continue
 		}
-		if c, err := s.db.DeleteExpiredOAuth(ctx, s.clock().Add(-time.Hour)); err != nil {
+		if c, err := s.SweepExpired(ctx); err != nil {
 			s.log.WarnContext(ctx, "sweep expired oauth tokens", "err", err)
 		} else if c > 0 {
 			s.log.InfoContext(ctx, "swept expired oauth tokens", "count", c)
+		}
+	}
+}
+
+// sweepBatch is how many rows of each table one sweep transaction
+// deletes, so that a sweep never holds the database for long.
+const sweepBatch = 1000
+
+// SweepExpired deletes the opaque access tokens, refresh tokens and
+// assertion jtis that expired over an hour ago, sweepBatch rows of each
+// per transaction until none is left, and returns how many went.
+func (s *Service) SweepExpired(ctx context.Context) (int64, error) {
+	cutoff := s.clock().Add(-time.Hour)
+	var total int64
+	for {
+		n, err := s.db.DeleteExpiredOAuth(ctx, cutoff, sweepBatch)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
 		}
 	}
 }

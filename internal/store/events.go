@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 const eventCols = `id, occurred_at, actor, action, target_type, target_id, client_ip, before_json, after_json`
@@ -103,4 +104,28 @@ func (db *DB) queryEvents(ctx context.Context, q string, args []any) ([]Event, e
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	return out, nil
+}
+
+// DeleteEventsBefore deletes up to batch of the oldest events that
+// occurred before cutoff, in one short transaction, and returns how many
+// went; call it again until it returns 0. It is the audit retention: no
+// other write removes events.
+func (db *DB) DeleteEventsBefore(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
+	if batch < 1 {
+		return 0, fmt.Errorf("delete events: batch %d is less than 1", batch)
+	}
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM audit_events WHERE id IN
+	(SELECT id FROM audit_events WHERE occurred_at < $1 ORDER BY id LIMIT $2)`, cutoff.UnixMicro(), batch)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete events: %w", err)
+	}
+	return n, nil
 }

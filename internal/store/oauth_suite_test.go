@@ -361,9 +361,16 @@ func testOAuthSweep(t *testing.T, h harness) {
 	if err := db.UseAssertionJTI(ctx, "c", "j", at(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	n, err := db.DeleteExpiredOAuth(ctx, at(10*time.Minute))
-	if err != nil || n != 2 {
-		t.Errorf("DeleteExpiredOAuth = %d, %v; want 2", n, err)
+	expired := newAccess("short2", "c", 2*time.Minute)
+	if err := db.CreateAccessToken(ctx, expired); err != nil {
+		t.Fatal(err)
+	}
+	// Batches of 1: two tokens and one jti take two calls, then none.
+	for i, want := range []int64{2, 1, 0} {
+		n, err := db.DeleteExpiredOAuth(ctx, at(10*time.Minute), 1)
+		if err != nil || n != want {
+			t.Errorf("DeleteExpiredOAuth call %d = %d, %v; want %d", i+1, n, err, want)
+		}
 	}
 	if _, err := db.AccessTokenByHash(ctx, long.Hash); err != nil {
 		t.Errorf("unexpired token swept: %v", err)

@@ -352,19 +352,27 @@ func (db *DB) UseAssertionJTI(ctx context.Context, clientID, jti string, expires
 	return nil
 }
 
-// DeleteExpiredOAuth deletes opaque access tokens, refresh tokens and
-// assertion jtis that expired before cutoff, and returns how many rows
-// went. Such rows can never be accepted again; a used refresh token stays
-// until it expires, so that its reuse is still detected.
-func (db *DB) DeleteExpiredOAuth(ctx context.Context, cutoff time.Time) (int64, error) {
+// DeleteExpiredOAuth deletes up to batch opaque access tokens, up to
+// batch refresh tokens and up to batch assertion jtis that expired before
+// cutoff, in one short transaction, and returns how many rows went; call
+// it again until it returns 0. Such rows can never be accepted again; a
+// used refresh token stays until it expires, so that its reuse is still
+// detected.
+func (db *DB) DeleteExpiredOAuth(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
+	if batch < 1 {
+		return 0, fmt.Errorf("delete expired oauth tokens: batch %d is less than 1", batch)
+	}
 	var total int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
-			`DELETE FROM oauth_access_tokens WHERE expires_at < $1`,
-			`DELETE FROM oauth_refresh_tokens WHERE expires_at < $1`,
-			`DELETE FROM oauth_assertion_jtis WHERE expires_at < $1`,
+			`DELETE FROM oauth_access_tokens WHERE hash IN
+	(SELECT hash FROM oauth_access_tokens WHERE expires_at < $1 LIMIT $2)`,
+			`DELETE FROM oauth_refresh_tokens WHERE hash IN
+	(SELECT hash FROM oauth_refresh_tokens WHERE expires_at < $1 LIMIT $2)`,
+			`DELETE FROM oauth_assertion_jtis WHERE (client_id, jti) IN
+	(SELECT client_id, jti FROM oauth_assertion_jtis WHERE expires_at < $1 LIMIT $2)`,
 		} {
-			res, err := tx.ExecContext(ctx, q, cutoff.UnixMicro())
+			res, err := tx.ExecContext(ctx, q, cutoff.UnixMicro(), batch)
 			if err != nil {
 				return err
 			}

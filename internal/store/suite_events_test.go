@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -95,6 +96,36 @@ func checkEventFilters(t *testing.T, db *DB, all []Event) {
 
 // testReopen opens one database from two places at once, then again:
 // migrations apply once and data persists.
+// testEventRetention deletes the events older than a cutoff in batches,
+// oldest first, and keeps the newer ones.
+func testEventRetention(t *testing.T, h harness) {
+	db := h.open(t)
+	ctx := t.Context()
+	for i := range 5 {
+		if err := db.AppendEvent(ctx, Event{Time: at(time.Duration(i) * time.Hour), Actor: "a", Action: "key.create",
+			TargetType: "key", TargetID: fmt.Sprint("k", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range []int64{2, 1, 0} {
+		n, err := db.DeleteEventsBefore(ctx, at(3*time.Hour), 2)
+		if err != nil || n != want {
+			t.Errorf("DeleteEventsBefore call %d = %d, %v; want %d", i+1, n, err, want)
+		}
+	}
+	evs, err := db.ListEvents(ctx, EventFilter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, ev := range evs {
+		ids = append(ids, ev.TargetID)
+	}
+	if diff := cmp.Diff([]string{"k4", "k3"}, ids); diff != "" {
+		t.Errorf("events left (-want +got):\n%s", diff)
+	}
+}
+
 func testReopen(t *testing.T, h harness) {
 	dsn := h.newDSN(t)
 	dbs := make([]*DB, 2)

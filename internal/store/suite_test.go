@@ -37,6 +37,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"RecordUsage", testRecordUsage},
 		{"Bootstrap", testBootstrap},
 		{"Events", testEvents},
+		{"EventRetention", testEventRetention},
 		{"Reopen", testReopen},
 		{"SigningKeys", testSigningKeys},
 		{"RotateSigningKeyConcurrent", testRotateSigningKeyConcurrent},
