@@ -135,7 +135,9 @@ type cluster struct {
 }
 
 func startNodes(ctx context.Context, bin string, n int, store, flags []string) (*cluster, error) {
-	admin, err := multinode.AdminKey(ctx, bin, store...)
+	// --init: on SQLite the data directory is new, and admin-key create
+	// refuses a missing database without it; PostgreSQL ignores it.
+	admin, err := multinode.AdminKey(ctx, bin, append(slices.Clone(store), "--init")...)
 	if err != nil {
 		return nil, err
 	}
