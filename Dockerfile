@@ -2,7 +2,7 @@
 #
 # tokend as a static, non-root container image.
 #
-#   docker build -t tokend .
+#   docker build --build-arg VERSION="$(git describe --tags --always --dirty)" -t tokend .
 #   docker run -d --name tokend -p 8080:8080 -v tokend-data:/var/lib/tokend tokend
 #   docker logs tokend 2>/dev/null   # the first admin key, printed once to standard output
 #
@@ -25,11 +25,18 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
+# What `tokend version` prints (.git is not in the build context).
+ARG VERSION=""
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/tokend ./cmd/tokend \
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/tokend ./cmd/tokend \
     && mkdir -p /out/var-lib/tokend && chmod 0700 /out/var-lib/tokend
 
 FROM gcr.io/distroless/static-debian13:nonroot
+ARG VERSION=""
+LABEL org.opencontainers.image.title="tokend" \
+      org.opencontainers.image.description="Self-hosted API token server" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/tokend /usr/local/bin/tokend
 # The data directory, 0700 and owned by nonroot (copied as an entry of its
 # parent, so that its own mode and owner are kept): a named volume mounted
