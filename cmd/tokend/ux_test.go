@@ -383,3 +383,19 @@ func TestCompletionKnowsEveryCommand(t *testing.T) {
 		t.Errorf("completion has %q, the command list %q", got, topCommands)
 	}
 }
+
+// TestCACertTrustsTheDevelopmentCertificate checks the path docs/cli.md
+// gives: serve --tls-self-signed, then the CLI with --cacert on the
+// certificate it wrote.
+func TestCACertTrustsTheDevelopmentCertificate(t *testing.T) {
+	dir := t.TempDir()
+	url, admin, _, _ := startServe(t, dir, "--tls-self-signed")
+	url = strings.Replace(url, "http://", "https://", 1)
+	env := map[string]string{"TOKEND_URL": url, "TOKEND_TOKEN": admin}
+	if code, _, stderr := runTokend(t, env, "apis", "list"); code != exitError || !strings.Contains(stderr, "certificate") {
+		t.Errorf("without --cacert: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := runTokend(t, env, "apis", "list", "--cacert", filepath.Join(dir, "tls-dev-cert.pem")); code != exitOK {
+		t.Errorf("with --cacert: exit %d, %q", code, stderr)
+	}
+}
