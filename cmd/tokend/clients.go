@@ -183,6 +183,10 @@ func showCreatedClient(c *cmdIO, conn connFlags, created *api.CreatedClient) err
 	if created.Secret != "" {
 		fmt.Fprintf(c.stdout, "\nclient secret (shown once, store it now):\n\n    %s\n", created.Secret)
 	}
+	if created.RegistrationAccessToken != "" {
+		fmt.Fprintf(c.stdout, "\nnew registration access token (shown once; the old one no longer works):\n\n    %s\n",
+			created.RegistrationAccessToken)
+	}
 	return nil
 }
 
