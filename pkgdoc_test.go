@@ -67,6 +67,7 @@ func TestPackageDocs(t *testing.T) {
 //     package.
 //   - routetable (the route file of the gateway and forward-auth) is a leaf
 //     of the standard library, shared by the two surfaces that use it.
+//   - ldap implements user.Directory and imports user alone.
 //   - gateway is a surface like server: it imports api, tokenauth,
 //     routetable and clientip, and nothing but cmd imports it.
 //   - the test harnesses (servertest, multinode, bench) may import
@@ -74,7 +75,7 @@ func TestPackageDocs(t *testing.T) {
 var layers = func() map[string][]string {
 	helpers := []string{"api", "internal/credential", "internal/ids", "internal/valid", "internal/ratelimit"}
 	domain := []string{"internal/apikey", "internal/oauth", "internal/signer", "internal/verify", "internal/audit",
-		"internal/cluster", "internal/store"}
+		"internal/user", "internal/cluster", "internal/store"}
 	below := append(append([]string{}, helpers...), domain...)
 	m := map[string][]string{
 		"api":                 nil,
@@ -89,6 +90,7 @@ var layers = func() map[string][]string {
 		"internal/routetable": nil,
 		"internal/server":     slices.Concat(below, []string{"internal/clientip", "internal/routetable", "tokenauth"}),
 		"internal/gateway":    {"api", "tokenauth", "internal/routetable", "internal/clientip"},
+		"internal/ldap":       {"internal/user"},
 	}
 	for _, d := range domain[:len(domain)-1] {
 		m[d] = below
