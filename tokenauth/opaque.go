@@ -30,16 +30,16 @@ func (a *Auth) checkOpaque(ctx context.Context, token, audience string, scopes [
 	if a.cfg.VerifyKey == "" {
 		return nil, invalidToken("this resource accepts JWT access tokens only")
 	}
-	if !wellFormed(token) {
-		// Not a token tokend could have issued: no need to ask.
-		return nil, invalidToken("the token is malformed")
-	}
 	now := a.now()
 	k := keyOf(token, audience, clientIP)
 	if a.cfg.CacheTTL > 0 {
 		if p, ok := a.cache.get(k, now); ok {
 			return p, nil
 		}
+	}
+	if !wellFormed(token) {
+		// Not a token tokend could have issued: no need to ask.
+		return nil, invalidToken("the token is malformed")
 	}
 	req := api.VerifyRequest{Token: token, Audience: audience, Scopes: scopes, ClientIP: clientIP}
 	ask := func() verifyResult {
@@ -186,8 +186,16 @@ func wellFormed(token string) bool {
 			n = n*62 + uint64(d)
 		}
 	}
-	var buf [64]byte
-	return n == uint64(crc32.ChecksumIEEE(append(buf[:0], token[:len(token)-sum]...)))
+	return n == uint64(crc32IEEE(token[:len(token)-sum]))
+}
+
+// crc32IEEE is crc32.ChecksumIEEE of a string, without copying it.
+func crc32IEEE(s string) uint32 {
+	crc := ^uint32(0)
+	for i := 0; i < len(s); i++ {
+		crc = crc32.IEEETable[byte(crc)^s[i]] ^ (crc >> 8)
+	}
+	return ^crc
 }
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
