@@ -93,9 +93,14 @@ func gwGet(t *testing.T, c *http.Client, url, key string) (status int, reused bo
 func TestGatewayCommandFlags(t *testing.T) {
 	tokend, key, vkey, upstream := gatewaySetup(t)
 	env := map[string]string{"TOKEND_TOKEN": vkey}
-	gw, _ := startGateway(t, env, "--tokend", tokend, "--upstream", upstream, "--audience", "orders", "--scope", "orders:read")
+	gw, logs := startGateway(t, env, "--tokend", tokend, "--upstream", upstream, "--audience", "orders", "--scope", "orders:read",
+		"--metrics-addr", "127.0.0.1:0")
 	if status, _ := gwGet(t, http.DefaultClient, gw+"/x", key); status != 200 {
 		t.Errorf("with orders:read: %d, want 200", status)
+	}
+	if m := metricsPage(t, logs); !strings.Contains(m, `tokend_gateway_requests_total{code="200",route="default"} 1`) ||
+		!strings.Contains(m, `tokend_gateway_upstream_seconds_count{route="default"} 1`) {
+		t.Errorf("metrics listener lacks the request:\n%s", m)
 	}
 	big, _ := http.NewRequestWithContext(t.Context(), "GET", gw+"/x", nil)
 	big.Header.Set("X-Big", strings.Repeat("a", 100<<10))
@@ -121,6 +126,25 @@ func TestGatewayCommandFlags(t *testing.T) {
 	if code := run(t.Context(), noKey, strings.NewReader(""), io.Discard, io.Discard, func(string) string { return "" }); code != 2 {
 		t.Errorf("without TOKEND_TOKEN: exit %d, want 2", code)
 	}
+}
+
+// metricsPage fetches /metrics from the address the gateway logged.
+func metricsPage(t *testing.T, logs *lockedBuffer) string {
+	t.Helper()
+	var addr string
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		var l struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "metrics listening" {
+			addr = l.Addr
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics listener at %q: %v", addr, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // TestGatewayCommandReloadsOnSIGHUP: SIGHUP applies a new route file
