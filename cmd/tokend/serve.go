@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -138,7 +137,9 @@ func serve(ctx context.Context, args []string, c *cmdIO) error {
 	if err := checkPprofAddr(cfg.pprofAddr); err != nil {
 		return err
 	}
-	log, err := newLogger(c.stderr, cfg.logLevel, cfg.logFormat)
+	out, flush := bufferLog(c.stderr)
+	defer flush()
+	log, err := newLogger(out, cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
 	}
@@ -344,10 +345,8 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "auto":
-		if f, ok := w.(*os.File); ok {
-			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-				return slog.New(slog.NewTextHandler(w, opts)), nil
-			}
+		if isTerminal(w) {
+			return slog.New(slog.NewTextHandler(w, opts)), nil
 		}
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
