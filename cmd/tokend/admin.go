@@ -13,11 +13,15 @@ import (
 // (creating it only with --init), mints a key of the built-in API and
 // prints only the key, for automation.
 func runAdminKey(ctx context.Context, args []string, c *cmdIO) error {
-	if len(args) == 0 || args[0] != "create" {
-		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
-			return unknownCommand(args[0], "tokend admin-key", []string{"create"})
-		}
-		return fmt.Errorf("%w: tokend admin-key create [--name N] [--scopes tokend:admin] [--data-dir D | --database URL] [--init]", errUsage)
+	const synopsis = "tokend admin-key create [--name N] [--scopes tokend:admin] [--data-dir D | --database URL] [--init]"
+	switch {
+	case len(args) == 0:
+		return fmt.Errorf("%w: %s", errUsage, synopsis)
+	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help":
+		fmt.Fprintf(c.stdout, "usage: %s\n\nRun 'tokend admin-key create -h' for its flags.\n", synopsis)
+		return nil
+	case args[0] != "create":
+		return unknownCommand(args[0], "tokend admin-key", []string{"create"})
 	}
 	var cfg serveConfig
 	var name string

@@ -431,7 +431,8 @@ func keysVerify(ctx context.Context, c *cmdIO, args []string) error {
 	var conn connFlags
 	var f verifyFlags
 	fs := newFlagSet(c, "keys verify", "keys verify [flags] - < token-file",
-		"Asks tokend whether a token may be used, and exits 0 only if it may.\n"+
+		"Asks tokend whether a token may be used, and exits 0 only if it may\n"+
+			"(4 if tokend answers any code but VALID).\n"+
 			"Pass \"-\" to read the token from stdin; a token given as an argument\n"+
 			"lands in shell history and process lists.")
 	conn.register(fs)

@@ -399,3 +399,20 @@ func TestCACertTrustsTheDevelopmentCertificate(t *testing.T) {
 		t.Errorf("with --cacert: exit %d, %q", code, stderr)
 	}
 }
+
+// TestEveryHelpPointerWorks checks that the -h a usage error points to
+// exits 0, for each command a pointer can name.
+func TestEveryHelpPointerWorks(t *testing.T) {
+	pointers := [][]string{{"-h"}, {"admin-key", "-h"}, {"admin-key", "create", "-h"}, {"serve", "-h"}, {"completion", "-h"}}
+	for g, cmds := range groups() {
+		pointers = append(pointers, []string{g, "-h"})
+		for _, c := range cmds {
+			pointers = append(pointers, []string{g, c.name, "-h"})
+		}
+	}
+	for _, args := range pointers {
+		if code, _, stderr := runTokend(t, nil, args...); code != exitOK {
+			t.Errorf("tokend %s: exit %d, %q", strings.Join(args, " "), code, stderr)
+		}
+	}
+}
