@@ -1,7 +1,9 @@
 package tokenauth_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -296,9 +298,11 @@ func TestTokendDownFailsClosed(t *testing.T) {
 	e := newEnv(t, nil)
 	k := e.key(t, nil)
 	down := closedURL(t)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
 	for _, policy := range []tokenauth.FailurePolicy{tokenauth.FailClosed, tokenauth.InsecureFailOpen} {
 		auth, err := tokenauth.New(tokenauth.Config{URL: down, VerifyKey: e.verifyKey, Audience: audience,
-			FailurePolicy: policy, Timeout: 2 * time.Second})
+			FailurePolicy: policy, Timeout: 2 * time.Second, Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,6 +324,12 @@ func TestTokendDownFailsClosed(t *testing.T) {
 		if a := e.do(t, "GET", "/invoices"); a.status != 401 {
 			t.Errorf("no token: %d", a.status)
 		}
+	}
+	if !strings.Contains(logs.String(), "cannot verify a token") {
+		t.Errorf("the failure is not logged: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), k.Secret) || strings.Contains(logs.String(), e.verifyKey) {
+		t.Error("the log holds a secret")
 	}
 }
 
