@@ -24,6 +24,10 @@ type dialect struct {
 	apiForUpdate     string
 	keyForUpdate     string
 	creditsForUpdate string
+	userForUpdate    string
+	// userInGroup is the condition that the JSON array u.groups holds
+	// the name bound to $?.
+	userInGroup string
 }
 
 // migrationLockID is the pg_advisory_xact_lock key of tokend migrations.
@@ -42,6 +46,8 @@ func newDialect(name string) dialect {
 			apiForUpdate:     `SELECT ` + apiCols + ` FROM apis WHERE id = $1`,
 			keyForUpdate:     `SELECT ` + keyCols + ` FROM keys k WHERE k.id = $1`,
 			creditsForUpdate: creditsQuery,
+			userForUpdate:    `SELECT ` + userCols + ` FROM users u WHERE u.id = $1`,
+			userInGroup:      `EXISTS (SELECT 1 FROM json_each(u.groups) WHERE value = $?)`,
 		}
 	case "postgres":
 		return dialect{
@@ -55,6 +61,8 @@ func newDialect(name string) dialect {
 			apiForUpdate:     `SELECT ` + apiCols + ` FROM apis WHERE id = $1 FOR UPDATE`,
 			keyForUpdate:     `SELECT ` + keyCols + ` FROM keys k WHERE k.id = $1 FOR UPDATE`,
 			creditsForUpdate: creditsQuery + ` FOR UPDATE`,
+			userForUpdate:    `SELECT ` + userCols + ` FROM users u WHERE u.id = $1 FOR UPDATE`,
+			userInGroup:      `u.groups::jsonb ? $?`,
 		}
 	}
 	panic("store: unknown dialect " + name)

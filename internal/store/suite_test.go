@@ -44,6 +44,10 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"RevokedJTIs", testRevokedJTIs},
 		{"OAuth", testOAuth},
 		{"Changes", testChanges},
+		{"Users", testUsers},
+		{"ListUsers", testListUsers},
+		{"UpdateUser", testUpdateUser},
+		{"PasswordLinks", testPasswordLinks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,331 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// User is one person (package user). Username is unique regardless of
+// case. PasswordHash is the encoded argon2id hash, empty while the user
+// has no password; it is a hash, never a password.
+type User struct {
+	ID                string
+	Username          string
+	Email             string
+	DisplayName       string
+	Groups            []string
+	Admin             bool
+	Enabled           bool
+	Source            string
+	PasswordHash      string
+	PasswordChangedAt time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// UserFilter selects users for ListUsers. Zero fields select everything.
+type UserFilter struct {
+	// UsernamePrefix keeps users whose username starts with it,
+	// regardless of case.
+	UsernamePrefix string
+	// Group keeps the members of this group.
+	Group string
+	// Enabled, if set, keeps users whose Enabled equals it.
+	Enabled *bool
+	// After is the id the page starts after; Limit (at least 1) bounds it.
+	After string
+	Limit int
+}
+
+// PasswordLink is a one-time set-password link, stored by the SHA-256 of
+// its token.
+type PasswordLink struct {
+	Hash      [32]byte
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+const userCols = `u.id, u.username, u.email, u.display_name, u.groups, u.admin, u.enabled, u.source,
+	u.password_hash, u.password_changed_at, u.created_at, u.updated_at`
+
+func scanUser(s scanner) (User, error) {
+	var u User
+	var groups string
+	var hash sql.NullString
+	var changed, created, updated sql.NullInt64
+	err := s.Scan(&u.ID, &u.Username, &u.Email, &u.DisplayName, &groups, &u.Admin, &u.Enabled, &u.Source,
+		&hash, &changed, &created, &updated)
+	if err != nil {
+		return User{}, notFound(err)
+	}
+	if u.Groups, err = decodeStrings(groups); err != nil {
+		return User{}, fmt.Errorf("user %s groups: %w", u.ID, err)
+	}
+	u.PasswordHash = hash.String
+	u.PasswordChangedAt, u.CreatedAt, u.UpdatedAt = fromMicros(changed), fromMicros(created), fromMicros(updated)
+	return u, nil
+}
+
+// userArgs returns u's columns in the order of insertUser.
+func userArgs(u User) ([]any, error) {
+	groups, err := encodeJSON(u.Groups)
+	if err != nil {
+		return nil, err
+	}
+	if u.Groups == nil {
+		groups = "[]"
+	}
+	created, err := mustTime("created time", u.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	updated, err := mustTime("updated time", u.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	hash := sql.NullString{String: u.PasswordHash, Valid: u.PasswordHash != ""}
+	return []any{u.ID, u.Username, usernameKey(u.Username), u.Email, u.DisplayName, groups, u.Admin, u.Enabled,
+		u.Source, hash, micros(u.PasswordChangedAt), created, updated}, nil
+}
+
+// usernameKey is the form in which usernames are unique.
+func usernameKey(username string) string { return strings.ToLower(username) }
+
+// CreateUser inserts u and writes ev. It returns ErrConflict if u's id or
+// username (in any case) is taken.
+func (db *DB) CreateUser(ctx context.Context, u User, ev Event) error {
+	args, err := userArgs(u)
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.ID, err)
+	}
+	err = db.change(ctx, func(tx *sql.Tx, _ *Change) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, username_key, email, display_name,
+			groups, admin, enabled, source, password_hash, password_changed_at, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, args...)
+		if err != nil {
+			return conflict(err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+// UserByID returns the user with the given id, or ErrNotFound.
+func (db *DB) UserByID(ctx context.Context, id string) (User, error) {
+	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = $1`, id))
+	if err != nil {
+		return User{}, fmt.Errorf("user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// UserByUsername returns the user with the given username in any case,
+// or ErrNotFound.
+func (db *DB) UserByUsername(ctx context.Context, username string) (User, error) {
+	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.username_key = $1`,
+		usernameKey(username)))
+	if err != nil {
+		return User{}, fmt.Errorf("user by username: %w", err)
+	}
+	return u, nil
+}
+
+// ListUsers returns up to f.Limit users in id order, starting after
+// f.After, that match f.
+func (db *DB) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
+	if f.Limit < 1 {
+		return nil, fmt.Errorf("list users: limit %d is less than 1", f.Limit)
+	}
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		where = append(where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.UsernamePrefix != "" {
+		add(`u.username_key LIKE $? ESCAPE '\'`, likePrefix(usernameKey(f.UsernamePrefix)))
+	}
+	if f.Group != "" {
+		add(db.d.userInGroup, f.Group)
+	}
+	if f.Enabled != nil {
+		add(`u.enabled = $?`, *f.Enabled)
+	}
+	if f.After != "" {
+		add(`u.id > $?`, f.After)
+	}
+	q := `SELECT ` + userCols + ` FROM users u`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit)
+	q += ` ORDER BY u.id LIMIT $` + strconv.Itoa(len(args))
+	return db.queryUsers(ctx, q, args)
+}
+
+// likePrefix escapes s for LIKE ... ESCAPE '\' and appends the wildcard.
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s) + "%"
+}
+
+func (db *DB) queryUsers(ctx context.Context, q string, args []any) ([]User, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateUser loads the user with the given id, lets update change it,
+// saves it and writes the event update returns, all in one transaction.
+// If update returns an error, nothing is written and that error is
+// returned unchanged. ID and CreatedAt cannot be changed. A change of
+// password hash or a disable removes the user's set-password links. It
+// returns ErrNotFound, or ErrConflict if the new username is taken.
+func (db *DB) UpdateUser(ctx context.Context, id string, update func(*User) (Event, error)) (User, error) {
+	var u User
+	err := db.change(ctx, func(tx *sql.Tx, _ *Change) error {
+		var err error
+		u, err = updateUser(ctx, tx, db.d.userForUpdate, id, update)
+		return err
+	})
+	if err != nil {
+		return User{}, wrapUnlessCallback(err, "update user "+id)
+	}
+	return u, nil
+}
+
+func updateUser(ctx context.Context, tx *sql.Tx, load, id string, update func(*User) (Event, error)) (User, error) {
+	u, err := scanUser(tx.QueryRowContext(ctx, load, id))
+	if err != nil {
+		return User{}, err
+	}
+	orig := u
+	ev, err := update(&u)
+	if err != nil {
+		return User{}, callbackError{err}
+	}
+	u.ID, u.CreatedAt = orig.ID, orig.CreatedAt
+	args, err := userArgs(u)
+	if err != nil {
+		return User{}, err
+	}
+	args = append(args[:11], args[12]) // all but created_at
+	_, err = tx.ExecContext(ctx, `UPDATE users SET username = $2, username_key = $3, email = $4,
+		display_name = $5, groups = $6, admin = $7, enabled = $8, source = $9, password_hash = $10,
+		password_changed_at = $11, updated_at = $12 WHERE id = $1`, args...)
+	if err != nil {
+		return User{}, conflict(err)
+	}
+	if u.PasswordHash != orig.PasswordHash || !u.Enabled {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM password_links WHERE user_id = $1`, id); err != nil {
+			return User{}, err
+		}
+	}
+	return u, insertEvent(ctx, tx, ev)
+}
+
+// DeleteUser deletes the user with the given id, with their set-password
+// links, and writes ev. It returns ErrNotFound.
+func (db *DB) DeleteUser(ctx context.Context, id string, ev Event) error {
+	err := db.change(ctx, func(tx *sql.Tx, _ *Change) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM password_links WHERE user_id = $1`, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return notFoundOr(err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("delete user %s: %w", id, err)
+	}
+	return nil
+}
+
+func notFoundOr(err error) error {
+	if err != nil {
+		return err
+	}
+	return ErrNotFound
+}
+
+// CreatePasswordLink stores l, replacing every earlier link of its user,
+// and writes ev. It returns ErrNotFound if the user does not exist.
+func (db *DB) CreatePasswordLink(ctx context.Context, l PasswordLink, ev Event) error {
+	created, err := mustTime("created time", l.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("create password link: %w", err)
+	}
+	expires, err := mustTime("expiry", l.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("create password link: %w", err)
+	}
+	err = db.change(ctx, func(tx *sql.Tx, _ *Change) error {
+		if _, err := scanUser(tx.QueryRowContext(ctx, db.d.userForUpdate, l.UserID)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM password_links WHERE user_id = $1`, l.UserID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO password_links (hash, user_id, created_at, expires_at)
+			VALUES ($1, $2, $3, $4)`, l.Hash[:], l.UserID, created, expires)
+		if err != nil {
+			return conflict(err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("create password link for %s: %w", l.UserID, err)
+	}
+	return nil
+}
+
+// UsePasswordLink consumes the link whose token hashes to hash, if it has
+// not expired at now: in one transaction it deletes the link, loads its
+// user, lets update change the user (set the password hash), saves it
+// and writes the event update returns. A link works once. It returns
+// ErrNotFound for a link that is unknown, used or expired; an error of
+// update is returned unchanged, and then the link stays usable.
+func (db *DB) UsePasswordLink(ctx context.Context, hash [32]byte, now time.Time, update func(*User) (Event, error)) (User, error) {
+	var u User
+	err := db.change(ctx, func(tx *sql.Tx, _ *Change) error {
+		var userID string
+		err := tx.QueryRowContext(ctx, `DELETE FROM password_links WHERE hash = $1 AND expires_at > $2
+			RETURNING user_id`, hash[:], now.UnixMicro()).Scan(&userID)
+		if err != nil {
+			return notFound(err)
+		}
+		u, err = updateUser(ctx, tx, db.d.userForUpdate, userID, update)
+		return err
+	})
+	if err != nil {
+		return User{}, wrapUnlessCallback(err, "use password link")
+	}
+	return u, nil
+}
