@@ -84,7 +84,7 @@ func TestDecodeAccessClaimsRefuses(t *testing.T) {
 func TestReserved(t *testing.T) {
 	for p, want := range map[string]bool{
 		"tokend": true, "tokend_ci": true, "tokendx": true, "tkat": true, "tkat_x": true, "tkrt": true,
-		"tkcs": true, "tkrg": true, "tkpt": true, "tkss": true, "tkia": true,
+		"tkcs": true, "tkrg": true, "tkpt": true, "tkss": true, "tksp": true, "tkia": true,
 		"tk": false, "tka": false, "pay": false, "my_tokend": false, "sk_live": false,
 	} {
 		if got := Reserved(p); got != want {

@@ -24,6 +24,9 @@ const (
 	PersonalTokenPrefix = "tkpt"
 	// SessionPrefix is reserved for browser session tokens (next).
 	SessionPrefix = "tkss"
+	// SetPasswordPrefix prefixes the tokens of one-time set-password
+	// links (package user).
+	SetPasswordPrefix = "tksp"
 	// InitialAccessTokenPrefix is reserved for RFC 7591 initial access
 	// tokens that tokend will issue (next).
 	InitialAccessTokenPrefix = "tkia"
@@ -32,7 +35,7 @@ const (
 // prefixes lists every prefix tokend owns.
 var prefixes = [...]string{
 	AdminKeyPrefix, ClientSecretPrefix, AccessTokenPrefix, RefreshTokenPrefix, RegistrationTokenPrefix,
-	PersonalTokenPrefix, SessionPrefix, InitialAccessTokenPrefix,
+	PersonalTokenPrefix, SessionPrefix, SetPasswordPrefix, InitialAccessTokenPrefix,
 }
 
 // Prefixes returns every prefix tokend owns, for messages and docs.

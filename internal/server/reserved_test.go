@@ -17,7 +17,7 @@ func TestAPIsCannotBorrowTokendNames(t *testing.T) {
 	refused := []api.CreateAPIRequest{
 		{KeyPrefix: "tokend"}, {KeyPrefix: "tokend_x"}, {KeyPrefix: "tokendx"},
 		{KeyPrefix: "tkat"}, {KeyPrefix: "tkat_x"}, {KeyPrefix: "tkrt_live"}, {KeyPrefix: "tkcs"},
-		{KeyPrefix: "tkrg1"}, {KeyPrefix: "tkpt"}, {KeyPrefix: "tkss_a"}, {KeyPrefix: "tkia"},
+		{KeyPrefix: "tkrg1"}, {KeyPrefix: "tkpt"}, {KeyPrefix: "tkss_a"}, {KeyPrefix: "tkia"}, {KeyPrefix: "tksp1"},
 		{KeyPrefix: "ok", Scopes: []string{"read", "tokend:admin"}},
 		{KeyPrefix: "ok", Scopes: []string{"tokend:verify"}},
 		{KeyPrefix: "ok", Scopes: []string{"tokend:anything"}},
