@@ -57,15 +57,16 @@ func (g *guard) checkClient(id string, now time.Time) *Error {
 }
 
 // fail records one failed authentication from ip at now, of client id if
-// it exists ("" otherwise). It returns a 429 *Error if the address is now
-// over its limit, nil if the failure is an ordinary 401.
+// it exists ("" otherwise). It returns a 429 *Error if the address had
+// already failed limit times, nil if the failure is an ordinary 401.
 func (g *guard) fail(id, ip string, now time.Time) *Error {
 	if id != "" {
 		g.clients.add(hashKey(id), now)
 	}
 	k := addrKey(ip)
+	e := g.addrs.blocked(k, now)
 	g.addrs.add(k, now)
-	return g.addrs.blocked(k, now)
+	return e
 }
 
 // sweep drops the entries whose window ended before now.
@@ -143,12 +144,14 @@ func (f *failures) makeRoom(now time.Time) {
 	}
 }
 
+// blocked returns a 429 *Error once k has failed limit times in its
+// window: the attempt after the limit-th failure is the first refused.
 func (f *failures) blocked(k [16]byte, now time.Time) *Error {
 	f.mu.Lock()
 	t, ok := f.m[k]
 	f.mu.Unlock()
 	end := t.start.Add(f.window)
-	if !ok || t.n <= f.limit || !now.Before(end) {
+	if !ok || t.n < f.limit || !now.Before(end) {
 		return nil
 	}
 	secs := time.Duration(math.Ceil(end.Sub(now).Seconds())) * time.Second

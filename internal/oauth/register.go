@@ -64,8 +64,9 @@ func (s *Service) Register(ctx context.Context, initial, ip string, req Registra
 	}
 	if s.registrations != nil {
 		k := addrKey(ip)
+		e := s.registrations.blocked(k, s.now())
 		s.registrations.add(k, s.now())
-		if e := s.registrations.blocked(k, s.now()); e != nil {
+		if e != nil {
 			e.Description = "too many registrations from this address; retry later"
 			return RegistrationResponse{}, e
 		}
