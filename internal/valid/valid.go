@@ -54,10 +54,12 @@ func Scope(field, s string) error {
 	if s == "" || len(s) > 128 {
 		return Errorf(field, "scope %q must be 1 to 128 characters", s)
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return Errorf(field, "scope %q has a character RFC 6749 forbids", s)
+	for _, c := range s {
+		switch {
+		case c == ' ':
+			return Errorf(field, "scope %q has a space, which RFC 6749 forbids in a scope; give each scope separately", s)
+		case c < 0x21 || c > 0x7e || c == '"' || c == '\\':
+			return Errorf(field, "scope %q has %q, which RFC 6749 forbids in a scope", s, c)
 		}
 	}
 	return nil

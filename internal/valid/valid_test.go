@@ -60,3 +60,27 @@ func TestCIDRs(t *testing.T) {
 		}
 	}
 }
+
+// TestScopeErrorNamesTheForbiddenCharacter gives scopes with a character
+// RFC 6749 forbids: the error names that character, so "a b" tells the
+// user that the space is the problem (walk-through M11b).
+func TestScopeErrorNamesTheForbiddenCharacter(t *testing.T) {
+	tests := []struct {
+		scope, want string
+	}{
+		{"invoices:read invoices:write", `scope "invoices:read invoices:write" has a space, which RFC 6749 forbids in a scope; give each scope separately`},
+		{`a"b`, `scope "a\"b" has '"', which RFC 6749 forbids in a scope`},
+		{"a\tb", `scope "a\tb" has '\t', which RFC 6749 forbids in a scope`},
+		{"réad", `scope "réad" has 'é', which RFC 6749 forbids in a scope`},
+	}
+	for _, tt := range tests {
+		err := Scope("scopes", tt.scope)
+		if err == nil {
+			t.Errorf("Scope(%q) = nil, want an error", tt.scope)
+			continue
+		}
+		if got := err.Error(); got != "scopes: "+tt.want {
+			t.Errorf("Scope(%q):\n got %s\nwant scopes: %s", tt.scope, got, tt.want)
+		}
+	}
+}
