@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -204,12 +205,17 @@ func notFound(mux *http.ServeMux) http.HandlerFunc {
 	}
 }
 
+// mustJSON encodes v without HTML escaping, so that a detail such as
+// "Bearer <key>" reads as written rather than as "Bearer \u003ckey\u003e";
+// answers are application/json, never HTML.
 func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		panic(err) // only ever called with plain structs
 	}
-	return b
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // levelFor logs server faults as errors, client faults as warnings and
