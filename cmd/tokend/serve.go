@@ -234,13 +234,16 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 
 // start builds a node, listens, and runs its background work.
 func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Writer) (*node, error) {
-	p, err := build(ctx, cfg, log, stdout)
+	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	// The issuer derived from the address names the port really bound,
+	// so that --addr 127.0.0.1:0 gives tokens a reachable iss.
+	cfg.addr = ln.Addr().String()
+	p, err := build(ctx, cfg, log, stdout)
 	if err != nil {
-		p.close()
+		ln.Close()
 		return nil, err
 	}
 	pp, err := startPprof(cfg.pprofAddr, log)
