@@ -29,7 +29,9 @@ func TestFillEscapes(t *testing.T) {
 func TestNewRefusesBadConfig(t *testing.T) {
 	dir := t.TempDir()
 	notPEM := filepath.Join(dir, "not.pem")
-	must(t, os.WriteFile(notPEM, []byte("hello"), 0o600))
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	good := Config{URL: "ldap://dc.example.com", UserBase: "ou=people,dc=example,dc=com"}
 	for _, tc := range []struct {
 		name string

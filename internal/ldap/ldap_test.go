@@ -10,20 +10,21 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tokend/tokend/internal/ldap/ldaptest"
 	"github.com/tokend/tokend/internal/user"
 )
 
 // openLDAP is the Config of the test directory's people, over StartTLS
 // with the test CA.
-func openLDAP(s *slapd) Config {
-	return Config{URL: s.ldapURL, CAFile: s.caFile, BindDN: searchDN, BindPassword: searchPW,
-		UserBase: peopleBase, GroupBase: groupBase}
+func openLDAP(s *ldaptest.Server) Config {
+	return Config{URL: s.URL, CAFile: s.CAFile, BindDN: ldaptest.SearchDN, BindPassword: ldaptest.SearchPassword,
+		UserBase: ldaptest.PeopleBase, GroupBase: ldaptest.GroupBase}
 }
 
 // activeDirectory is the Config of the AD-like entries, over ldaps://.
-func activeDirectory(s *slapd) Config {
-	return Config{URL: s.ldapsURL, CAFile: s.caFile, Preset: PresetAD, BindDN: searchDN, BindPassword: searchPW,
-		UserBase: adBase}
+func activeDirectory(s *ldaptest.Server) Config {
+	return Config{URL: s.LDAPSURL, CAFile: s.CAFile, Preset: PresetAD, BindDN: ldaptest.SearchDN, BindPassword: ldaptest.SearchPassword,
+		UserBase: ldaptest.ADBase}
 }
 
 func newDirectory(t *testing.T, c Config) *Directory {
@@ -74,7 +75,7 @@ func checkSignIns(t *testing.T, d *Directory, cases []signIn) {
 // come from groupOfNames, a wrong password and an unknown user give the
 // same error, and the locked user is refused once the password is right.
 func TestAuthenticateOpenLDAP(t *testing.T) {
-	s := startSlapd(t)
+	s := ldaptest.Start(t)
 	d := newDirectory(t, openLDAP(s))
 	locked := user.Entry{Username: "bob", Email: "bob@example.com", DisplayName: "Bob Locked", Groups: []string{"staff"}, Disabled: true}
 	checkSignIns(t, d, []signIn{
@@ -96,7 +97,7 @@ func TestAuthenticateOpenLDAP(t *testing.T) {
 // username are matched literally. Unescaped, "al*" would find alice and
 // sign in with her password, and "*" or ")(uid=*" would match everyone.
 func TestAuthenticateRefusesFilterInjection(t *testing.T) {
-	s := startSlapd(t)
+	s := ldaptest.Start(t)
 	var cases []signIn
 	for _, u := range []string{"al*", "*", "*)(uid=*", ")(uid=*", "alice)(uid=*", "alice)(|(uid=*)", "alice\\", "alice\\2a",
 		"alice\x00", "\x00", "a*e", "alice)(objectClass=*"} {
@@ -117,7 +118,7 @@ func TestAuthenticateRefusesFilterInjection(t *testing.T) {
 // ldaps://: by sAMAccountName or userPrincipalName, groups from memberOf,
 // disabled by userAccountControl, expired by accountExpires.
 func TestAuthenticateActiveDirectory(t *testing.T) {
-	s := startSlapd(t)
+	s := ldaptest.Start(t)
 	d := newDirectory(t, activeDirectory(s))
 	frank := user.Entry{Username: "frank", DisplayName: "frank", Disabled: true}
 	checkSignIns(t, d, []signIn{
@@ -147,7 +148,7 @@ func TestAuthenticateActiveDirectory(t *testing.T) {
 
 // TestLookup is the periodic check: present, disabled and gone people.
 func TestLookup(t *testing.T) {
-	s := startSlapd(t)
+	s := ldaptest.Start(t)
 	ol, ad := newDirectory(t, openLDAP(s)), newDirectory(t, activeDirectory(s))
 	for _, tc := range []struct {
 		name     string
@@ -182,7 +183,7 @@ func TestLookup(t *testing.T) {
 // against the CA file; clear text needs InsecureNoStartTLS; a wrong
 // search account is the directory's fault, not the user's.
 func TestTransport(t *testing.T) {
-	s := startSlapd(t)
+	s := ldaptest.Start(t)
 	with := func(f func(*Config)) Config {
 		c := openLDAP(s)
 		f(&c)
@@ -194,14 +195,14 @@ func TestTransport(t *testing.T) {
 		wantErr error
 	}{
 		{"StartTLS, the right CA", openLDAP(s), nil},
-		{"StartTLS, another CA", with(func(c *Config) { c.CAFile = s.otherCAFile }), user.ErrUnavailable},
+		{"StartTLS, another CA", with(func(c *Config) { c.CAFile = s.OtherCAFile }), user.ErrUnavailable},
 		{"StartTLS, the system CAs", with(func(c *Config) { c.CAFile = "" }), user.ErrUnavailable},
-		{"ldaps, the right CA", with(func(c *Config) { c.URL = s.ldapsURL }), nil},
-		{"ldaps, another CA", with(func(c *Config) { c.URL, c.CAFile = s.ldapsURL, s.otherCAFile }), user.ErrUnavailable},
-		{"ldaps, name not in the certificate", with(func(c *Config) { c.URL = strings.Replace(s.ldapsURL, "localhost", "127.0.0.2", 1) }), user.ErrUnavailable},
+		{"ldaps, the right CA", with(func(c *Config) { c.URL = s.LDAPSURL }), nil},
+		{"ldaps, another CA", with(func(c *Config) { c.URL, c.CAFile = s.LDAPSURL, s.OtherCAFile }), user.ErrUnavailable},
+		{"ldaps, name not in the certificate", with(func(c *Config) { c.URL = strings.Replace(s.LDAPSURL, "localhost", "127.0.0.2", 1) }), user.ErrUnavailable},
 		{"clear text when asked", with(func(c *Config) { c.CAFile, c.InsecureNoStartTLS = "", true }), nil},
 		{"wrong search password", with(func(c *Config) { c.BindPassword = "wrong-search-secret" }), user.ErrUnavailable},
-		{"user base that does not exist", with(func(c *Config) { c.UserBase = "ou=nowhere," + suffix }), user.ErrUnavailable},
+		{"user base that does not exist", with(func(c *Config) { c.UserBase = "ou=nowhere," + ldaptest.Suffix }), user.ErrUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDirectory(t, tc.c)
@@ -227,7 +228,7 @@ func TestTransport(t *testing.T) {
 // whether it hangs in the bind, in StartTLS or in the TLS handshake.
 func TestDirectoryDown(t *testing.T) {
 	hanging := hangingServer(t)
-	closed := "ldap://127.0.0.1:" + freePort(t)
+	closed := "ldap://127.0.0.1:" + ldaptest.FreePort(t)
 	for _, tc := range []struct {
 		name string
 		c    Config
@@ -238,7 +239,7 @@ func TestDirectoryDown(t *testing.T) {
 		{"hangs in the TLS handshake", Config{URL: "ldaps://" + hanging}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.c.UserBase, tc.c.BindDN, tc.c.BindPassword = peopleBase, searchDN, searchPW
+			tc.c.UserBase, tc.c.BindDN, tc.c.BindPassword = ldaptest.PeopleBase, ldaptest.SearchDN, ldaptest.SearchPassword
 			tc.c.Timeout, tc.c.DialTimeout = 300*time.Millisecond, 300*time.Millisecond
 			d := newDirectory(t, tc.c)
 			if _, err := d.Authenticate(context.Background(), "alice", "alice-password-1"); !errors.Is(err, user.ErrUnavailable) {
@@ -253,7 +254,7 @@ func TestDirectoryDown(t *testing.T) {
 		})
 	}
 	t.Run("caller gives up first", func(t *testing.T) {
-		d := newDirectory(t, Config{URL: "ldap://" + hanging, InsecureNoStartTLS: true, UserBase: peopleBase})
+		d := newDirectory(t, Config{URL: "ldap://" + hanging, InsecureNoStartTLS: true, UserBase: ldaptest.PeopleBase})
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(100*time.Millisecond, cancel)
 		if _, err := d.Authenticate(ctx, "alice", "alice-password-1"); !errors.Is(err, user.ErrUnavailable) {
@@ -267,7 +268,9 @@ func TestDirectoryDown(t *testing.T) {
 func hangingServer(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {

@@ -1,4 +1,14 @@
-package ldap
+// Package ldaptest runs a real OpenLDAP server (Debian's slapd) for tests:
+// on free loopback ports, over a fresh database in a temporary directory,
+// with StartTLS and ldaps:// on a certificate of its own CA, seeded with
+// people, groups, a locked user and Active-Directory-like entries (see
+// Seed), and stopped when the test ends.
+//
+//	s := ldaptest.Start(t) // skips only when slapd is not installed
+//	d, err := ldap.New(ldap.Config{URL: s.URL, CAFile: s.CAFile,
+//		BindDN: ldaptest.SearchDN, BindPassword: ldaptest.SearchPassword,
+//		UserBase: ldaptest.PeopleBase, GroupBase: ldaptest.GroupBase})
+package ldaptest
 
 import (
 	"bytes"
@@ -21,23 +31,25 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 )
 
-// The test directory: its suffix, root and search accounts.
+// The directory's suffix, accounts and bases. The search account may read
+// everything but passwords.
 const (
-	suffix     = "dc=example,dc=com"
-	rootDN     = "cn=admin," + suffix
-	rootPW     = "root-secret"
-	searchDN   = "cn=search," + suffix
-	searchPW   = "search-secret"
-	peopleBase = "ou=people," + suffix
-	groupBase  = "ou=groups," + suffix
-	adBase     = "ou=ad," + suffix
+	Suffix         = "dc=example,dc=com"
+	RootDN         = "cn=admin," + Suffix
+	RootPassword   = "root-secret"
+	SearchDN       = "cn=search," + Suffix
+	SearchPassword = "search-secret"
+	PeopleBase     = "ou=people," + Suffix
+	GroupBase      = "ou=groups," + Suffix
+	ADBase         = "ou=ad," + Suffix
 )
 
-// slapd is a running OpenLDAP server of the test's own.
-type slapd struct {
-	ldapURL, ldapsURL string
-	caFile            string // PEM of the CA that signed the server's certificate
-	otherCAFile       string // PEM of a CA that did not
+// Server is a running slapd of the test's own.
+type Server struct {
+	URL         string // ldap://127.0.0.1:port, with StartTLS offered
+	LDAPSURL    string // ldaps://localhost:port
+	CAFile      string // PEM of the CA that signed the server's certificate
+	OtherCAFile string // PEM of a CA that did not
 }
 
 // adSchema is the part of Active Directory's schema that the AD preset
@@ -74,47 +86,47 @@ TLSCertificateFile {{dir}}/cert.pem
 TLSCertificateKeyFile {{dir}}/key.pem
 database mdb
 maxsize 16777216
-suffix "` + suffix + `"
-rootdn "` + rootDN + `"
-rootpw ` + rootPW + `
+Suffix "` + Suffix + `"
+rootdn "` + RootDN + `"
+rootpw ` + RootPassword + `
 directory {{dir}}/db
 overlay ppolicy
 access to attrs=userPassword by anonymous auth by * none
-access to * by dn.exact="` + searchDN + `" read by self read by * none
+access to * by dn.exact="` + SearchDN + `" read by self read by * none
 `
 
-// seed is the directory's content. alice is in two groups, carol in
+// Seed is the directory's content. alice is in two groups, carol in
 // none, bob is locked (pwdAccountLockedTime, which binds do not check
 // without a password policy: tokend must), and "al*" would match alice
 // if the username were not escaped. Under ou=ad, eve and frank (whose
 // userAccountControl has ACCOUNTDISABLE) and gina (whose account
 // expires at the start of 2030) look like Active Directory users.
-const seed = `
-dn: ` + suffix + `
+const Seed = `
+dn: ` + Suffix + `
 objectClass: dcObject
 objectClass: organization
 o: Example
 dc: example
 
-dn: ` + searchDN + `
+dn: ` + SearchDN + `
 objectClass: organizationalRole
 objectClass: simpleSecurityObject
 cn: search
-userPassword: ` + searchPW + `
+userPassword: ` + SearchPassword + `
 
-dn: ` + peopleBase + `
+dn: ` + PeopleBase + `
 objectClass: organizationalUnit
 ou: people
 
-dn: ` + groupBase + `
+dn: ` + GroupBase + `
 objectClass: organizationalUnit
 ou: groups
 
-dn: ` + adBase + `
+dn: ` + ADBase + `
 objectClass: organizationalUnit
 ou: ad
 
-dn: uid=alice,` + peopleBase + `
+dn: uid=alice,` + PeopleBase + `
 objectClass: inetOrgPerson
 uid: alice
 cn: Alice Liddell
@@ -123,7 +135,7 @@ displayName: Alice Liddell
 mail: alice@example.com
 userPassword: alice-password-1
 
-dn: uid=bob,` + peopleBase + `
+dn: uid=bob,` + PeopleBase + `
 objectClass: inetOrgPerson
 uid: bob
 cn: Bob Locked
@@ -132,25 +144,25 @@ mail: bob@example.com
 userPassword: bob-password-1
 pwdAccountLockedTime: 000001010000Z
 
-dn: uid=carol,` + peopleBase + `
+dn: uid=carol,` + PeopleBase + `
 objectClass: inetOrgPerson
 uid: carol
 cn: Carol
 sn: Carol
 userPassword: carol-password-1
 
-dn: cn=admins,` + groupBase + `
+dn: cn=admins,` + GroupBase + `
 objectClass: groupOfNames
 cn: admins
-member: uid=alice,` + peopleBase + `
+member: uid=alice,` + PeopleBase + `
 
-dn: cn=staff,` + groupBase + `
+dn: cn=staff,` + GroupBase + `
 objectClass: groupOfNames
 cn: staff
-member: uid=alice,` + peopleBase + `
-member: uid=bob,` + peopleBase + `
+member: uid=alice,` + PeopleBase + `
+member: uid=bob,` + PeopleBase + `
 
-dn: cn=eve,` + adBase + `
+dn: cn=eve,` + ADBase + `
 objectClass: user
 cn: eve
 sn: Eve
@@ -160,11 +172,11 @@ sAMAccountName: eve
 userPrincipalName: eve@example.com
 userAccountControl: 512
 accountExpires: 9223372036854775807
-memberOf: cn=admins,` + groupBase + `
-memberOf: CN=Domain Users,CN=Users,` + suffix + `
+memberOf: cn=admins,` + GroupBase + `
+memberOf: CN=Domain Users,CN=Users,` + Suffix + `
 userPassword: eve-password-1
 
-dn: cn=frank,` + adBase + `
+dn: cn=frank,` + ADBase + `
 objectClass: user
 cn: frank
 sn: Frank
@@ -173,26 +185,26 @@ userPrincipalName: frank@example.com
 userAccountControl: 514
 userPassword: frank-password-1
 
-dn: cn=gina,` + adBase + `
+dn: cn=gina,` + ADBase + `
 objectClass: user
 cn: gina
 sn: Gina
 sAMAccountName: gina
 userPrincipalName: gina@example.com
 userAccountControl: 66048
-accountExpires: ` + ginaExpires + `
+accountExpires: ` + GinaExpires + `
 userPassword: gina-password-1
 `
 
-// ginaExpires is 2030-01-01T00:00:00Z as Active Directory writes it:
+// GinaExpires is gina's accountExpires, 2030-01-01T00:00:00Z as Active Directory writes it:
 // 100 ns intervals since 1601-01-01.
-const ginaExpires = "135379296000000000"
+const GinaExpires = "135379296000000000"
 
-// startSlapd runs slapd on two free loopback ports (ldap:// and
+// Start runs slapd on two free loopback ports (ldap:// and
 // ldaps://) over a fresh database in a temporary directory, seeds it,
 // and stops it when the test ends. It skips the test only when slapd is
 // not installed (.ci/run installs it).
-func startSlapd(t *testing.T) *slapd {
+func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := lookSbin("slapd")
 	add := lookSbin("ldapadd")
@@ -200,25 +212,25 @@ func startSlapd(t *testing.T) *slapd {
 		t.Skip("slapd or ldapadd is not installed (apt-get install slapd ldap-utils); .ci/run installs them")
 	}
 	dir := t.TempDir()
-	s := &slapd{caFile: filepath.Join(dir, "ca.pem"), otherCAFile: filepath.Join(dir, "other-ca.pem")}
+	s := &Server{CAFile: filepath.Join(dir, "ca.pem"), OtherCAFile: filepath.Join(dir, "other-ca.pem")}
 	writeCerts(t, dir)
 	must(t, os.Mkdir(filepath.Join(dir, "db"), 0o700))
 	must(t, os.WriteFile(filepath.Join(dir, "ad.schema"), []byte(adSchema), 0o600))
 	conf := filepath.Join(dir, "slapd.conf")
 	must(t, os.WriteFile(conf, []byte(strings.ReplaceAll(slapdConf, "{{dir}}", dir)), 0o600))
-	p1, p2 := freePort(t), freePort(t)
-	s.ldapURL, s.ldapsURL = "ldap://127.0.0.1:"+p1, "ldaps://localhost:"+p2
+	p1, p2 := FreePort(t), FreePort(t)
+	s.URL, s.LDAPSURL = "ldap://127.0.0.1:"+p1, "ldaps://localhost:"+p2
 	var out bytes.Buffer
-	cmd := exec.Command(bin, "-f", conf, "-h", s.ldapURL+"/ ldaps://127.0.0.1:"+p2+"/", "-d", "0")
+	cmd := exec.Command(bin, "-f", conf, "-h", s.URL+"/ ldaps://127.0.0.1:"+p2+"/", "-d", "0")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	must(t, cmd.Start())
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	waitReady(t, s.ldapURL, &out)
-	ldif := exec.Command(add, "-x", "-H", s.ldapURL, "-D", rootDN, "-w", rootPW, "-e", "relax")
-	ldif.Stdin = strings.NewReader(seed)
+	waitReady(t, s.URL, &out)
+	ldif := exec.Command(add, "-x", "-H", s.URL, "-D", RootDN, "-w", RootPassword, "-e", "relax")
+	ldif.Stdin = strings.NewReader(Seed)
 	if b, err := ldif.CombinedOutput(); err != nil {
 		t.Fatalf("ldapadd: %v\n%s", err, b)
 	}
@@ -239,7 +251,8 @@ func lookSbin(name string) string {
 	return ""
 }
 
-func freePort(t *testing.T) string {
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
@@ -248,11 +261,11 @@ func freePort(t *testing.T) string {
 }
 
 // waitReady waits until slapd answers a root bind, for at most 10 s.
-func waitReady(t *testing.T, url string, out *bytes.Buffer) {
+func waitReady(t testing.TB, url string, out *bytes.Buffer) {
 	t.Helper()
 	for range 200 {
 		if c, err := goldap.DialURL(url); err == nil {
-			err = c.Bind(rootDN, rootPW)
+			err = c.Bind(RootDN, RootPassword)
 			c.Close()
 			if err == nil {
 				return
@@ -265,7 +278,7 @@ func waitReady(t *testing.T, url string, out *bytes.Buffer) {
 
 // writeCerts writes a CA, a server certificate for localhost and
 // 127.0.0.1 signed by it, the server's key, and an unrelated CA.
-func writeCerts(t *testing.T, dir string) {
+func writeCerts(t testing.TB, dir string) {
 	t.Helper()
 	caKey, ca := newCA(t, "tokend test LDAP CA")
 	_, other := newCA(t, "some other CA")
@@ -285,7 +298,7 @@ func writeCerts(t *testing.T, dir string) {
 	writePEM(t, filepath.Join(dir, "key.pem"), "PRIVATE KEY", pk)
 }
 
-func newCA(t *testing.T, name string) (*ecdsa.PrivateKey, *x509.Certificate) {
+func newCA(t testing.TB, name string) (*ecdsa.PrivateKey, *x509.Certificate) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	must(t, err)
@@ -299,12 +312,12 @@ func newCA(t *testing.T, name string) (*ecdsa.PrivateKey, *x509.Certificate) {
 	return key, cert
 }
 
-func writePEM(t *testing.T, path, typ string, der []byte) {
+func writePEM(t testing.TB, path, typ string, der []byte) {
 	t.Helper()
 	must(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
