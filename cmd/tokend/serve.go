@@ -20,6 +20,7 @@ import (
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/clientip"
+	"github.com/tokend/tokend/internal/ldap"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/routetable"
 	"github.com/tokend/tokend/internal/server"
@@ -46,6 +47,7 @@ type serveConfig struct {
 	auditRetention          time.Duration
 	signing                 signingConfig
 	oauth                   oauthConfig
+	ldap                    ldapConfig
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -74,6 +76,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	str(fs, &c.authzRoutes, "authz-routes", "", "route file (JSON) of /v1/authz for requests without requirements on the URL; reloaded on SIGHUP")
 	c.signing.register(fs)
 	c.oauth.register(fs)
+	c.ldap.register(fs)
 }
 
 // selfSigned sets up --tls-self-signed: the development certificate
@@ -137,6 +140,9 @@ func serve(ctx context.Context, args []string, c *cmdIO) error {
 	if err := checkPprofAddr(cfg.pprofAddr); err != nil {
 		return err
 	}
+	if err := cfg.ldap.check(); err != nil {
+		return err
+	}
 	out, flush := bufferLog(c.stderr)
 	defer flush()
 	log, err := newLogger(out, cfg.logLevel, cfg.logFormat)
@@ -173,6 +179,9 @@ type parts struct {
 	engine *verify.Engine
 	keys   *apikey.Service
 	oauth  *oauth.Service
+	// directory is the LDAP or Active Directory server of --ldap-url,
+	// nil without one; people's sign-in consults it as a user.Directory.
+	directory *ldap.Directory
 }
 
 // close releases what build opened, for a start that fails.
@@ -228,6 +237,9 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if err = bootstrap(ctx, p.keys, stdout); err != nil {
 		return p, err
 	}
+	if p.directory, err = newDirectory(cfg.ldap); err != nil {
+		return p, err
+	}
 	p.oauth, err = newOAuth(cfg, p.db, p.signer, p.engine, log)
 	return p, err
 }
@@ -269,6 +281,9 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		n.bgDone.Go(func() { run(bg) })
 	}
 	p.peers.run(bg, &n.bgDone)
+	if p.directory != nil {
+		n.bgDone.Go(func() { pingDirectory(bg, p.directory, cfg.ldap.url, log) })
+	}
 	if cfg.authzRoutes != "" {
 		hup := hangups()
 		n.bgDone.Go(func() {
