@@ -3,6 +3,7 @@ package ldap
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -278,8 +279,10 @@ func hangingServer(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			t.Cleanup(func() { c.Close() })
-			go func() { _, _ = c.Read(make([]byte, 1<<16)) }()
+			go func() {
+				_, _ = io.Copy(io.Discard, c) // until tokend gives up and closes
+				c.Close()
+			}()
 		}
 	}()
 	return ln.Addr().String()
