@@ -224,6 +224,21 @@ func TestTransport(t *testing.T) {
 	}
 }
 
+// TestStartTLSNeverFallsBack: a directory that refuses StartTLS is
+// unavailable; tokend does not send the passwords in clear instead.
+func TestStartTLSNeverFallsBack(t *testing.T) {
+	s := ldaptest.StartWithoutTLS(t)
+	c := Config{URL: s.URL, BindDN: ldaptest.SearchDN, BindPassword: ldaptest.SearchPassword, UserBase: ldaptest.PeopleBase}
+	_, err := newDirectory(t, c).Authenticate(context.Background(), "alice", "alice-password-1")
+	if !errors.Is(err, user.ErrUnavailable) || !strings.Contains(err.Error(), "StartTLS") {
+		t.Errorf("Authenticate error = %v, want ErrUnavailable from StartTLS", err)
+	}
+	c.InsecureNoStartTLS = true
+	if _, err := newDirectory(t, c).Authenticate(context.Background(), "alice", "alice-password-1"); err != nil {
+		t.Errorf("in clear text when asked: %v", err)
+	}
+}
+
 // TestDirectoryDown: a directory that refuses connections, or accepts
 // them and never answers, is ErrUnavailable once Timeout has passed,
 // whether it hangs in the bind, in StartTLS or in the TLS handshake.

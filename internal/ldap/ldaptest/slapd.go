@@ -70,6 +70,13 @@ objectclass ( 1.2.840.113556.1.5.9 NAME 'user' SUP inetOrgPerson STRUCTURAL
 	MAY ( sAMAccountName $ userPrincipalName $ userAccountControl $ accountExpires $ memberOf ) )
 `
 
+// tlsConf gives slapd its certificate, for StartTLS and ldaps://.
+const tlsConf = `
+TLSCACertificateFile {{dir}}/ca.pem
+TLSCertificateFile {{dir}}/cert.pem
+TLSCertificateKeyFile {{dir}}/key.pem
+`
+
 const slapdConf = `
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -81,9 +88,6 @@ moduleload back_mdb
 moduleload ppolicy
 pidfile {{dir}}/slapd.pid
 argsfile {{dir}}/slapd.args
-TLSCACertificateFile {{dir}}/ca.pem
-TLSCertificateFile {{dir}}/cert.pem
-TLSCertificateKeyFile {{dir}}/key.pem
 database mdb
 maxsize 16777216
 Suffix "` + Suffix + `"
@@ -200,11 +204,23 @@ userPassword: gina-password-1
 // 100 ns intervals since 1601-01-01.
 const GinaExpires = "135379296000000000"
 
-// Start runs slapd on two free loopback ports (ldap:// and
-// ldaps://) over a fresh database in a temporary directory, seeds it,
-// and stops it when the test ends. It skips the test only when slapd is
-// not installed (.ci/run installs it).
+// Start runs slapd on two free loopback ports (ldap:// with StartTLS,
+// and ldaps://) over a fresh database in a temporary directory, seeds
+// it, and stops it when the test ends. It skips the test only when slapd
+// is not installed (.ci/run installs it).
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return start(t, tlsConf+slapdConf)
+}
+
+// StartWithoutTLS is Start for a slapd that has no certificate: it
+// refuses StartTLS, and LDAPSURL is empty.
+func StartWithoutTLS(t testing.TB) *Server {
+	t.Helper()
+	return start(t, slapdConf)
+}
+
+func start(t testing.TB, config string) *Server {
 	t.Helper()
 	bin := lookSbin("slapd")
 	add := lookSbin("ldapadd")
@@ -217,11 +233,15 @@ func Start(t testing.TB) *Server {
 	must(t, os.Mkdir(filepath.Join(dir, "db"), 0o700))
 	must(t, os.WriteFile(filepath.Join(dir, "ad.schema"), []byte(adSchema), 0o600))
 	conf := filepath.Join(dir, "slapd.conf")
-	must(t, os.WriteFile(conf, []byte(strings.ReplaceAll(slapdConf, "{{dir}}", dir)), 0o600))
-	p1, p2 := FreePort(t), FreePort(t)
-	s.URL, s.LDAPSURL = "ldap://127.0.0.1:"+p1, "ldaps://localhost:"+p2
+	must(t, os.WriteFile(conf, []byte(strings.ReplaceAll(config, "{{dir}}", dir)), 0o600))
+	s.URL = "ldap://127.0.0.1:" + FreePort(t)
+	listen := s.URL + "/"
+	if config != slapdConf {
+		p := FreePort(t)
+		s.LDAPSURL, listen = "ldaps://localhost:"+p, listen+" ldaps://127.0.0.1:"+p+"/"
+	}
 	var out bytes.Buffer
-	cmd := exec.Command(bin, "-f", conf, "-h", s.URL+"/ ldaps://127.0.0.1:"+p2+"/", "-d", "0")
+	cmd := exec.Command(bin, "-f", conf, "-h", listen, "-d", "0")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	must(t, cmd.Start())
 	t.Cleanup(func() {
