@@ -229,7 +229,13 @@ func TestManageUsers(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	a := e.create(t, api.CreateUserRequest{Username: "alice", Email: "a@example.com", Groups: []string{"ops"}})
-	e.create(t, api.CreateUserRequest{Username: "albert", Groups: []string{"dev"}})
+	b := e.create(t, api.CreateUserRequest{Username: "albert", Groups: []string{"dev"}})
+	// The list is in id order; two ids made at the same instant order at
+	// random, so the pages are checked against the ids, not the names.
+	first, second := a, b
+	if b.ID < a.ID {
+		first, second = b, a
+	}
 	if _, err := e.svc.Create(ctx, admin, api.CreateUserRequest{Username: "ALICE"}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("Create(ALICE) = %v, want ErrConflict", err)
 	}
@@ -248,11 +254,11 @@ func TestManageUsers(t *testing.T) {
 		t.Errorf("Update = %+v, %v", got, err)
 	}
 	page, err := e.svc.List(ctx, ListFilter{UsernamePrefix: "al", Limit: 1})
-	if err != nil || len(page.Users) != 1 || page.NextCursor != a.ID {
+	if err != nil || len(page.Users) != 1 || page.NextCursor != first.ID {
 		t.Fatalf("List page 1 = %+v, %v", page, err)
 	}
 	page, err = e.svc.List(ctx, ListFilter{UsernamePrefix: "al", After: page.NextCursor, Limit: 1})
-	if err != nil || len(page.Users) != 1 || page.Users[0].Username != "albert" {
+	if err != nil || len(page.Users) != 1 || page.Users[0].Username != second.Username {
 		t.Fatalf("List page 2 = %+v, %v", page, err)
 	}
 	if err := e.svc.Delete(ctx, admin, a.ID); err != nil {
