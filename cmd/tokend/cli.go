@@ -95,7 +95,7 @@ func newFlagSet(c *cmdIO, name, usage, help string) *flag.FlagSet {
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: tokend %s\n\n%s\n\nflags:\n", usage, help)
-		fs.PrintDefaults()
+		printFlags(fs)
 		fmt.Fprint(fs.Output(), connHelp)
 	}
 	return fs

@@ -68,7 +68,7 @@ func commandTree() []cmdNode {
 		cmdNode{name: "version"}, cmdNode{name: "help"})
 }
 
-var helpFlagLine = regexp.MustCompile(`(?m)^  -([a-z][a-z0-9-]*)`)
+var helpFlagLine = regexp.MustCompile(`(?m)^  --?([a-z][a-z0-9-]*)`)
 
 // helpFlags runs "tokend <words> -h" and returns the flags its help lists.
 func helpFlags(words ...string) []string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -90,6 +91,10 @@ func hints(err error, code int, inv string, c *cmdIO) []string {
 	if code == exitNotFound && c.baseURL != "" && wrongEndpoint(err) {
 		out = append(out, fmt.Sprintf("The server at %s has no such endpoint: is that tokend's base URL? "+
 			"It is the server's root, without /v1 (set TOKEND_URL or --url).", c.baseURL))
+	}
+	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+		out = append(out, "tokend's TLS certificate is not signed by a CA this machine trusts: pass --cacert FILE "+
+			"(for 'tokend serve --tls-self-signed', FILE is tls-dev-cert.pem in its data directory).")
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) && c.baseURL != "" {
 		out = append(out, fmt.Sprintf("Is tokend running at %s? Set TOKEND_URL or --url to its address.", c.baseURL))

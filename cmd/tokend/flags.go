@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -81,7 +82,22 @@ func offlineFlagSet(c *cmdIO, name, help string) *flag.FlagSet {
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: tokend %s [flags]\n\n%s\n\nflags:\n", name, help)
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	return fs
 }
+
+// printFlags writes the flags of fs as flag.PrintDefaults does, spelled
+// with two dashes as the docs spell them (the flag package takes both).
+func printFlags(fs *flag.FlagSet) {
+	var b strings.Builder
+	out := fs.Output()
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+	fmt.Fprint(out, flagLineDash.ReplaceAllString(b.String(), "  --"))
+}
+
+// flagLineDash is the single dash that starts each flag line of
+// flag.PrintDefaults.
+var flagLineDash = regexp.MustCompile(`(?m)^  -`)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -244,8 +245,9 @@ func TestCACertFlag(t *testing.T) {
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
 	env := map[string]string{"TOKEND_URL": srv.URL, "TOKEND_TOKEN": "tokend_x"}
-	if code, _, stderr := runTokend(t, env, "apis", "list"); code != exitError || !strings.Contains(stderr, "certificate") {
-		t.Errorf("without --cacert: exit %d, %q", code, stderr)
+	if code, _, stderr := runTokend(t, env, "apis", "list"); code != exitError || !strings.Contains(stderr, "certificate") ||
+		!strings.Contains(stderr, "pass --cacert FILE") {
+		t.Errorf("without --cacert: exit %d, %q; want the error and a pointer to --cacert", code, stderr)
 	}
 	if code, _, stderr := runTokend(t, env, "apis", "list", "--cacert", ca); code != exitOK {
 		t.Errorf("with --cacert: exit %d, %q", code, stderr)
@@ -413,6 +415,17 @@ func TestEveryHelpPointerWorks(t *testing.T) {
 	for _, args := range pointers {
 		if code, _, stderr := runTokend(t, nil, args...); code != exitOK {
 			t.Errorf("tokend %s: exit %d, %q", strings.Join(args, " "), code, stderr)
+		}
+	}
+}
+
+// TestHelpSpellsFlagsWithTwoDashes checks that help shows flags as the
+// docs spell them, --api rather than -api.
+func TestHelpSpellsFlagsWithTwoDashes(t *testing.T) {
+	for _, args := range [][]string{{"keys", "create", "-h"}, {"serve", "-h"}} {
+		_, _, stderr := runTokend(t, nil, args...)
+		if !strings.Contains(stderr, "\n  --") || regexp.MustCompile(`(?m)^  -[a-z]`).MatchString(stderr) {
+			t.Errorf("tokend %v help = %q; want every flag line to start with --", args, stderr)
 		}
 	}
 }
