@@ -138,6 +138,7 @@ type Auth struct {
 	cache   *cache
 	flights group[verifyResult]
 	keys    *keySet
+	headers headerCache
 	revoked *revocations
 
 	scopesMu sync.Mutex

@@ -9,11 +9,15 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/json"
+	"math"
 	"math/big"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	josejson "github.com/go-jose/go-jose/v4/json"
-	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // maxJWTLen bounds the JWTs this package parses, as tokend does.
@@ -34,16 +38,38 @@ type jwtHeader struct {
 	Crit josejson.RawMessage `json:"crit"`
 }
 
-// accessClaims are the claims of an RFC 9068 access token (§2.2).
+// accessClaims are the claims of an RFC 9068 access token (§2.2). exp
+// and nbf are NumericDates, seconds since the epoch.
 type accessClaims struct {
-	Issuer    string          `json:"iss"`
-	Subject   string          `json:"sub"`
-	Audience  jwt.Audience    `json:"aud"`
-	Expiry    jwt.NumericDate `json:"exp"`
-	NotBefore jwt.NumericDate `json:"nbf"`
-	ID        string          `json:"jti"`
-	ClientID  string          `json:"client_id"`
-	Scope     string          `json:"scope"`
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  audience `json:"aud"`
+	Expiry    float64  `json:"exp"`
+	NotBefore float64  `json:"nbf"`
+	ID        string   `json:"jti"`
+	ClientID  string   `json:"client_id"`
+	Scope     string   `json:"scope"`
+}
+
+// audience is the aud claim: one string or an array of them (RFC 7519
+// §4.1.3).
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = audience{s}
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(a))
+}
+
+func unixTime(secs float64) time.Time {
+	whole := math.Floor(secs)
+	return time.Unix(int64(whole), int64((secs-whole)*1e9)).UTC()
 }
 
 var b64 = base64.RawURLEncoding.Strict()
@@ -58,9 +84,11 @@ func (a *Auth) checkJWT(ctx context.Context, token, audience string) (*Principal
 	if !ok {
 		return nil, invalidToken("the token is malformed")
 	}
-	var h jwtHeader
-	if raw, err := b64.DecodeString(h64); err != nil || josejson.Unmarshal(raw, &h) != nil || h.Crit != nil || h.Kid == "" {
-		return nil, invalidToken("the token is malformed")
+	h, known := a.headers.get(h64)
+	if !known {
+		if raw, err := b64.DecodeString(h64); err != nil || josejson.Unmarshal(raw, &h) != nil || h.Crit != nil || h.Kid == "" {
+			return nil, invalidToken("the token is malformed")
+		}
 	}
 	if !isAccessTokenType(h.Typ) {
 		return nil, invalidToken("the token is not a JWT access token")
@@ -73,8 +101,15 @@ func (a *Auth) checkJWT(ctx context.Context, token, audience string) (*Principal
 	if err != nil || h.Alg != k.alg || !verifySignature(k, token[:len(h64)+1+len(p64)], sig) {
 		return nil, invalidToken("the token's signature is not valid")
 	}
+	if !known {
+		a.headers.put(h64, h) // signed by tokend: safe to remember
+	}
+	// The claims are parsed with encoding/json, the faster decoder, only
+	// now that the signature shows tokend wrote them: tokend never signs a
+	// payload whose names differ only in case or repeat, so the decoders
+	// cannot disagree on it.
 	var c accessClaims
-	if raw, err := b64.DecodeString(p64); err != nil || josejson.Unmarshal(raw, &c) != nil {
+	if raw, err := b64.DecodeString(p64); err != nil || json.Unmarshal(raw, &c) != nil {
 		return nil, invalidToken("the token is malformed")
 	}
 	if e := a.checkClaims(&c, audience); e != nil {
@@ -85,7 +120,7 @@ func (a *Auth) checkJWT(ctx context.Context, token, audience string) (*Principal
 			return nil, e
 		}
 	}
-	exp := c.Expiry.Time().UTC()
+	exp := unixTime(c.Expiry)
 	return &Principal{Subject: c.Subject, TokenID: c.ID, Kind: KindJWTAccessToken, Scopes: strings.Fields(c.Scope),
 		ClientID: c.ClientID, ExpiresAt: exp}, nil
 }
@@ -97,11 +132,11 @@ func (a *Auth) checkClaims(c *accessClaims, audience string) *Error {
 		return invalidToken("the token lacks a required claim")
 	case c.Issuer != a.cfg.Issuer:
 		return invalidToken("the token is unknown or not meant for this resource")
-	case !c.Audience.Contains(audience):
+	case !slices.Contains(c.Audience, audience):
 		return invalidToken("the token is unknown or not meant for this resource")
-	case !now.Add(-a.cfg.Leeway).Before(c.Expiry.Time()):
+	case !now.Add(-a.cfg.Leeway).Before(unixTime(c.Expiry)):
 		return invalidToken("the token has expired")
-	case c.NotBefore != 0 && now.Add(a.cfg.Leeway).Before(c.NotBefore.Time()):
+	case c.NotBefore != 0 && now.Add(a.cfg.Leeway).Before(unixTime(c.NotBefore)):
 		return invalidToken("the token is not valid yet")
 	}
 	return nil
@@ -192,4 +227,31 @@ func digest(h crypto.Hash, input string) []byte {
 	}
 	d := sha256.Sum256([]byte(input))
 	return d[:]
+}
+
+// headerCache remembers the decoded headers of tokens whose signature
+// verified. Every token signed by one key has the same header, so this
+// spares decoding it again; only tokend-signed headers enter, and at most
+// maxHeaders of them (it is emptied when full).
+type headerCache struct {
+	mu sync.RWMutex
+	m  map[string]jwtHeader
+}
+
+const maxHeaders = 64
+
+func (c *headerCache) get(h64 string) (jwtHeader, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	h, ok := c.m[h64]
+	return h, ok
+}
+
+func (c *headerCache) put(h64 string, h jwtHeader) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxHeaders {
+		c.m = make(map[string]jwtHeader)
+	}
+	c.m[h64] = h
 }
