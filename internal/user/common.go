@@ -61,12 +61,19 @@ func (c commonPasswords) checkPassword(username, password string) error {
 		reason = "must be at most 1024 bytes"
 	case !utf8.ValidString(password):
 		reason = "must be valid UTF-8"
-	case len(username) >= 4 && strings.Contains(strings.ToLower(password), strings.ToLower(username)):
-		reason = "must not contain the username"
 	case c.refuses(password):
 		reason = "is too common: it is, or is built from, a widely used password"
 	default:
-		return nil
+		return checkNotUsername(username, password)
 	}
 	return valid.Errorf("password", "%s", reason)
+}
+
+// checkNotUsername refuses a password that contains a username of four
+// characters or more, in any case.
+func checkNotUsername(username, password string) error {
+	if len(username) >= 4 && strings.Contains(strings.ToLower(password), strings.ToLower(username)) {
+		return valid.Errorf("password", "must not contain the username")
+	}
+	return nil
 }

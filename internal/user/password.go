@@ -47,14 +47,24 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, by audit.Actor, token
 	if prefix, ok := credential.Parse(token); !ok || prefix != credential.SetPasswordPrefix {
 		return api.User{}, ErrInvalidLink
 	}
+	if err := s.common.checkPassword("", password); err != nil {
+		return api.User{}, err
+	}
+	// Hashed before the transaction, so that no write waits on argon2id.
+	h, err := s.hasher.hash(ctx, password)
+	if err != nil {
+		return api.User{}, err
+	}
 	u, err := s.db.UsePasswordLink(ctx, credential.Hash(token), s.clock(), func(u *store.User) (store.Event, error) {
 		if !u.Enabled {
 			return store.Event{}, ErrInvalidLink
 		}
-		if err := s.common.checkPassword(u.Username, password); err != nil {
+		if err := checkNotUsername(u.Username, password); err != nil {
 			return store.Event{}, err
 		}
-		return s.setHash(ctx, by, u, password, "user.set_password")
+		before, now := *u, s.clock()
+		u.PasswordHash, u.PasswordChangedAt, u.UpdatedAt = h, now, now
+		return userEvent(by, now, "user.set_password", &before, u)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return api.User{}, ErrInvalidLink
@@ -63,18 +73,6 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, by audit.Actor, token
 		return api.User{}, err
 	}
 	return view(u), nil
-}
-
-// setHash hashes password into u and returns the event of the change.
-func (s *Service) setHash(ctx context.Context, by audit.Actor, u *store.User, password, action string) (store.Event, error) {
-	before := *u
-	h, err := s.hasher.hash(ctx, password)
-	if err != nil {
-		return store.Event{}, err
-	}
-	now := s.clock()
-	u.PasswordHash, u.PasswordChangedAt, u.UpdatedAt = h, now, now
-	return userEvent(by, now, action, &before, u)
 }
 
 // CheckPassword checks a local user's username and password and returns
@@ -113,15 +111,15 @@ func (s *Service) CheckPassword(ctx context.Context, username, password string) 
 // hash changed since it was read (a concurrent password change wins).
 func (s *Service) rehash(ctx context.Context, u store.User, password string) (api.User, error) {
 	old := u.PasswordHash
+	h, err := s.hasher.hash(ctx, password)
+	if err != nil {
+		return api.User{}, err
+	}
 	nu, err := s.db.UpdateUser(ctx, u.ID, func(cur *store.User) (store.Event, error) {
 		if cur.PasswordHash != old {
 			return store.Event{}, errStale
 		}
 		before := *cur
-		h, err := s.hasher.hash(ctx, password)
-		if err != nil {
-			return store.Event{}, err
-		}
 		cur.PasswordHash = h
 		return userEvent(audit.System, s.clock(), "user.password_rehash", &before, cur)
 	})
