@@ -75,3 +75,8 @@ type UserList struct {
 	Users      []User `json:"users"`
 	NextCursor string `json:"next_cursor,omitempty"`
 }
+
+// SetGroupsRequest is the body of PUT /v1/users/{id}/groups.
+type SetGroupsRequest struct {
+	Groups []string `json:"groups"`
+}

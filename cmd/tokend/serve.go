@@ -26,6 +26,7 @@ import (
 	"github.com/tokend/tokend/internal/server"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/user"
 	"github.com/tokend/tokend/internal/verify"
 )
 
@@ -182,6 +183,7 @@ type parts struct {
 	// directory is the LDAP or Active Directory server of --ldap-url,
 	// nil without one; people's sign-in consults it as a user.Directory.
 	directory *ldap.Directory
+	users     *user.Service
 }
 
 // close releases what build opened, for a start that fails.
@@ -240,6 +242,7 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if p.directory, err = newDirectory(cfg.ldap); err != nil {
 		return p, err
 	}
+	p.users = user.New(user.Config{DB: p.db})
 	p.oauth, err = newOAuth(cfg, p.db, p.signer, p.engine, log)
 	return p, err
 }
@@ -270,7 +273,7 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		p.close()
 		return nil, err
 	}
-	srv := server.New(server.Config{DB: p.db, Keys: p.keys, Engine: p.engine, Signer: p.signer, OAuth: p.oauth,
+	srv := server.New(server.Config{DB: p.db, Keys: p.keys, Engine: p.engine, Signer: p.signer, OAuth: p.oauth, Users: p.users,
 		Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, HSTS: cfg.tlsCert != "", AuthzRoutes: routes, Logger: log})
 	n := &node{log: log, db: p.db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1),
 		peers: p.peers, lock: p.lock, pprof: pp}

@@ -10,6 +10,7 @@ import (
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/user"
 	"github.com/tokend/tokend/internal/valid"
 )
 
@@ -49,7 +50,9 @@ func problem(err error) (p api.Problem, internal bool) {
 		return conflictProblem(store.ConflictColumn(err)), false
 	case errors.Is(err, store.ErrInUse):
 		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: "the API still has live keys; revoke them or let them expire first"}, false
-	case errors.Is(err, apikey.ErrSystemAPI), errors.Is(err, apikey.ErrRevoked):
+	case errors.Is(err, user.ErrInvalidLink):
+		return api.Problem{Status: 400, Type: api.ErrInvalidField, Detail: err.Error(), Field: "token"}, false
+	case errors.Is(err, apikey.ErrSystemAPI), errors.Is(err, apikey.ErrRevoked), errors.Is(err, user.ErrDirectoryUser):
 		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: err.Error()}, false
 	case errors.Is(err, context.Canceled):
 		return api.Problem{Status: 499, Type: api.ErrBadRequest, Detail: "the client went away"}, false

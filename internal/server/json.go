@@ -38,7 +38,7 @@ type endpoint[Req, Resp any] struct {
 
 // handle adapts an endpoint written as func(ctx, call, req) (resp, error)
 // to HTTP, behind Server.caller: it decodes the body strictly (bodies of
-// POST and PATCH only), calls fn, maps its error and encodes the answer
+// POST, PATCH and PUT only), calls fn, maps its error and encodes the answer
 // with status.
 func handle[Req, Resp any](s *Server, status int, fn func(context.Context, call, *Req) (Resp, error)) callerHandler {
 	return endpoint[Req, Resp]{s: s, status: status, fn: fn}
@@ -46,7 +46,7 @@ func handle[Req, Resp any](s *Server, status int, fn func(context.Context, call,
 
 func (e endpoint[Req, Resp]) serveCaller(w http.ResponseWriter, r *http.Request, p principal) {
 	req := new(Req)
-	if (r.Method == http.MethodPost || r.Method == http.MethodPatch) && !emptyBody(r) {
+	if (r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut) && !emptyBody(r) {
 		if err := decode(w, r, req); err != nil {
 			e.s.fail(w, r, err)
 			return

@@ -57,6 +57,16 @@ func (s *Server) routes() []route {
 		s.as("GET /v1/signing-keys", adminOnly, handle(s, http.StatusOK, s.listSigningKeys)),
 		s.as("POST /v1/signing-keys/rotate", adminOnly, handle(s, http.StatusOK, s.rotateSigningKey)),
 
+		s.as("POST /v1/users", adminOnly, handle(s, http.StatusCreated, s.createUser)),
+		s.as("GET /v1/users", adminOnly, handle(s, http.StatusOK, s.listUsers)),
+		s.as("GET /v1/users/{id}", adminOnly, handle(s, http.StatusOK, s.getUser)),
+		s.as("PATCH /v1/users/{id}", adminOnly, handle(s, http.StatusOK, s.updateUser)),
+		s.as("DELETE /v1/users/{id}", adminOnly, handle(s, http.StatusNoContent, s.deleteUser)),
+		s.as("POST /v1/users/{id}/disable", adminOnly, handle(s, http.StatusOK, s.disableUser)),
+		s.as("PUT /v1/users/{id}/groups", adminOnly, handle(s, http.StatusOK, s.setUserGroups)),
+		s.as("POST /v1/users/{id}/password-link", adminOnly, handle(s, http.StatusCreated, s.issuePasswordLink)),
+		open("POST /v1/users/set-password", s.linkHolder(handle(s, http.StatusNoContent, s.setPassword))),
+
 		s.as("POST /v1/clients", adminOnly, handle(s, http.StatusCreated, s.createClient)),
 		s.as("GET /v1/clients", adminOnly, handle(s, http.StatusOK, s.listClients)),
 		s.as("GET /v1/clients/{id}", adminOnly, handle(s, http.StatusOK, s.getClient)),

@@ -20,6 +20,7 @@ import (
 	"github.com/tokend/tokend/internal/routetable"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/user"
 	"github.com/tokend/tokend/internal/verify"
 )
 
@@ -40,6 +41,8 @@ type Config struct {
 	// OAuth is the authorization server behind /oauth2 and /v1/clients;
 	// nil answers those endpoints 404.
 	OAuth *oauth.Service
+	// Users manages people behind /v1/users. Required.
+	Users *user.Service
 	// Gatherer serves /metrics; nil serves an empty page.
 	Gatherer prometheus.Gatherer
 	// Ready adds details to /readyz and may declare the node not ready;
@@ -68,6 +71,7 @@ type Server struct {
 	engine    *verify.Engine
 	signer    *signer.Signer
 	oauth     *oauth.Service
+	users     *user.Service
 	gatherer  prometheus.Gatherer
 	ready     func(ctx context.Context) (map[string]string, bool)
 	clientIPs *clientip.Resolver
@@ -89,7 +93,7 @@ type database interface {
 
 // New returns a Server.
 func New(cfg Config) *Server {
-	s := &Server{database: cfg.DB, audit: audit.NewLog(cfg.DB), keys: cfg.Keys, engine: cfg.Engine, signer: cfg.Signer, oauth: cfg.OAuth, gatherer: cfg.Gatherer, ready: cfg.Ready,
+	s := &Server{database: cfg.DB, audit: audit.NewLog(cfg.DB), keys: cfg.Keys, engine: cfg.Engine, signer: cfg.Signer, oauth: cfg.OAuth, users: cfg.Users, gatherer: cfg.Gatherer, ready: cfg.Ready,
 		clientIPs: clientip.New(cfg.TrustedProxies), hsts: cfg.HSTS, log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -20,6 +20,7 @@ import (
 	"github.com/tokend/tokend/internal/server"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/user"
 	"github.com/tokend/tokend/internal/verify"
 )
 
@@ -76,6 +77,8 @@ type Server struct {
 	// OAuth is the authorization server, with dynamic client
 	// registration open (no initial access token).
 	OAuth *oauth.Service
+	// Users manages people.
+	Users *user.Service
 	// API is the HTTP surface, for settings a test changes while it runs
 	// (SetAuthzRoutes).
 	API    *server.Server
@@ -120,7 +123,9 @@ func New(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := server.New(server.Config{DB: db, Keys: s.Keys, Engine: s.Engine, Signer: s.Signer, OAuth: s.OAuth,
+	// Fast argon2id parameters: the harness tests behaviour, not cost.
+	s.Users = user.New(user.Config{DB: db, Now: s.Clock.Now, Params: user.Params{Time: 1, Memory: 64, Threads: 1}})
+	h := server.New(server.Config{DB: db, Keys: s.Keys, Engine: s.Engine, Signer: s.Signer, OAuth: s.OAuth, Users: s.Users,
 		Gatherer: reg, Logger: log, Now: s.Clock.Now})
 	s.API = h
 	hs.Config.Handler = h.Handler()
