@@ -94,8 +94,6 @@ func checkEventFilters(t *testing.T, db *DB, all []Event) {
 	}
 }
 
-// testReopen opens one database from two places at once, then again:
-// migrations apply once and data persists.
 // testEventRetention deletes the events older than a cutoff in batches,
 // oldest first, and keeps the newer ones.
 func testEventRetention(t *testing.T, h harness) {
@@ -126,6 +124,8 @@ func testEventRetention(t *testing.T, h harness) {
 	}
 }
 
+// testReopen opens one database from two places at once, then again:
+// migrations apply once and data persists.
 func testReopen(t *testing.T, h harness) {
 	dsn := h.newDSN(t)
 	dbs := make([]*DB, 2)
