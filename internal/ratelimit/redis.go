@@ -181,11 +181,17 @@ func (r *Redis) Take(ctx context.Context, owner string, limits []Limit, now time
 // and retry-after, the last two as nanoseconds after now}.
 var gcraScript = redis.NewScript(`
 local now_s, now_n
+-- A key expires once its arrival time has passed, by Redis's clock. With
+-- the caller's clock, which Redis's may run apart from, it is kept a
+-- minute longer: a stale key reads as an empty one, so this costs only
+-- memory, while expiring early would forget admitted requests.
+local slack = 1
 if ARGV[1] == '' then
   local t = redis.call('TIME')
   now_s, now_n = tonumber(t[1]), tonumber(t[2]) * 1000
 else
   now_s, now_n = tonumber(ARGV[1]), tonumber(ARGV[2])
+  slack = 60000
 end
 local n = #KEYS
 local out = {1}
@@ -215,7 +221,7 @@ if out[1] == 1 then
     local x = now_n + after[i]
     local r = math.fmod(x, 1e9)
     local s = now_s + (x - r) / 1e9
-    redis.call('SET', KEYS[i], string.format('%d%09d', s, r), 'PX', math.ceil(after[i] / 1e6) + 1)
+    redis.call('SET', KEYS[i], string.format('%d%09d', s, r), 'PX', math.ceil(after[i] / 1e6) + slack)
   end
 end
 return out

@@ -232,3 +232,21 @@ func TestHugeWindowsStillLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisCallerClockOutlivesRedisClock proves that with the caller's
+// clock, a limit's state is not lost when Redis's own clock runs ahead of
+// the caller's (as it does when a caller is slow, or in tests that step
+// time): the request repeated at the same caller instant is still refused.
+// The real sleep is the point: it is Redis's clock that must move.
+func TestRedisCallerClockOutlivesRedisClock(t *testing.T) {
+	r := testRedis(t, true)
+	lims := []Limit{{Name: "burst", Limit: 1, Window: 20 * time.Millisecond}}
+	now := t0
+	if _, ok, err := r.Take(t.Context(), "k", lims, now, nil); err != nil || !ok {
+		t.Fatalf("first request: ok=%v err=%v", ok, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, ok, err := r.Take(t.Context(), "k", lims, now, nil); err != nil || ok {
+		t.Errorf("second request at the same caller instant: ok=%v err=%v, want refused", ok, err)
+	}
+}
