@@ -30,6 +30,7 @@ Usage:
   tokend keys <command> [flags]     manage API keys    (create, list, show, update, rotate, revoke, verify)
   tokend signing-keys <command>     JWT signing keys   (list, rotate)
   tokend clients <command> [flags]  OAuth clients      (create, list, show, update, rotate-secret, delete)
+  tokend users <command> [flags]    people             (create, list, show, update, disable, delete, password-link)
   tokend completion bash|zsh|fish   print a shell completion script
   tokend version                    print the version
 
@@ -44,12 +45,13 @@ func groups() map[string][]command {
 		"apis":         apiCommands(),
 		"keys":         keyCommands(),
 		"clients":      clientCommands(),
+		"users":        userCommands(),
 		"signing-keys": signingKeyCommands(),
 	}
 }
 
 // topCommands are the first words tokend knows, for "did you mean".
-var topCommands = []string{"serve", "gateway", "admin-key", "apis", "keys", "clients", "signing-keys", "completion", "version", "help"}
+var topCommands = []string{"serve", "gateway", "admin-key", "apis", "keys", "clients", "users", "signing-keys", "completion", "version", "help"}
 
 // run is the whole program; main only adds the process around it, so the
 // end-to-end test can run the real entry point in process.
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runGateway(ctx, args[1:], c)
 	case "admin-key":
 		err = runAdminKey(ctx, args[1:], c)
-	case "apis", "keys", "clients", "signing-keys":
+	case "apis", "keys", "clients", "users", "signing-keys":
 		err = dispatch(ctx, name, groups()[name], c, args[1:])
 	case "completion":
 		err = runCompletion(args[1:], c)
