@@ -156,7 +156,14 @@ func testPasswordLinks(t *testing.T, h harness) {
 	missing := link("x")
 	missing.UserID = "nope"
 	checkErr(t, "link for an unknown user", db.CreatePasswordLink(ctx, missing, event("x", "nope")), ErrNotFound)
-	_, err := db.UsePasswordLink(ctx, link("first").Hash, t0, setHash("h1"))
+	if id, err := db.PasswordLinkUser(ctx, link("second").Hash, t0); err != nil || id != "u1" {
+		t.Errorf("PasswordLinkUser(second) = %q, %v; want u1", id, err)
+	}
+	_, err := db.PasswordLinkUser(ctx, link("first").Hash, t0)
+	checkErr(t, "PasswordLinkUser of a replaced link", err, ErrNotFound)
+	_, err = db.PasswordLinkUser(ctx, link("second").Hash, at(time.Hour))
+	checkErr(t, "PasswordLinkUser of an expired link", err, ErrNotFound)
+	_, err = db.UsePasswordLink(ctx, link("first").Hash, t0, setHash("h1"))
 	checkErr(t, "a link replaced by a newer one", err, ErrNotFound)
 	_, err = db.UsePasswordLink(ctx, link("second").Hash, at(time.Hour), setHash("h1"))
 	checkErr(t, "an expired link", err, ErrNotFound)

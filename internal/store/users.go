@@ -306,6 +306,19 @@ func (db *DB) CreatePasswordLink(ctx context.Context, l PasswordLink, ev Event) 
 	return nil
 }
 
+// PasswordLinkUser returns the id of the user of the link whose token
+// hashes to hash, if it has not expired at now, without using it; or
+// ErrNotFound.
+func (db *DB) PasswordLinkUser(ctx context.Context, hash [32]byte, now time.Time) (string, error) {
+	var id string
+	err := db.r.QueryRowContext(ctx, `SELECT user_id FROM password_links WHERE hash = $1 AND expires_at > $2`,
+		hash[:], now.UnixMicro()).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("password link: %w", notFound(err))
+	}
+	return id, nil
+}
+
 // UsePasswordLink consumes the link whose token hashes to hash, if it has
 // not expired at now: in one transaction it deletes the link, loads its
 // user, lets update change the user (set the password hash), saves it

@@ -50,6 +50,13 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, by audit.Actor, token
 	if err := s.common.checkPassword("", password); err != nil {
 		return api.User{}, err
 	}
+	// A link that does not work costs a lookup, never an argon2id hash:
+	// anyone can send well-formed tokens.
+	if _, err := s.db.PasswordLinkUser(ctx, credential.Hash(token), s.clock()); errors.Is(err, store.ErrNotFound) {
+		return api.User{}, ErrInvalidLink
+	} else if err != nil {
+		return api.User{}, err
+	}
 	// Hashed before the transaction, so that no write waits on argon2id.
 	h, err := s.hasher.hash(ctx, password)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
 )
@@ -354,4 +355,21 @@ func BenchmarkSignIn(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "signins/s")
+}
+
+// TestUnknownLinkCostsNoHash: a well-formed set-password token that is
+// not a live link is refused before any argon2id work. With every
+// hashing slot taken, a hash attempt would wait until the context's
+// deadline and fail with it; the refusal must be ErrInvalidLink.
+func TestUnknownLinkCostsNoHash(t *testing.T) {
+	e := newEnv(t)
+	for range cap(e.svc.hasher.slots) {
+		e.svc.hasher.slots <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	token := credential.Generate(credential.SetPasswordPrefix)
+	if _, err := e.svc.SetPasswordWithLink(ctx, admin, token, goodPassword); !errors.Is(err, ErrInvalidLink) {
+		t.Errorf("SetPasswordWithLink(unknown, well-formed) = %v, want ErrInvalidLink", err)
+	}
 }
