@@ -136,28 +136,9 @@ func (e *Engine) Verify(ctx context.Context, req *Request, res *Result) error {
 }
 
 func (e *Engine) verify(ctx context.Context, req *Request, res *Result, now time.Time) error {
-	if e.jwt != nil && credential.LooksLikeJWT(req.Token) {
-		return e.verifyJWT(ctx, req, res, now)
-	}
-	// Refresh tokens are not bearer credentials and never verify: they are
-	// NOT_FOUND here, without a lookup.
-	prefix, ok := credential.Parse(req.Token)
-	if !ok || prefix == credential.RefreshTokenPrefix {
-		return nil
-	}
-	ent, err := e.lookup(ctx, credential.Hash(req.Token), prefix, now.UnixNano())
-	if err != nil || !ent.found {
+	ent, err := e.resolve(ctx, req, res, now)
+	if ent == nil || err != nil {
 		return err
-	}
-	if req.Audience != "" && req.Audience != ent.audience {
-		// A key of another API does not exist for this one: answer as
-		// for an unknown token, without its details or its state.
-		return nil
-	}
-	res.Token = &ent.info
-	res.Code = e.check(ent, req, now.UnixNano())
-	if res.Code != api.CodeValid {
-		return nil
 	}
 	if len(ent.limits) > 0 {
 		var ok bool
@@ -179,6 +160,37 @@ func (e *Engine) verify(ctx context.Context, req *Request, res *Result, now time
 		e.usage.record(ent.keyID, now)
 	}
 	return nil
+}
+
+// resolve finds the token of req and runs the checks that spend nothing,
+// answering into res. It returns the token's entry only while the answer
+// is VALID and the entry may still hold state to consult (rate limits,
+// credits); nil means res is final. A JWT's answer is always final here.
+func (e *Engine) resolve(ctx context.Context, req *Request, res *Result, now time.Time) (*entry, error) {
+	if e.jwt != nil && credential.LooksLikeJWT(req.Token) {
+		return nil, e.verifyJWT(ctx, req, res, now)
+	}
+	// Refresh tokens are not bearer credentials and never verify: they are
+	// NOT_FOUND here, without a lookup.
+	prefix, ok := credential.Parse(req.Token)
+	if !ok || prefix == credential.RefreshTokenPrefix {
+		return nil, nil
+	}
+	ent, err := e.lookup(ctx, credential.Hash(req.Token), prefix, now.UnixNano())
+	if err != nil || !ent.found {
+		return nil, err
+	}
+	if req.Audience != "" && req.Audience != ent.audience {
+		// A key of another API does not exist for this one: answer as
+		// for an unknown token, without its details or its state.
+		return nil, nil
+	}
+	res.Token = &ent.info
+	res.Code = e.check(ent, req, now.UnixNano())
+	if res.Code != api.CodeValid {
+		return nil, nil
+	}
+	return ent, nil
 }
 
 // check runs the checks that need no shared state, in DESIGN §3 order.
