@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -51,34 +49,24 @@ func (db *DB) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
 	if f.Limit < 1 {
 		return nil, fmt.Errorf("list events: limit %d is less than 1", f.Limit)
 	}
-	var where []string
-	var args []any
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		where = append(where, cond+" $"+strconv.Itoa(len(args)))
-	}
+	var w filter
 	for _, c := range []struct{ col, val string }{
 		{"actor", f.Actor}, {"action", f.Action}, {"target_type", f.TargetType}, {"target_id", f.TargetID},
 	} {
 		if c.val != "" {
-			add(c.col+" =", c.val)
+			w.add(c.col+" = $?", c.val)
 		}
 	}
 	if !f.Since.IsZero() {
-		add("occurred_at >=", f.Since.UnixMicro())
+		w.add("occurred_at >= $?", f.Since.UnixMicro())
 	}
 	if !f.Until.IsZero() {
-		add("occurred_at <", f.Until.UnixMicro())
+		w.add("occurred_at < $?", f.Until.UnixMicro())
 	}
 	if f.Before > 0 {
-		add("id <", f.Before)
+		w.add("id < $?", f.Before)
 	}
-	q := `SELECT ` + eventCols + ` FROM audit_events`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	args = append(args, f.Limit)
-	q += ` ORDER BY id DESC LIMIT $` + strconv.Itoa(len(args))
+	q, args := w.page(`SELECT `+eventCols+` FROM audit_events`, `id DESC`, f.Limit)
 	return db.queryEvents(ctx, q, args)
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
-	"strings"
 )
 
 const insertKeySQL = `INSERT INTO keys (id, api_id, subject, name, prefix, secret_start, secret_end,
@@ -100,27 +98,17 @@ func (db *DB) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
 	if f.Limit < 1 {
 		return nil, fmt.Errorf("list keys: limit %d is less than 1", f.Limit)
 	}
-	var where []string
-	var args []any
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		where = append(where, cond+" $"+strconv.Itoa(len(args)))
-	}
+	var w filter
 	if f.APIID != "" {
-		add("k.api_id =", f.APIID)
+		w.add("k.api_id = $?", f.APIID)
 	}
 	if f.Subject != "" {
-		add("k.subject =", f.Subject)
+		w.add("k.subject = $?", f.Subject)
 	}
 	if f.After != "" {
-		add("k.id >", f.After)
+		w.add("k.id > $?", f.After)
 	}
-	q := `SELECT ` + keyCols + ` FROM keys k`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	args = append(args, f.Limit)
-	q += ` ORDER BY k.id LIMIT $` + strconv.Itoa(len(args))
+	q, args := w.page(`SELECT `+keyCols+` FROM keys k`, `k.id`, f.Limit)
 	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -144,30 +143,20 @@ func (db *DB) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 	if f.Limit < 1 {
 		return nil, fmt.Errorf("list users: limit %d is less than 1", f.Limit)
 	}
-	var where []string
-	var args []any
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		where = append(where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
-	}
+	var w filter
 	if f.UsernamePrefix != "" {
-		add(`u.username_key LIKE $? ESCAPE '\'`, likePrefix(usernameKey(f.UsernamePrefix)))
+		w.add(`u.username_key LIKE $? ESCAPE '\'`, likePrefix(usernameKey(f.UsernamePrefix)))
 	}
 	if f.Group != "" {
-		add(db.d.userInGroup, f.Group)
+		w.add(db.d.userInGroup, f.Group)
 	}
 	if f.Enabled != nil {
-		add(`u.enabled = $?`, *f.Enabled)
+		w.add(`u.enabled = $?`, *f.Enabled)
 	}
 	if f.After != "" {
-		add(`u.id > $?`, f.After)
+		w.add(`u.id > $?`, f.After)
 	}
-	q := `SELECT ` + userCols + ` FROM users u`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	args = append(args, f.Limit)
-	q += ` ORDER BY u.id LIMIT $` + strconv.Itoa(len(args))
+	q, args := w.page(`SELECT `+userCols+` FROM users u`, `u.id`, f.Limit)
 	return db.queryUsers(ctx, q, args)
 }
 
