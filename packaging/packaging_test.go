@@ -19,7 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tokend/tokend/internal/multinode"
-	"github.com/tokend/tokend/internal/signer"
+	"github.com/tokend/tokend/internal/seal"
 )
 
 const (
@@ -292,7 +292,7 @@ func startNode(t *testing.T) (*multinode.Node, string) {
 func kekFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kek")
-	if err := os.WriteFile(path, []byte(signer.NewKEK()), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(seal.NewKEK()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	serviceOwns(t, path)

@@ -30,7 +30,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/bench/internal/loadgen"
 	"github.com/tokend/tokend/internal/multinode"
-	"github.com/tokend/tokend/internal/signer"
+	"github.com/tokend/tokend/internal/seal"
 )
 
 // Targets from the issue.
@@ -100,7 +100,7 @@ func run(ctx context.Context, o options) error {
 	defer drop()
 	redisURL := multinode.WithParam(o.redis, "key_prefix", "tokend:bench:"+multinode.Suffix()+":")
 	kek := filepath.Join(dir, "kek") // nodes on one PostgreSQL share their key-encryption key
-	if err := os.WriteFile(kek, []byte(signer.NewKEK()), 0o600); err != nil {
+	if err := os.WriteFile(kek, []byte(seal.NewKEK()), 0o600); err != nil {
 		return err
 	}
 	nodes, err := startNodes(ctx, bin, 2, []string{"--database", dsn}, []string{"--redis", redisURL, "--kek-file", kek,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/seal"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -69,13 +70,13 @@ func (c *signingConfig) kek(cfg serveConfig, log *slog.Logger) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read --kek-file: %w", err)
 		}
-		k, err := signer.ParseKEK(string(b))
+		k, err := seal.ParseKEK(string(b))
 		if err != nil {
 			return nil, fmt.Errorf("--kek-file %s: %w", c.kekFile, err)
 		}
 		return k, nil
 	case c.kekEnv != "":
-		k, err := signer.ParseKEK(c.kekEnv)
+		k, err := seal.ParseKEK(c.kekEnv)
 		if err != nil {
 			return nil, fmt.Errorf("$TOKEND_KEK: %w", err)
 		}
@@ -86,7 +87,7 @@ func (c *signingConfig) kek(cfg serveConfig, log *slog.Logger) ([]byte, error) {
 	path := filepath.Join(cfg.dataDir, "kek")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		b = []byte(signer.NewKEK() + "\n")
+		b = []byte(seal.NewKEK() + "\n")
 		// O_EXCL: two processes starting together keep the first key.
 		f, ferr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if ferr == nil {
@@ -105,7 +106,7 @@ func (c *signingConfig) kek(cfg serveConfig, log *slog.Logger) ([]byte, error) {
 	}
 	log.Warn("signing keys are encrypted with a key-encryption key generated in the data directory: for development only; set --kek-file or $TOKEND_KEK in production",
 		"path", path)
-	k, err := signer.ParseKEK(string(b))
+	k, err := seal.ParseKEK(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

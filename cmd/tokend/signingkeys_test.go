@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/tokend/tokend/api"
-	"github.com/tokend/tokend/internal/signer"
+	"github.com/tokend/tokend/internal/seal"
 )
 
 const devKEKWarning = "for development only"
@@ -21,7 +21,7 @@ const devKEKWarning = "for development only"
 func writeKEK(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kek")
-	if err := os.WriteFile(path, []byte(signer.NewKEK()+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(seal.NewKEK()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -128,7 +128,7 @@ func TestKEKSources(t *testing.T) {
 func TestKEKFromEnv(t *testing.T) {
 	dir := t.TempDir()
 	var errb bytes.Buffer
-	kek := signer.NewKEK()
+	kek := seal.NewKEK()
 	code := run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--signing-key-lead", "1s"},
 		strings.NewReader(""), io.Discard, &errb, func(k string) string { return map[string]string{"TOKEND_KEK": kek}[k] })
 	if code == 0 || !strings.Contains(errb.String(), "lead time") {
@@ -137,7 +137,7 @@ func TestKEKFromEnv(t *testing.T) {
 	var logs bytes.Buffer
 	cfg := serveConfig{dataDir: dir, signing: signingConfig{kekEnv: kek}}
 	got, err := cfg.signing.kek(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
-	want, _ := signer.ParseKEK(kek)
+	want, _ := seal.ParseKEK(kek)
 	if err != nil || !bytes.Equal(got, want) || logs.Len() != 0 {
 		t.Errorf("kek from $TOKEND_KEK = %x, %v (logs %q); want %x", got, err, logs.String(), want)
 	}

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tokend/tokend/internal/signer"
+	"github.com/tokend/tokend/internal/seal"
 )
 
 // kekFile writes a key-encryption key for the signing keys, which every
@@ -13,7 +13,7 @@ import (
 func kekFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kek")
-	if err := os.WriteFile(path, []byte(signer.NewKEK()), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(seal.NewKEK()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -90,7 +90,7 @@ func newStoredKey(kek []byte, alg string, now, activeAt time.Time) (store.Signin
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("encode private key: %w", err)
 	}
-	sealed, err := seal(kek, pub.KeyID, der)
+	sealed, err := sealKey(kek, pub.KeyID, der)
 	clear(der)
 	if err != nil {
 		return store.SigningKey{}, err
@@ -117,7 +117,7 @@ func publicKey(k store.SigningKey) (jose.JSONWebKey, error) {
 // privateKey decrypts the private half of a stored key and checks that it
 // matches the public half.
 func privateKey(kek []byte, k store.SigningKey, pub jose.JSONWebKey) (crypto.Signer, error) {
-	der, err := open(kek, k.KID, k.Sealed)
+	der, err := openKey(kek, k.KID, k.Sealed)
 	if err != nil {
 		return nil, err
 	}
