@@ -242,7 +242,10 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if p.directory, err = newDirectory(cfg.ldap); err != nil {
 		return p, err
 	}
-	p.users = user.New(user.Config{DB: p.db})
+	p.users = user.New(user.Config{DB: p.db, PublicURL: cfg.signing.issuerURL(cfg)})
+	if err := p.users.PasskeysAvailable(); err != nil {
+		log.Info("passkeys are off", "reason", err, "public_url", cfg.signing.issuerURL(cfg))
+	}
 	p.oauth, err = newOAuth(cfg, p.db, p.signer, p.engine, log)
 	return p, err
 }

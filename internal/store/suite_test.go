@@ -48,6 +48,11 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"ListUsers", testListUsers},
 		{"UpdateUser", testUpdateUser},
 		{"PasswordLinks", testPasswordLinks},
+		{"PasskeyHandles", testPasskeyHandles},
+		{"Passkeys", testPasskeys},
+		{"RenameDeletePasskey", testRenameDeletePasskey},
+		{"UsePasskey", testUsePasskey},
+		{"PasskeyCeremonies", testPasskeyCeremonies},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/store"
@@ -26,6 +28,11 @@ type Config struct {
 	// LinkTTL is the lifetime of set-password links (default
 	// DefaultLinkTTL).
 	LinkTTL time.Duration
+	// PublicURL is the URL people reach tokend at (--issuer). Passkeys
+	// are bound to its host name (the WebAuthn relying party id) and
+	// accepted only from its origin; without a host name (empty, or an
+	// IP address) passkeys are off.
+	PublicURL string
 }
 
 // Service manages users. It is safe for concurrent use.
@@ -35,6 +42,8 @@ type Service struct {
 	hasher  *hasher
 	common  commonPasswords
 	linkTTL time.Duration
+	// webauthn is the passkey relying party; nil when passkeys are off.
+	webauthn *webauthn.WebAuthn
 }
 
 // New returns a Service.
@@ -50,6 +59,7 @@ func New(cfg Config) *Service {
 		s.linkTTL = DefaultLinkTTL
 	}
 	s.hasher = newHasher(cfg.Params, cfg.HashSlots)
+	s.webauthn, _ = relyingParty(cfg.PublicURL) // nil: passkeys off, PasskeysAvailable says why
 	return s
 }
 
