@@ -72,6 +72,9 @@ func TestPackageDocs(t *testing.T) {
 //     harness ldaptest (a real slapd) imports no module package.
 //   - gateway is a surface like server: it imports api, tokenauth,
 //     routetable and clientip, and nothing but cmd imports it.
+//   - web (the browser pages) is a surface like server: it imports the
+//     domain packages and the helpers, and clientip; nothing but cmd and
+//     the harnesses imports it.
 //   - the test harnesses (servertest, multinode, bench) may import
 //     anything, and no other package imports them.
 var layers = func() map[string][]string {
@@ -94,6 +97,7 @@ var layers = func() map[string][]string {
 		"internal/server":     slices.Concat(below, []string{"internal/clientip", "internal/routetable", "tokenauth"}),
 		"internal/gateway":    {"api", "tokenauth", "internal/routetable", "internal/clientip"},
 		"internal/ldap":       {"internal/user"},
+		"internal/web":        slices.Concat(below, []string{"internal/clientip"}),
 	}
 	for _, d := range domain[:len(domain)-1] {
 		m[d] = below
@@ -113,7 +117,7 @@ func harness(pkg string) bool {
 // speaksHTTP reports the packages that may import net/http: the surfaces,
 // the public client and middleware, and the harnesses.
 func speaksHTTP(pkg string) bool {
-	return harness(pkg) || pkg == "internal/server" || pkg == "internal/gateway" || pkg == "internal/clientip" || pkg == "client" || pkg == "tokenauth"
+	return harness(pkg) || pkg == "internal/server" || pkg == "internal/gateway" || pkg == "internal/web" || pkg == "internal/clientip" || pkg == "client" || pkg == "tokenauth"
 }
 
 // TestImportRules enforces the dependency direction of STYLE.md §3 (see
@@ -141,7 +145,7 @@ func TestImportRules(t *testing.T) {
 			case pkg == "internal/credential" && strings.Contains(imp, ".") && !strings.HasPrefix(imp, "github.com/go-jose/go-jose/v4"):
 				t.Errorf("internal/credential imports %s; it is a leaf of the standard library and go-jose", imp)
 			case !internal || harness(pkg):
-			case harness(dep) || dep == "internal/server" || dep == "internal/gateway":
+			case harness(dep) || dep == "internal/server" || dep == "internal/gateway" || dep == "internal/web":
 				t.Errorf("%s imports %s; only cmd and the harnesses may", pkg, dep)
 			case !slices.Contains(allowed, dep):
 				t.Errorf("%s imports %s, which STYLE.md §3 (layers in pkgdoc_test.go) does not allow", pkg, dep)

@@ -28,6 +28,7 @@ import (
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/user"
 	"github.com/tokend/tokend/internal/verify"
+	"github.com/tokend/tokend/internal/web"
 )
 
 // serveConfig is every setting of "tokend serve". Each flag falls back to
@@ -276,8 +277,15 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		p.close()
 		return nil, err
 	}
+	pages, err := newPages(cfg, p.users, log)
+	if err != nil {
+		ln.Close()
+		p.close()
+		return nil, err
+	}
 	srv := server.New(server.Config{DB: p.db, Keys: p.keys, Engine: p.engine, Signer: p.signer, OAuth: p.oauth, Users: p.users,
-		Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, HSTS: cfg.tlsCert != "", AuthzRoutes: routes, Logger: log})
+		Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, HSTS: cfg.tlsCert != "", AuthzRoutes: routes,
+		Pages: pages, Logger: log})
 	n := &node{log: log, db: p.db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1),
 		peers: p.peers, lock: p.lock, pprof: pp}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -306,6 +314,14 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	log.Info("listening", attrs...)
 	go func() { n.served <- n.serve(ln, cfg) }()
 	return n, nil
+}
+
+// newPages builds the browser pages. People reach them over HTTPS when
+// tokend serves TLS itself or its public URL (the issuer) is https, as
+// behind a TLS-terminating proxy: the session cookie is then Secure.
+func newPages(cfg serveConfig, users *user.Service, log *slog.Logger) (*web.Site, error) {
+	secure := cfg.tlsCert != "" || strings.HasPrefix(cfg.signing.issuerURL(cfg), "https://")
+	return web.New(web.Config{Users: users, Secure: secure, TrustedProxies: cfg.trustedProxies, Logger: log})
 }
 
 func (n *node) serve(ln net.Listener, cfg serveConfig) error {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -108,6 +109,39 @@ func (s *Server) Handler() http.Handler {
 	for _, r := range s.routes() {
 		mux.Handle(r.pattern, r.handler)
 	}
-	mux.Handle("/", notFound(mux))
+	mux.Handle("/", s.orPages(notFound(mux)))
 	return s.logRequests(s.refuseTokensInURL(mux))
+}
+
+// apiPrefixes are the paths the API owns: an unknown one there is a JSON
+// problem, never a page.
+var apiPrefixes = []string{"/v1/", "/oauth2/", "/.well-known/"}
+
+// apiOwns reports whether path belongs to the API rather than the pages.
+func apiOwns(path string) bool {
+	switch path {
+	case "/v1", "/oauth2", "/.well-known", "/healthz", "/readyz", "/metrics":
+		return true
+	}
+	for _, p := range apiPrefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// orPages sends what no API route matched to the browser pages, except
+// on the paths the API owns, which keep the API's answer.
+func (s *Server) orPages(api http.Handler) http.Handler {
+	if s.pages == nil {
+		return api
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if apiOwns(r.URL.Path) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		s.pages.ServeHTTP(w, r)
+	})
 }

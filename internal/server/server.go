@@ -59,8 +59,12 @@ type Config struct {
 	// requirements are not on the URL; nil has none. SetAuthzRoutes
 	// replaces it.
 	AuthzRoutes *routetable.Table
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Pages is the browser surface (package web), served for every path
+	// the API does not own (see apiOwns); nil answers those paths with
+	// the API's 404 problem.
+	Pages  http.Handler
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server serves the API. Create it with New.
@@ -78,6 +82,7 @@ type Server struct {
 	hsts      bool
 	// authzRoutes is the route table of /v1/authz, swapped on reload.
 	authzRoutes atomic.Pointer[routetable.Table]
+	pages       http.Handler
 	log         *slog.Logger
 	now         func() time.Time
 	reqPfx      string
@@ -94,7 +99,7 @@ type database interface {
 // New returns a Server.
 func New(cfg Config) *Server {
 	s := &Server{database: cfg.DB, audit: audit.NewLog(cfg.DB), keys: cfg.Keys, engine: cfg.Engine, signer: cfg.Signer, oauth: cfg.OAuth, users: cfg.Users, gatherer: cfg.Gatherer, ready: cfg.Ready,
-		clientIPs: clientip.New(cfg.TrustedProxies), hsts: cfg.HSTS, log: cfg.Logger, now: cfg.Now}
+		clientIPs: clientip.New(cfg.TrustedProxies), hsts: cfg.HSTS, pages: cfg.Pages, log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

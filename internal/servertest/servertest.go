@@ -22,6 +22,7 @@ import (
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/user"
 	"github.com/tokend/tokend/internal/verify"
+	"github.com/tokend/tokend/internal/web"
 )
 
 // Clock is a settable time source shared by every part of the server.
@@ -79,6 +80,9 @@ type Server struct {
 	OAuth *oauth.Service
 	// Users manages people.
 	Users *user.Service
+	// Pages are the browser pages, served by the API for the paths it
+	// does not own.
+	Pages *web.Site
 	// API is the HTTP surface, for settings a test changes while it runs
 	// (SetAuthzRoutes).
 	API    *server.Server
@@ -125,8 +129,11 @@ func New(t testing.TB) *Server {
 	}
 	// Fast argon2id parameters: the harness tests behaviour, not cost.
 	s.Users = user.New(user.Config{DB: db, Now: s.Clock.Now, Params: user.Params{Time: 1, Memory: 64, Threads: 1}})
+	if s.Pages, err = web.New(web.Config{Users: s.Users, Logger: log, Now: s.Clock.Now}); err != nil {
+		t.Fatal(err)
+	}
 	h := server.New(server.Config{DB: db, Keys: s.Keys, Engine: s.Engine, Signer: s.Signer, OAuth: s.OAuth, Users: s.Users,
-		Gatherer: reg, Logger: log, Now: s.Clock.Now})
+		Gatherer: reg, Pages: s.Pages, Logger: log, Now: s.Clock.Now})
 	s.API = h
 	hs.Config.Handler = h.Handler()
 	hs.Start()

@@ -1,0 +1,117 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/tokend/tokend/internal/ratelimit"
+	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/user"
+	"github.com/tokend/tokend/internal/valid"
+)
+
+// publicError is an error whose message is written for the person reading
+// the page (the vizerror idea): besides the fixed messages
+// of classify that a page shows.
+type publicError struct {
+	status int
+	msg    string
+}
+
+func (e *publicError) Error() string { return e.msg }
+
+// The errors of the surface itself.
+var (
+	errNoPage      = &publicError{http.StatusNotFound, "There is no page at this address."}
+	errMethod      = &publicError{http.StatusMethodNotAllowed, "This page does not take that kind of request."}
+	errCrossOrigin = &publicError{http.StatusForbidden, "This form was sent from another site, so tokend refused it and " +
+		"changed nothing. Open tokend directly and try again."}
+	errFormTooLarge = &publicError{http.StatusRequestEntityTooLarge, "The form was too large. Nothing was changed."}
+	errFieldTooLong = &publicError{http.StatusBadRequest, "A field of the form was too long. Nothing was changed."}
+	errFormType     = &publicError{http.StatusUnsupportedMediaType, "The form was not sent as a web form. Nothing was changed."}
+	errBadForm      = &publicError{http.StatusBadRequest, "The form could not be read. Nothing was changed."}
+)
+
+// classify is the one place where errors become what a page shows: a
+// status and a message for people. Only errors of known kinds produce
+// their own text; anything else is a 500 whose detail stays in the log
+// (internal is then true). It follows the API's mapping
+// (internal/server/errors.go) kind for kind, in words for a page.
+func classify(err error) (status int, msg string, internal bool) {
+	if e, ok := errors.AsType[*publicError](err); ok {
+		return e.status, e.msg, false
+	}
+	if e, ok := errors.AsType[*valid.Error](err); ok {
+		return http.StatusBadRequest, fieldMessage(e), false
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, "There is no such item: it may have been deleted.", false
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, "That name is already taken; choose another.", false
+	case errors.Is(err, user.ErrInvalidLink):
+		return http.StatusBadRequest, "This set-password link is invalid, already used or expired. Ask an admin for a new one.", false
+	case errors.Is(err, user.ErrDirectoryUser):
+		return http.StatusConflict, "This account comes from the directory (LDAP), which owns its password; " +
+			"change it there.", false
+	case errors.Is(err, user.ErrUnavailable):
+		return http.StatusServiceUnavailable, "The directory (LDAP) cannot be reached right now, so directory accounts " +
+			"cannot sign in. Try again in a few minutes; accounts made in tokend are not affected.", false
+	case errors.Is(err, ratelimit.ErrUnavailable):
+		return http.StatusServiceUnavailable, "tokend cannot reach its shared rate limiter right now. Try again in a few minutes.", false
+	case errors.Is(err, context.Canceled):
+		return 499, "The request was cancelled.", false
+	}
+	return http.StatusInternalServerError, "Something went wrong on tokend's side. Nothing you did caused it; " +
+		"if it keeps happening, give the request id below to your administrator.", true
+}
+
+// fieldMessage turns a validation error into a sentence naming the
+// field the way the form labels it.
+func fieldMessage(e *valid.Error) string {
+	name := e.Field
+	if label, ok := fieldLabels[e.Field]; ok {
+		name = label
+	}
+	return name + ": " + e.Reason + "."
+}
+
+// fieldLabels are the labels of form fields whose names differ from the
+// API's field names.
+var fieldLabels = map[string]string{
+	"password":     "Password",
+	"username":     "Username",
+	"email":        "Email",
+	"display_name": "Display name",
+	"groups":       "Groups",
+}
+
+// fail renders the error page for err. An internal error is logged once,
+// with the request id the API's access log carries.
+func (s *Site) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg, internal := classify(err)
+	id := w.Header().Get("X-Request-Id")
+	if internal {
+		s.log.ErrorContext(r.Context(), "page failed", "request_id", id, "path", r.URL.Path, "err", err)
+	}
+	s.renderError(w, r, status, errorView{frame: s.frame(r, statusTitle(status)), Status: status, Message: msg, RequestID: id})
+}
+
+// statusTitle is the heading of an error page.
+func statusTitle(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "Page not found"
+	case http.StatusForbidden:
+		return "Refused"
+	case http.StatusServiceUnavailable:
+		return "Unavailable"
+	case http.StatusInternalServerError:
+		return "Something went wrong"
+	}
+	if t := http.StatusText(status); t != "" {
+		return t
+	}
+	return "Error"
+}

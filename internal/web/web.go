@@ -1,0 +1,71 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/tokend/tokend/internal/clientip"
+	"github.com/tokend/tokend/internal/user"
+)
+
+// Config holds the Site's dependencies.
+type Config struct {
+	// Users signs people in and manages accounts. Required.
+	Users *user.Service
+	// Secure says the pages are served over HTTPS (directly or behind a
+	// TLS-terminating proxy): the session cookie is then Secure and
+	// named with the __Host- prefix, which browsers allow only on
+	// secure origins. Default false, for plain-http development and
+	// tests; production MUST set it.
+	Secure bool
+	// TrustedProxies are the peers whose X-Forwarded-For or Forwarded
+	// header names the client, as for the API; empty trusts none.
+	TrustedProxies []netip.Prefix
+	// Logger receives one line per internal error (default: discard).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Site serves the browser pages. Create it with New; it is an
+// http.Handler and safe for concurrent use.
+type Site struct {
+	users     *user.Service
+	secure    bool
+	clientIPs *clientip.Resolver
+	log       *slog.Logger
+	now       func() time.Time
+	pages     *pages
+	handler   http.Handler
+}
+
+// New returns a Site with every template parsed; a template that is
+// missing or does not parse is an error here, not on first use.
+func New(cfg Config) (*Site, error) {
+	if cfg.Users == nil {
+		return nil, errors.New("web: Config.Users is required")
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Site{users: cfg.Users, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
+		log: cfg.Logger, now: cfg.Now, pages: p}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.handler = s.protect(s.routes())
+	return s, nil
+}
+
+// ServeHTTP serves one page request.
+func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// clientMeta is what the pages know of the browser behind r.
+func (s *Site) clientIP(r *http.Request) string { return s.clientIPs.IP(r) }
