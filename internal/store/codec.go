@@ -141,3 +141,42 @@ func notFound(err error) error {
 }
 
 func durationFromMicros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
+
+// clientMetaJSON is the stored form of a ClientMeta.
+type clientMetaJSON struct {
+	ClientURI       string   `json:"client_uri,omitempty"`
+	LogoURI         string   `json:"logo_uri,omitempty"`
+	Contacts        []string `json:"contacts,omitempty"`
+	ApplicationType string   `json:"application_type,omitempty"`
+	Scope           string   `json:"scope,omitempty"`
+}
+
+func encodeClientMeta(m ClientMeta) (string, error) {
+	return encodeJSON(clientMetaJSON(m))
+}
+
+func decodeClientMeta(s string) (ClientMeta, error) {
+	var m clientMetaJSON
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return ClientMeta{}, err
+	}
+	return ClientMeta(m), nil
+}
+
+// emptyList stores a nil list as an empty one.
+func emptyList(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// decodeList is decodeStrings for lists where empty and absent are the
+// same: an empty list decodes as nil.
+func decodeList(s string) ([]string, error) {
+	out, err := decodeStrings(s)
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, err
+}

@@ -33,6 +33,30 @@ type Client struct {
 	Dynamic          bool
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	// RedirectURIs are the registered redirection endpoints of the
+	// authorization code grant; PostLogoutRedirectURIs those of
+	// RP-initiated logout.
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	// FirstParty clients are the operator's own: the consent page is
+	// skipped for them.
+	FirstParty bool
+	// IDTokenAlg is the client's id_token_signed_response_alg; "" means
+	// the default (RS256).
+	IDTokenAlg string
+	Meta       ClientMeta
+}
+
+// ClientMeta is a client's descriptive RFC 7591 metadata, kept to show
+// people and to echo in registration answers.
+type ClientMeta struct {
+	ClientURI       string
+	LogoURI         string
+	Contacts        []string
+	ApplicationType string // "web" or "native"
+	// Scope is the client's registered scope value (RFC 7591 §2): what it
+	// asks for when a request names none.
+	Scope string
 }
 
 // AccessToken is an opaque OAuth access token, stored under the SHA-256

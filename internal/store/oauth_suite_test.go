@@ -22,6 +22,7 @@ func testOAuth(t *testing.T, h harness) {
 		{"ClientFamiliesRevocation", testOAuthClientFamilies},
 		{"AssertionJTIs", testOAuthAssertionJTIs},
 		{"Sweep", testOAuthSweep},
+		{"UserGrants", testOAuthUserGrants},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -353,7 +353,8 @@ func (db *DB) UseAssertionJTI(ctx context.Context, clientID, jti string, expires
 }
 
 // DeleteExpiredOAuth deletes up to batch opaque access tokens, up to
-// batch refresh tokens and up to batch assertion jtis that expired before
+// batch refresh tokens, assertion jtis, authorization codes, device codes
+// and pushed requests that expired before
 // cutoff, in one short transaction, and returns how many rows went; call
 // it again until it returns 0. Such rows can never be accepted again; a
 // used refresh token stays until it expires, so that its reuse is still
@@ -371,6 +372,13 @@ func (db *DB) DeleteExpiredOAuth(ctx context.Context, cutoff time.Time, batch in
 	(SELECT hash FROM oauth_refresh_tokens WHERE expires_at < $1 LIMIT $2)`,
 			`DELETE FROM oauth_assertion_jtis WHERE (client_id, jti) IN
 	(SELECT client_id, jti FROM oauth_assertion_jtis WHERE expires_at < $1 LIMIT $2)`,
+			// Codes stay while the JWT they issued lives: revoking their
+			// grant must still reach it.
+			`DELETE FROM oauth_codes WHERE hash IN (SELECT hash FROM oauth_codes
+	WHERE expires_at < $1 AND (access_expires_at IS NULL OR access_expires_at < $1) LIMIT $2)`,
+			`DELETE FROM oauth_device_codes WHERE hash IN (SELECT hash FROM oauth_device_codes
+	WHERE expires_at < $1 AND (access_expires_at IS NULL OR access_expires_at < $1) LIMIT $2)`,
+			`DELETE FROM oauth_par WHERE hash IN (SELECT hash FROM oauth_par WHERE expires_at < $1 LIMIT $2)`,
 		} {
 			res, err := tx.ExecContext(ctx, q, cutoff.UnixMicro(), batch)
 			if err != nil {
