@@ -51,11 +51,16 @@ func ParsePrefixes(list string) ([]netip.Prefix, error) {
 // when present, else Forwarded (RFC 7239); a proxy that writes only
 // Forwarded must drop any X-Forwarded-For its clients send.
 func (c *Resolver) IP(r *http.Request) string {
-	peer := peerAddr(r.RemoteAddr)
+	peer, host := peerAddr(r.RemoteAddr)
 	if !peer.IsValid() {
 		return r.RemoteAddr
 	}
 	if c == nil || !c.isTrusted(peer) {
+		if peer.Is4() && !strings.Contains(host, ":") {
+			// An IPv4 address netip parsed has one spelling (no
+			// leading zeros): host is peer.String(), without the copy.
+			return host
+		}
 		return peer.String()
 	}
 	hops := forwarded(r.Header)
@@ -132,14 +137,16 @@ func hopAddr(s string) netip.Addr {
 	return netip.Addr{}
 }
 
-func peerAddr(remote string) netip.Addr {
+// peerAddr parses the address of RemoteAddr, and returns it with its
+// text as RemoteAddr holds it.
+func peerAddr(remote string) (netip.Addr, string) {
 	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
 		host = remote
 	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {
-		return netip.Addr{}
+		return netip.Addr{}, host
 	}
-	return a.Unmap()
+	return a.Unmap(), host
 }

@@ -43,6 +43,9 @@ func TestIPBelievesOnlyTrustedProxies(t *testing.T) {
 			map[string][]string{"X-Forwarded-For": {"::ffff:203.0.113.9"}}, "203.0.113.9"},
 		{"hop with a port", true, "10.1.1.1:5000",
 			map[string][]string{"X-Forwarded-For": {"203.0.113.9:1234"}}, "203.0.113.9"},
+		{"mapped IPv4 peer: unmapped", false, "[::ffff:198.51.100.4]:5000", nil, "198.51.100.4"},
+		{"IPv6 peer: canonical text", false, "[2001:DB8:0:0::1]:5000", nil, "2001:db8::1"},
+		{"IPv4 peer without a port", false, "198.51.100.4", nil, "198.51.100.4"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

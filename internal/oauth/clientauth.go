@@ -27,14 +27,15 @@ const AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 // Credentials is how a request tried to authenticate its client: HTTP
 // Basic (RFC 6749 §2.3.1, the id and secret already form-decoded), and the
 // form parameters client_id, client_secret, client_assertion_type and
-// client_assertion. Endpoint is the URL of the endpoint called, which a
-// client assertion may name as its audience; IP is the peer's address.
+// client_assertion. Path is the path of the endpoint called, under the
+// issuer: its URL is an audience a client assertion may name; IP is the
+// peer's address.
 type Credentials struct {
 	Basic       bool
 	BasicID     string
 	BasicSecret string
 	Form        Form
-	Endpoint    string
+	Path        string
 	IP          string
 }
 
@@ -145,7 +146,7 @@ func (s *Service) checkAssertion(ctx context.Context, cr Credentials, c store.Cl
 		return s.fail(cr, c.ID, "client authentication failed")
 	}
 	now := s.clock()
-	exp, err := a.verify(c, []string{s.issuer, cr.Endpoint, s.issuer + TokenPath}, now)
+	exp, err := a.verify(c, []string{s.issuer, s.issuer + cr.Path, s.issuer + TokenPath}, now)
 	if err != nil {
 		s.log.DebugContext(ctx, "client assertion refused", "client_id", c.ID, "err", err)
 		return s.fail(cr, c.ID, "client authentication failed")

@@ -10,37 +10,53 @@ const MaxFormBytes = 64 << 10
 
 // Form is a parsed application/x-www-form-urlencoded request body.
 // Parameters sent without a value are treated as omitted (RFC 6749 §3.1).
+// Every parameter but the repeatable ones has one value, so values maps
+// a name to it; only a repeatable parameter costs a slice.
 type Form struct {
-	values map[string][]string
+	values map[string]string
+	multi  map[string][]string // the repeatable parameters
 }
 
-// Get returns the value of the parameter name, or "".
+// Get returns the value of the parameter name (the first, for a
+// repeatable one), or "".
 func (f Form) Get(name string) string {
-	if vs := f.values[name]; len(vs) > 0 {
-		return vs[0]
+	if repeatable(name) {
+		if vs := f.multi[name]; len(vs) > 0 {
+			return vs[0]
+		}
+		return ""
 	}
-	return ""
+	return f.values[name]
 }
 
 // All returns every value of a parameter that may repeat (resource).
-func (f Form) All(name string) []string { return f.values[name] }
+func (f Form) All(name string) []string {
+	if !repeatable(name) {
+		if v, ok := f.values[name]; ok {
+			return []string{v}
+		}
+		return nil
+	}
+	return f.multi[name]
+}
 
 // Has reports whether the parameter name was sent with a value.
-func (f Form) Has(name string) bool { return len(f.values[name]) > 0 }
+func (f Form) Has(name string) bool { return f.Get(name) != "" }
 
-// repeatable lists the parameters that may appear more than once:
+// repeatable reports the parameters that may appear more than once:
 // RFC 8707 §2 allows several resource parameters. Every other parameter
 // must not be included more than once (RFC 6749 §3.1, §3.2).
-var repeatable = map[string]bool{"resource": true}
+func repeatable(name string) bool { return name == "resource" }
 
 // ParseForm parses body strictly: bad percent-encoding, a parameter
 // without a name, a repeated parameter, a control character in a value
-// or a body over MaxFormBytes is an invalid_request *Error.
+// or a body over MaxFormBytes is an invalid_request *Error. The form
+// keeps no reference to body, which the caller may reuse.
 func ParseForm(body []byte) (Form, error) {
 	if len(body) > MaxFormBytes {
 		return Form{}, invalidRequest("the body exceeds %d bytes", MaxFormBytes)
 	}
-	f := Form{values: make(map[string][]string, 8)}
+	f := Form{values: make(map[string]string, 8)}
 	for pair := range strings.SplitSeq(string(body), "&") {
 		if pair == "" {
 			continue
@@ -57,10 +73,17 @@ func ParseForm(body []byte) (Form, error) {
 			return Form{}, invalidRequest("parameter %s holds a control character", safeName(name))
 		case value == "":
 			continue
-		case len(f.values[name]) > 0 && !repeatable[name]:
+		case repeatable(name):
+			if f.multi == nil {
+				f.multi = make(map[string][]string, 1)
+			}
+			f.multi[name] = append(f.multi[name], value)
+			continue
+		}
+		if _, dup := f.values[name]; dup {
 			return Form{}, invalidRequest("parameter %s is included more than once", safeName(name))
 		}
-		f.values[name] = append(f.values[name], value)
+		f.values[name] = value
 	}
 	return f, nil
 }

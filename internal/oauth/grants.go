@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,7 +81,7 @@ func (s *Service) clientCredentials(ctx context.Context, c store.Client, f Form)
 				return TokenResponse{}, err
 			}
 		}
-		return at.response(scopes, ""), nil
+		return at.response(""), nil
 	}
 	family := newID("rtf", now)
 	at, err := s.mintAccess(c, a, c.ID, scopes, family, now)
@@ -91,7 +92,7 @@ func (s *Service) clientCredentials(ctx context.Context, c store.Client, f Form)
 	if err := s.db.IssueRefreshToken(ctx, rt, at.record); err != nil {
 		return TokenResponse{}, err
 	}
-	return at.response(scopes, token), nil
+	return at.response(token), nil
 }
 
 // grantable is what client c may be granted on API a now: its scopes on
@@ -153,7 +154,7 @@ func (s *Service) refresh(ctx context.Context, by audit.Actor, c store.Client, f
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	return at.response(scopes, token), nil
+	return at.response(token), nil
 }
 
 // RefreshRaceGrace is how long after a refresh token was used presenting
@@ -238,21 +239,24 @@ func (s *Service) resolveAPI(ctx context.Context, c store.Client, resources []st
 	if err != nil {
 		return store.API{}, err
 	}
-	var usable []store.API
+	var first store.API
+	usable := 0
 	for _, a := range apis {
 		if _, ok := c.APIScopes[a.ID]; ok && a.ID != apikey.SystemAPIID {
 			if len(resources) == 1 && a.Audience == resources[0] {
 				return a, nil
 			}
-			usable = append(usable, a)
+			if usable++; usable == 1 {
+				first = a
+			}
 		}
 	}
 	switch {
 	case len(resources) == 1:
 		return store.API{}, invalidTarget("the resource is not an API this client may use")
-	case len(usable) == 1:
-		return usable[0], nil
-	case len(usable) == 0:
+	case usable == 1:
+		return first, nil
+	case usable == 0:
 		return store.API{}, invalidTarget("the client may not use any API")
 	}
 	return store.API{}, invalidTarget("resource is required: the client may use several APIs")
@@ -265,7 +269,7 @@ func requestScopes(param string, allowed []string) ([]string, error) {
 		return slices.Clone(allowed), nil
 	}
 	var out []string
-	for _, sc := range strings.Split(param, " ") {
+	for sc := range strings.SplitSeq(param, " ") {
 		if sc == "" || slices.Contains(out, sc) {
 			continue
 		}
@@ -291,4 +295,25 @@ func intersect(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// AppendJSON appends the answer as the JSON object encoding/json makes of
+// it (same members, order and escaping), without reflection: the token
+// endpoint answers with it on every request.
+func (t TokenResponse) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"access_token":`...)
+	dst = credential.AppendJSONString(dst, t.AccessToken)
+	dst = append(dst, `,"token_type":`...)
+	dst = credential.AppendJSONString(dst, t.TokenType)
+	dst = append(dst, `,"expires_in":`...)
+	dst = strconv.AppendInt(dst, t.ExpiresIn, 10)
+	if t.Scope != "" {
+		dst = append(dst, `,"scope":`...)
+		dst = credential.AppendJSONString(dst, t.Scope)
+	}
+	if t.RefreshToken != "" {
+		dst = append(dst, `,"refresh_token":`...)
+		dst = credential.AppendJSONString(dst, t.RefreshToken)
+	}
+	return append(dst, '}')
 }

@@ -16,12 +16,13 @@ import (
 )
 
 // Signer signs and verifies JWT access tokens; *signer.Signer is the
-// implementation. Sign returns a compact JWS of claims with the given typ
-// header, made with the active key. Verify returns the payload of token
-// if its signature, kid, alg and typ are good; the caller checks the
-// claims. Both are safe for concurrent use.
+// implementation. SignJSON returns a compact JWS of payload, a JSON
+// object of claims, with the given typ header, made with the active key.
+// Verify returns the payload of token if its signature, kid, alg and typ
+// are good; the caller checks the claims. Both are safe for concurrent
+// use.
 type Signer interface {
-	Sign(claims any, typ string) (string, error)
+	SignJSON(payload []byte, typ string) (string, error)
 	Verify(token string, typ string) ([]byte, error)
 	// MaxTokenTTL is how long a retired key stays published: no JWT it
 	// signs may live longer, or it would stop verifying early.

@@ -25,12 +25,13 @@ type minted struct {
 	jti       string
 	expiresAt time.Time
 	ttl       time.Duration
+	scope     string // the granted scopes, space-delimited
 	record    *store.AccessToken
 }
 
-func (m minted) response(scopes []string, refresh string) TokenResponse {
+func (m minted) response(refresh string) TokenResponse {
 	return TokenResponse{AccessToken: m.token, TokenType: "Bearer", ExpiresIn: int64(m.ttl / time.Second),
-		Scope: strings.Join(scopes, " "), RefreshToken: refresh}
+		Scope: m.scope, RefreshToken: refresh}
 }
 
 // mintAccess makes an access token in the client's format.
@@ -42,7 +43,7 @@ func (s *Service) mintAccess(c store.Client, a store.API, subject string, scopes
 	if max := s.signer.MaxTokenTTL(); c.TokenFormat == FormatJWT && ttl > max {
 		ttl = max
 	}
-	m := minted{expiresAt: now.Add(ttl), ttl: ttl}
+	m := minted{expiresAt: now.Add(ttl), ttl: ttl, scope: strings.Join(scopes, " ")}
 	if c.TokenFormat == FormatOpaque {
 		m.token = credential.Generate(credential.AccessTokenPrefix)
 		m.record = &store.AccessToken{Hash: credential.Hash(m.token), ID: newID("at", now), ClientID: c.ID, APIID: a.ID,
@@ -51,8 +52,8 @@ func (s *Service) mintAccess(c store.Client, a store.API, subject string, scopes
 	}
 	m.jti = rand.Text()
 	claims := credential.AccessClaims{Issuer: s.issuer, Subject: subject, Audience: jwt.Audience{a.Audience},
-		Expiry: jwt.NumericDate(m.expiresAt.Unix()), IssuedAt: jwt.NumericDate(now.Unix()), ID: m.jti, ClientID: c.ID, Scope: strings.Join(scopes, " ")}
-	tok, err := s.signer.Sign(claims, credential.TypAccessToken)
+		Expiry: jwt.NumericDate(m.expiresAt.Unix()), IssuedAt: jwt.NumericDate(now.Unix()), ID: m.jti, ClientID: c.ID, Scope: m.scope}
+	tok, err := s.signer.SignJSON(claims.AppendJSON(make([]byte, 0, 512)), credential.TypAccessToken)
 	if err != nil {
 		return minted{}, fmt.Errorf("sign access token: %w", err)
 	}

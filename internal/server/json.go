@@ -241,15 +241,40 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 		buf = new(bytes.Buffer)
 	}
 	defer s.putBuf(buf)
-	if err := json.NewEncoder(buf).Encode(v); err != nil {
+	var body []byte
+	if a, ok := v.(jsonAppender); ok {
+		buf.Grow(1024) // once per pooled buffer: a token answer fits
+		body = append(a.AppendJSON(buf.AvailableBuffer()), '\n')
+	} else if err := json.NewEncoder(buf).Encode(v); err != nil {
 		s.fail(w, r, fmt.Errorf("encode answer: %w", err))
 		return
+	} else {
+		body = buf.Bytes()
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h["Content-Type"] = headerJSON
+	h["Cache-Control"] = headerNoStore
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
 }
+
+// jsonAppender is an answer of a hot path that encodes itself, to exactly
+// the bytes encoding/json would write, without reflection.
+type jsonAppender interface {
+	AppendJSON(dst []byte) []byte
+}
+
+// Header values set on most answers, shared instead of allocated per
+// answer by Header.Set. Nothing writes into a header's value slice in
+// place (Header.Add appends to a slice that is full, which copies), so
+// sharing them is safe; keys assigned with them must be canonical.
+var (
+	headerJSON    = []string{"application/json"}
+	headerNoStore = []string{"no-store"}
+	headerNoCache = []string{"no-cache"}
+	headerNosniff = []string{"nosniff"}
+	headerHSTS    = []string{"max-age=31536000"}
+)
 
 // putBuf returns buf to the pool unless an unusually large answer grew
 // it, which would then be held forever.

@@ -52,15 +52,22 @@ type watchedBody struct {
 
 func (b *watchedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && (errors.Is(err, io.ErrUnexpectedEOF) || isNetError(err)) {
+	if err != nil && err != io.EOF && (errors.Is(err, io.ErrUnexpectedEOF) || isNetError(err)) {
 		b.cut = true
 	}
 	return n, err
 }
 
 func isNetError(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne)
+	_, ok := errors.AsType[net.Error](err)
+	return ok
+}
+
+// logged is the per-request state of logRequests.
+type logged struct {
+	sw   statusWriter
+	body watchedBody
+	id   [1]string // the X-Request-Id header's value
 }
 
 // logRequests gives each request an id (X-Request-Id) and logs one line
@@ -69,14 +76,17 @@ func isNetError(err error) bool {
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.now()
+		// One allocation holds what the request needs beside its id.
+		st := &logged{sw: statusWriter{ResponseWriter: w}, body: watchedBody{ReadCloser: r.Body}}
+		sw, body := &st.sw, &st.body
 		id := s.reqPfx + strconv.FormatUint(s.reqSeq.Add(1), 36)
-		w.Header().Set("X-Request-Id", id)
-		w.Header().Set("X-Content-Type-Options", "nosniff")
+		st.id[0] = id
+		h := w.Header()
+		h["X-Request-Id"] = st.id[:]
+		h["X-Content-Type-Options"] = headerNosniff
 		if s.hsts {
-			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+			h["Strict-Transport-Security"] = headerHSTS
 		}
-		sw := &statusWriter{ResponseWriter: w}
-		body := &watchedBody{ReadCloser: r.Body}
 		if r.Body != nil {
 			r.Body = body
 		}

@@ -1,11 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -69,13 +69,13 @@ func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
 // §5.1), errors and the bodiless revocation answer included.
 func oauthHeaders(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
+	h["Cache-Control"] = headerNoStore
+	h["Pragma"] = headerNoCache
 }
 
 // writeOAuth writes v as JSON that no cache may keep.
 func (s *Server) writeOAuth(w http.ResponseWriter, r *http.Request, status int, v any) {
-	w.Header().Set("Pragma", "no-cache")
+	w.Header()["Pragma"] = headerNoCache
 	s.writeJSON(w, r, status, v)
 }
 
@@ -84,17 +84,21 @@ var errOAuthOff = errors.New("oauth is not configured")
 // readForm reads the form body of an OAuth request: exactly
 // application/x-www-form-urlencoded, at most oauth.MaxFormBytes, parsed
 // strictly by oauth.ParseForm.
-func readForm(w http.ResponseWriter, r *http.Request) (oauth.Form, error) {
+func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (oauth.Form, error) {
 	if !isForm(r.Header.Get("Content-Type")) {
 		return oauth.Form{}, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
 			Description: "the body must be application/x-www-form-urlencoded"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, oauth.MaxFormBytes))
-	if err != nil {
+	buf, _ := s.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer s.putBuf(buf)
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, oauth.MaxFormBytes)); err != nil {
 		return oauth.Form{}, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
 			Description: "the body could not be read or exceeds " + strconv.Itoa(oauth.MaxFormBytes) + " bytes"}
 	}
-	return oauth.ParseForm(body)
+	return oauth.ParseForm(buf.Bytes()) // the form copies what it keeps: buf goes back to the pool
 }
 
 // isForm reports an application/x-www-form-urlencoded content type,
@@ -113,7 +117,7 @@ func isForm(ct string) bool {
 // Basic user and password are form-decoded (RFC 6749 §2.3.1); ip is the
 // client address, resolved once by the adapter.
 func (s *Server) credentials(r *http.Request, f oauth.Form, ip string) (oauth.Credentials, error) {
-	cr := oauth.Credentials{Form: f, Endpoint: s.oauth.Issuer() + r.URL.Path, IP: ip}
+	cr := oauth.Credentials{Form: f, Path: r.URL.Path, IP: ip}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return cr, nil
@@ -123,24 +127,34 @@ func (s *Server) credentials(r *http.Request, f oauth.Form, ip string) (oauth.Cr
 		return cr, &oauth.Error{Code: oauth.ErrInvalidClient, Status: http.StatusUnauthorized, Basic: true,
 			Description: "authenticate the client with HTTP Basic or in the body"}
 	}
-	bad := &oauth.Error{Code: oauth.ErrInvalidClient, Status: http.StatusUnauthorized, Basic: true,
-		Description: "the Basic credentials are malformed"}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+	rest = strings.TrimSpace(rest)
+	var buf [256]byte // an id and a secret of tokend's formats fit
+	raw := buf[:0]
+	if n := base64.StdEncoding.DecodedLen(len(rest)); n > len(buf) {
+		raw = make([]byte, 0, n)
+	}
+	raw, err := base64.StdEncoding.AppendDecode(raw, []byte(rest))
 	if err != nil {
-		return cr, bad
+		return cr, malformedBasic()
 	}
 	id, secret, ok := strings.Cut(string(raw), ":")
 	if !ok {
-		return cr, bad
+		return cr, malformedBasic()
 	}
 	if cr.BasicID, err = url.QueryUnescape(id); err != nil {
-		return cr, bad
+		return cr, malformedBasic()
 	}
 	if cr.BasicSecret, err = url.QueryUnescape(secret); err != nil {
-		return cr, bad
+		return cr, malformedBasic()
 	}
 	cr.Basic = true
 	return cr, nil
+}
+
+// malformedBasic is the answer to Basic credentials that do not decode.
+func malformedBasic() error {
+	return &oauth.Error{Code: oauth.ErrInvalidClient, Status: http.StatusUnauthorized, Basic: true,
+		Description: "the Basic credentials are malformed"}
 }
 
 // oauthCall is what a form-encoded OAuth endpoint receives: the strictly
@@ -210,10 +224,10 @@ func (e oauthEndpoint[Resp]) authenticate(w http.ResponseWriter, r *http.Request
 		if c.caller, err = e.s.resolve(r, e.keys); err != nil {
 			return c, err
 		}
-		c.form, err = readForm(w, r)
+		c.form, err = e.s.readForm(w, r)
 		return c, err
 	}
-	if c.form, err = readForm(w, r); err != nil {
+	if c.form, err = e.s.readForm(w, r); err != nil {
 		return c, err
 	}
 	cr, err := e.s.credentials(r, c.form, c.ip)

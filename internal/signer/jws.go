@@ -9,8 +9,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Signing builds the compact JWS (RFC 7515 §7.1) itself around the
@@ -44,18 +48,21 @@ func (k *signingKey) encodedHeader(typ string) (string, error) {
 	return h, nil
 }
 
-// sign returns the compact JWS of payload with typ.
+// sign returns the compact JWS of payload with typ. The signing input is
+// assembled on the stack when it fits, and the token is the one
+// allocation outside the signature algorithm.
 func (k *signingKey) sign(payload []byte, typ string) (string, error) {
 	h, err := k.encodedHeader(typ)
 	if err != nil {
 		return "", err
 	}
 	enc := base64.RawURLEncoding
-	input := make([]byte, 0, len(h)+1+enc.EncodedLen(len(payload)))
-	input = append(input, h...)
+	var inBuf [1024]byte
+	input := append(inBuf[:0], h...)
 	input = append(input, '.')
 	input = enc.AppendEncode(input, payload)
-	sig, err := k.signature(input)
+	var sigBuf [es256Len]byte // ES256 and EdDSA fit; RS256 takes the heap
+	sig, err := k.signature(sigBuf[:0], input)
 	if err != nil {
 		return "", fmt.Errorf("sign with key %s: %w", k.kid, err)
 	}
@@ -63,8 +70,8 @@ func (k *signingKey) sign(payload []byte, typ string) (string, error) {
 	tok.Grow(len(input) + 1 + enc.EncodedLen(len(sig)))
 	tok.Write(input)
 	tok.WriteByte('.')
-	var buf [128]byte // an ES256 or EdDSA signature, encoded; RS256 ones take the heap
-	tok.Write(enc.AppendEncode(buf[:0], sig))
+	var b64 [128]byte
+	tok.Write(enc.AppendEncode(b64[:0], sig))
 	return tok.String(), nil
 }
 
@@ -72,34 +79,55 @@ func (k *signingKey) sign(payload []byte, typ string) (string, error) {
 // big-endian bytes, zero-padded (RFC 7518 §3.4), not ASN.1.
 const es256Len = 64
 
-// signature signs the JWS signing input with the key's algorithm
-// (RFC 7518 §3.3, §3.4; RFC 8037 §3.1).
-func (k *signingKey) signature(input []byte) ([]byte, error) {
+// signature appends to dst the signature of the JWS signing input with
+// the key's algorithm (RFC 7518 §3.3, §3.4; RFC 8037 §3.1).
+func (k *signingKey) signature(dst, input []byte) ([]byte, error) {
 	switch p := k.priv.(type) {
 	case *ecdsa.PrivateKey:
 		if k.alg != ES256 {
 			break
 		}
 		digest := sha256.Sum256(input)
-		r, s, err := ecdsa.Sign(rand.Reader, p, digest[:])
+		der, err := ecdsa.SignASN1(rand.Reader, p, digest[:])
 		if err != nil {
 			return nil, err
 		}
-		sig := make([]byte, es256Len)
-		r.FillBytes(sig[:es256Len/2])
-		s.FillBytes(sig[es256Len/2:])
-		return sig, nil
+		return appendFixedRS(dst, der, es256Len/2)
 	case ed25519.PrivateKey:
 		if k.alg != EdDSA {
 			break
 		}
-		return ed25519.Sign(p, input), nil
+		return append(dst, ed25519.Sign(p, input)...), nil
 	case *rsa.PrivateKey:
 		if k.alg != RS256 {
 			break
 		}
 		digest := sha256.Sum256(input)
-		return rsa.SignPKCS1v15(rand.Reader, p, crypto.SHA256, digest[:])
+		sig, err := rsa.SignPKCS1v15(rand.Reader, p, crypto.SHA256, digest[:])
+		return append(dst, sig...), err
 	}
 	return nil, fmt.Errorf("a %T cannot sign %s", k.priv, k.alg)
+}
+
+// appendFixedRS turns the ASN.1 ECDSA signature crypto/ecdsa makes
+// (SEQUENCE { r INTEGER, s INTEGER }) into JWS form: r and s as size
+// big-endian bytes each, zero-padded (RFC 7518 §3.4). Reading the two
+// integers as bytes, rather than through ecdsa.Sign's big.Ints, is the
+// same signature without their allocations.
+func appendFixedRS(dst, der []byte, size int) ([]byte, error) {
+	var inner cryptobyte.String
+	var r, s []byte
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&inner, asn1.SEQUENCE) || !in.Empty() ||
+		!inner.ReadASN1Integer(&r) || !inner.ReadASN1Integer(&s) || !inner.Empty() ||
+		len(r) > size || len(s) > size {
+		return nil, errors.New("crypto/ecdsa made a signature that is not ASN.1 r and s")
+	}
+	for _, v := range [2][]byte{r, s} {
+		for range size - len(v) {
+			dst = append(dst, 0)
+		}
+		dst = append(dst, v...)
+	}
+	return dst, nil
 }

@@ -189,6 +189,17 @@ func (s *Signer) Sign(claims any, typ string) (string, error) {
 	return k.sign(payload, typ)
 }
 
+// SignJSON is Sign for claims the caller has already encoded: payload
+// must be one JSON object (the access-token claims append themselves
+// without encoding/json's reflection, on every token request).
+func (s *Signer) SignJSON(payload []byte, typ string) (string, error) {
+	k := s.ring.Load().signer(s.now())
+	if k == nil {
+		return "", ErrNoKey
+	}
+	return k.sign(payload, typ)
+}
+
 // JWKS returns the published keys, public halves only: pending, active,
 // and retired keys whose tokens may still be live.
 func (s *Signer) JWKS() jose.JSONWebKeySet {
