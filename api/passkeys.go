@@ -22,3 +22,9 @@ type Passkey struct {
 	CreatedAt      time.Time `json:"created_at"`
 	LastUsedAt     time.Time `json:"last_used_at,omitzero"`
 }
+
+// PasskeyList is the answer of GET /v1/users/{id}/passkeys: every passkey
+// of the user, oldest first.
+type PasskeyList struct {
+	Passkeys []Passkey `json:"passkeys"`
+}

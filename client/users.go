@@ -75,6 +75,25 @@ func (c *Client) IssuePasswordLink(ctx context.Context, id string) (*api.Passwor
 	return userCall[api.PasswordLink](ctx, c, http.MethodPost, id, "/password-link", nil)
 }
 
+// UserPasskeys lists the user's passkeys, oldest first.
+func (c *Client) UserPasskeys(ctx context.Context, id string) (*api.PasskeyList, error) {
+	return userCall[api.PasskeyList](ctx, c, http.MethodGet, id, "/passkeys", nil)
+}
+
+// DeleteUserPasskey removes one passkey of the user, for a lost
+// authenticator.
+func (c *Client) DeleteUserPasskey(ctx context.Context, id, passkeyID string) error {
+	seg, err := segment("user", id)
+	if err != nil {
+		return err
+	}
+	pk, err := segment("passkey", passkeyID)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodDelete, "/v1/users/"+seg+"/passkeys/"+pk, nil, nil, nil)
+}
+
 // DeleteUser deletes the user.
 func (c *Client) DeleteUser(ctx context.Context, id string) error {
 	seg, err := segment("user", id)

@@ -66,6 +66,8 @@ func (s *Server) routes() []route {
 		s.as("POST /v1/users/{id}/disable", adminOnly, handle(s, http.StatusOK, s.disableUser)),
 		s.as("PUT /v1/users/{id}/groups", adminOnly, handle(s, http.StatusOK, s.setUserGroups)),
 		s.as("POST /v1/users/{id}/password-link", adminOnly, handle(s, http.StatusCreated, s.issuePasswordLink)),
+		s.as("GET /v1/users/{id}/passkeys", adminOnly, handle(s, http.StatusOK, s.listUserPasskeys)),
+		s.as("DELETE /v1/users/{id}/passkeys/{passkey_id}", adminOnly, handle(s, http.StatusNoContent, s.deleteUserPasskey)),
 		open("POST /v1/users/set-password", s.linkHolder(handle(s, http.StatusNoContent, s.setPassword))),
 
 		s.as("POST /v1/clients", adminOnly, handle(s, http.StatusCreated, s.createClient)),

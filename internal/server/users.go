@@ -76,3 +76,18 @@ func (s *Server) linkHolder(h callerHandler) http.Handler {
 		h.serveCaller(w, r, principal{ip: s.clientIP(r)})
 	})
 }
+
+// listUserPasskeys answers GET /v1/users/{id}/passkeys; 404 for an unknown
+// user.
+func (s *Server) listUserPasskeys(ctx context.Context, c call, _ *none) (api.PasskeyList, error) {
+	id := c.r.PathValue("id")
+	if _, err := s.users.Get(ctx, id); err != nil {
+		return api.PasskeyList{}, err
+	}
+	ps, err := s.users.Passkeys(ctx, id)
+	return api.PasskeyList{Passkeys: ps}, err
+}
+
+func (s *Server) deleteUserPasskey(ctx context.Context, c call, _ *none) (none, error) {
+	return none{}, s.users.DeletePasskey(ctx, c.by(), c.r.PathValue("id"), c.r.PathValue("passkey_id"))
+}
