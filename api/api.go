@@ -243,6 +243,12 @@ type RateLimitState struct {
 	Limit     int64     `json:"limit"`
 	Remaining int64     `json:"remaining"`
 	Reset     time.Time `json:"reset"`
+	// Window is the limit's window: it admits Limit requests per Window.
+	Window Duration `json:"window,omitempty"`
+	// RetryAfter is how long until this limit admits a request again:
+	// present only when it refused this one. A refused request may be
+	// retried once every limit admits it, after the longest RetryAfter.
+	RetryAfter Duration `json:"retry_after,omitempty"`
 }
 
 // CreditState is a key's credits after this verification.

@@ -160,13 +160,25 @@ func quoteSafe(s string) string {
 }
 
 // RetryAfter returns the Retry-After of a 429 answer for limits, in whole
-// seconds (at least 1): the time until the earliest reset among the
-// exhausted limits (remaining 0). ok is false when no limit is exhausted
-// (a key out of credits). tokend reports every limit of a refused
-// request as exhausted, without saying which refused it, so the earliest
-// reset is the one time at which a retry may succeed; a client that
-// meets a second exhausted limit then gets another 429.
+// seconds (at least 1), and whether a limit refused the request (ok is
+// false for a key out of credits, whose limits all admit).
+//
+// tokend says how long each limit that refused needs before it admits a
+// request again (retry_after); the request passes once every limit
+// admits it, so Retry-After is the longest of those, rounded up, and a
+// client that waits that long is not refused by a limit. An answer
+// without retry_after (a tokend older than the field) reports every
+// limit of a refused request as exhausted, without saying which refused
+// it: then the earliest reset among them is the one time at which a
+// retry may succeed.
 func RetryAfter(limits []api.RateLimitState, now time.Time) (seconds int64, ok bool) {
+	var longest time.Duration
+	for _, l := range limits {
+		longest = max(longest, time.Duration(l.RetryAfter))
+	}
+	if longest > 0 {
+		return max(1, ceilSeconds(longest)), true
+	}
 	var first time.Time
 	for _, l := range limits {
 		if l.Remaining <= 0 && (!ok || l.Reset.Before(first)) {

@@ -138,6 +138,14 @@ func TestRetryAfter(t *testing.T) {
 			{Name: "day", Limit: 100, Remaining: 0, Reset: now.Add(time.Hour)},
 			{Name: "burst", Limit: 3, Remaining: 0, Reset: now.Add(1500 * time.Millisecond)}}, 2, true},
 		{"reset passed", []api.RateLimitState{{Name: "a", Limit: 1, Remaining: 0, Reset: now.Add(-time.Second)}}, 1, true},
+		{"exact: the longest retry_after, not a reset", []api.RateLimitState{
+			{Name: "burst", Limit: 3, Remaining: 0, Reset: now.Add(time.Minute), Window: api.Duration(time.Minute),
+				RetryAfter: api.Duration(19500 * time.Millisecond)},
+			{Name: "hourly", Limit: 100, Remaining: 0, Reset: now.Add(time.Hour), Window: api.Duration(time.Hour),
+				RetryAfter: api.Duration(2 * time.Second)},
+			{Name: "daily", Limit: 1000, Remaining: 0, Reset: now.Add(time.Second), Window: api.Duration(24 * time.Hour)}}, 20, true},
+		{"admitted by every limit: out of credits", []api.RateLimitState{
+			{Name: "a", Limit: 5, Remaining: 4, Reset: now.Add(time.Second), Window: api.Duration(5 * time.Second)}}, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,5 +165,20 @@ func TestHeaderValuesCannotEscapeQuotes(t *testing.T) {
 	tokenauth.WriteRateLimitHeaders(h, []api.RateLimitState{{Name: "a\"b\\c\nd", Limit: 1, Remaining: 1, Reset: now}}, now)
 	if got := h.Get("RateLimit-Policy"); got != `"a\"b\\cd";q=1` {
 		t.Errorf("RateLimit-Policy %q", got)
+	}
+}
+
+// TestRateLimitPolicyWindow: the window is written as w in whole
+// seconds, rounded up, and at least 1.
+func TestRateLimitPolicyWindow(t *testing.T) {
+	h := http.Header{}
+	now := time.Unix(0, 0)
+	tokenauth.WriteRateLimitHeaders(h, []api.RateLimitState{
+		{Name: "burst", Limit: 10, Remaining: 3, Reset: now.Add(time.Second), Window: api.Duration(time.Minute)},
+		{Name: "fast", Limit: 5, Remaining: 5, Reset: now, Window: api.Duration(100 * time.Millisecond)},
+		{Name: "odd", Limit: 7, Remaining: 7, Reset: now, Window: api.Duration(1500 * time.Millisecond)},
+	}, now)
+	if got, want := h.Get("RateLimit-Policy"), `"burst";q=10;w=60, "fast";q=5;w=1, "odd";q=7;w=2`; got != want {
+		t.Errorf("RateLimit-Policy %q, want %q", got, want)
 	}
 }

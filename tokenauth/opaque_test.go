@@ -221,8 +221,10 @@ func TestLimitedKeysAreAlwaysAsked(t *testing.T) {
 		"X-Ratelimit-Limit":     "3",
 		"X-Ratelimit-Remaining": "0",
 		"X-Ratelimit-Reset":     itoa(reset.Unix()),
-		"Ratelimit-Policy":      `"burst";q=3, "daily";q=100`,
-		"Retry-After":           "60",
+		"Ratelimit-Policy":      `"burst";q=3;w=60, "daily";q=100;w=86400`,
+		// 3 a minute is one request per 20 s: the burst limit admits the
+		// next one 20 s on, though it is fully reset only in 60 s.
+		"Retry-After": "20",
 	}
 	for h, v := range want {
 		if got := a.header.Get(h); got != v {
@@ -251,7 +253,7 @@ func TestRateLimitHeadersOnSuccess(t *testing.T) {
 		got[h] = a.header.Get(h)
 	}
 	want := map[string]string{"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "9",
-		"RateLimit-Policy": `"burst";q=10`, "RateLimit": `"burst";r=9;t=1`, "Retry-After": ""}
+		"RateLimit-Policy": `"burst";q=10;w=10`, "RateLimit": `"burst";r=9;t=1`, "Retry-After": ""}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("headers (-want +got):\n%s", diff)
 	}

@@ -20,13 +20,14 @@ import (
 //     de facto convention; Reset in Unix seconds) of the most
 //     restrictive limit: the one with the fewest requests remaining, the
 //     earlier reset breaking ties;
-//   - RateLimit-Policy and RateLimit, as draft-ietf-httpapi-ratelimit-headers
+//   - RateLimit-Policy and RateLimit, as draft-ietf-httpapi-ratelimit-headers-11
 //     defines them (Structured Field lists), one item per named limit:
-//     RateLimit-Policy: "burst";q=10, "daily";q=1000 and
-//     RateLimit: "burst";r=9;t=1, "daily";r=998;t=86399, where q is the
-//     limit, r what remains and t the seconds until it is fully available
-//     again. /v1/verify does not report a limit's window, so no w
-//     parameter is written.
+//     RateLimit-Policy: "burst";q=10;w=60, "daily";q=1000;w=86400 and
+//     RateLimit: "burst";r=9;t=6, "daily";r=998;t=173, where q is the
+//     limit, w its window in seconds, r what remains and t the seconds
+//     until it is fully available again. w is left out for a limit
+//     without a window (an answer of a tokend older than the window
+//     field); a window shorter than a second counts as one.
 //
 // A 429 answer should also carry Retry-After; WriteError writes it (see
 // RetryAfter).
@@ -46,6 +47,9 @@ func WriteRateLimitHeaders(h http.Header, limits []api.RateLimitState, now time.
 		}
 		name := sfString(l.Name)
 		policy.WriteString(name + ";q=" + strconv.FormatInt(max(l.Limit, 0), 10))
+		if l.Window > 0 {
+			policy.WriteString(";w=" + strconv.FormatInt(max(1, ceilSeconds(time.Duration(l.Window))), 10))
+		}
 		state.WriteString(name + ";r=" + strconv.FormatInt(max(l.Remaining, 0), 10) +
 			";t=" + strconv.FormatInt(ceilSeconds(l.Reset.Sub(now)), 10))
 	}

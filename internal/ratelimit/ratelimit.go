@@ -33,6 +33,7 @@ type Limit struct {
 type State struct {
 	Name      string
 	Limit     int64
+	Window    time.Duration
 	Remaining int64
 	// Reset is when the limit is fully available again.
 	Reset time.Time
@@ -93,7 +94,7 @@ func decide(l Limit, tat, now int64) (State, bool) {
 	T := interval(l)
 	window := int64(l.Window)
 	d := max(tat, now) - now // both are unix ns after 1970: no overflow
-	st := State{Name: l.Name, Limit: l.Limit}
+	st := State{Name: l.Name, Limit: l.Limit, Window: l.Window}
 	base := time.Unix(0, now)
 	if d > window-T { // d+T > window, without computing d+T
 		st.RetryAfter = time.Duration(d - (window - T))

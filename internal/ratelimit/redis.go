@@ -159,7 +159,7 @@ func (r *Redis) Take(ctx context.Context, owner string, limits []Limit, now time
 	ok := vals[0] == 1
 	for i, l := range limits {
 		v := vals[1+3*i:]
-		st := State{Name: l.Name, Limit: l.Limit, Reset: now.Add(time.Duration(v[1])), RetryAfter: time.Duration(v[2])}
+		st := State{Name: l.Name, Limit: l.Limit, Window: l.Window, Reset: now.Add(time.Duration(v[1])), RetryAfter: time.Duration(v[2])}
 		if ok {
 			st.Remaining = v[0]
 		}

@@ -220,7 +220,7 @@ func TestHugeWindowsStillLimit(t *testing.T) {
 			owner := fmt.Sprintf("k%d", w)
 			for i, at := range []time.Duration{0, time.Hour, 2 * time.Hour} {
 				st, ok, err := l.Take(t.Context(), owner, lims, t0.Add(at), nil)
-				want := State{Name: "w", Limit: 3, Remaining: int64(2 - i), Reset: t0.Add(time.Duration(i+1) * (w / 3))}
+				want := State{Name: "w", Limit: 3, Window: w, Remaining: int64(2 - i), Reset: t0.Add(time.Duration(i+1) * (w / 3))}
 				if err != nil || !ok || !cmp.Equal(st[0], want, near) {
 					t.Errorf("%s, window %v, request %d = %+v, %v, %v; want %+v", name, w, i+1, st, ok, err, want)
 				}

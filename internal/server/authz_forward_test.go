@@ -135,8 +135,13 @@ func TestAuthzRateLimit(t *testing.T) {
 		if resp.StatusCode != want || resp.Header.Get("X-RateLimit-Limit") != "2" {
 			t.Fatalf("request %d: %d, X-RateLimit-Limit %q; want %d, 2", i+1, resp.StatusCode, resp.Header.Get("X-RateLimit-Limit"), want)
 		}
-		if want == 429 && (resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-RateLimit-Remaining") != "0") {
-			t.Errorf("429 without Retry-After or with remaining %q", resp.Header.Get("X-RateLimit-Remaining"))
+		if got := resp.Header.Get("RateLimit-Policy"); got != `"burst";q=2;w=60` {
+			t.Errorf("request %d: RateLimit-Policy %q", i+1, got)
+		}
+		// 2 a minute admit one request every 30 s: Retry-After is exact,
+		// not the 60 s until the limit is full again.
+		if want == 429 && (resp.Header.Get("Retry-After") != "30" || resp.Header.Get("X-RateLimit-Remaining") != "0") {
+			t.Errorf("429 with Retry-After %q, remaining %q; want 30, 0", resp.Header.Get("Retry-After"), resp.Header.Get("X-RateLimit-Remaining"))
 		}
 	}
 }

@@ -19,8 +19,14 @@ func writeRateLimits(h http.Header, limits []ratelimit.State, now time.Time) []a
 	}
 	out := make([]api.RateLimitState, len(limits))
 	for i, l := range limits {
-		out[i] = api.RateLimitState{Name: l.Name, Limit: l.Limit, Remaining: l.Remaining, Reset: l.Reset}
+		out[i] = wireLimit(l)
 	}
 	tokenauth.WriteRateLimitHeaders(h, out, now)
 	return out
+}
+
+// wireLimit is a limit's state as /v1/verify and /v1/authz report it.
+func wireLimit(l ratelimit.State) api.RateLimitState {
+	return api.RateLimitState{Name: l.Name, Limit: l.Limit, Remaining: l.Remaining, Reset: l.Reset.UTC(),
+		Window: api.Duration(l.Window), RetryAfter: api.Duration(l.RetryAfter)}
 }

@@ -37,7 +37,7 @@ func (s *Server) verify(ctx context.Context, _ call, req *api.VerifyRequest) (*a
 	if len(res.RateLimits) > 0 {
 		out.RateLimits = make([]api.RateLimitState, len(res.RateLimits))
 		for i, l := range res.RateLimits {
-			out.RateLimits[i] = api.RateLimitState{Name: l.Name, Limit: l.Limit, Remaining: l.Remaining, Reset: l.Reset.UTC()}
+			out.RateLimits[i] = wireLimit(l)
 		}
 	}
 	if res.HasCredits {

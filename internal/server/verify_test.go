@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/client"
 	"github.com/tokend/tokend/internal/servertest"
@@ -137,6 +139,15 @@ func TestRateLimitsTogether(t *testing.T) {
 	r := f.verify(t, api.VerifyRequest{Token: k.Secret})
 	if r.Code != api.CodeRateLimited {
 		t.Fatalf("4th: %s, want RATE_LIMITED", r.Code)
+	}
+	// Each limit says its window, and the one that refused how long until
+	// it admits again: 3 a minute admit one request every 20 s.
+	want := []api.RateLimitState{
+		{Name: "second", Limit: 100, Remaining: 0, Window: api.Duration(time.Second)},
+		{Name: "minute", Limit: 3, Remaining: 0, Window: api.Duration(time.Minute), RetryAfter: api.Duration(20 * time.Second)},
+	}
+	if diff := cmp.Diff(want, r.RateLimits, cmpopts.IgnoreFields(api.RateLimitState{}, "Reset")); diff != "" {
+		t.Errorf("4th: rate limits (-want +got):\n%s", diff)
 	}
 	// The refused request consumed nothing of "second": after the minute
 	// refills one unit, "second" still shows 96 left (100 - 3 - this one).
