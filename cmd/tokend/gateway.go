@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/gateway"
 	"github.com/tokend/tokend/internal/routetable"
 	"github.com/tokend/tokend/tokenauth"
@@ -24,6 +26,7 @@ type gatewayConfig struct {
 	pprofAddr                       string
 	upstream, audience, routes      string
 	scopes                          []string
+	trustedProxies                  []netip.Prefix
 	upstreamTimeout, shutdownTimout time.Duration
 	cacheTTL                        time.Duration
 	logLevel, logFormat             string
@@ -39,6 +42,11 @@ func (c *gatewayConfig) register(fs *flag.FlagSet, env func(string) string) {
 		return nil
 	})
 	str(fs, &c.routes, "routes", "", "route file (JSON; see docs/protecting-an-api.md), reloaded on SIGHUP")
+	fs.Func("trusted-proxies", "comma-separated CIDRs of proxies in front of the gateway whose X-Forwarded-For/Forwarded "+
+		"header names the client (default none: the gateway is the edge) ($TOKEND_TRUSTED_PROXIES)", func(v string) (err error) {
+		c.trustedProxies, err = clientip.ParsePrefixes(v)
+		return err
+	})
 	str(fs, &c.metricsAddr, "metrics-addr", "", "address serving Prometheus /metrics (default off)")
 	str(fs, &c.pprofAddr, "pprof-addr", "", "loopback host:port serving net/http/pprof, for profiling (default off)")
 	dur(fs, &c.upstreamTimeout, "upstream-timeout", 30*time.Second, "longest wait for an upstream's response headers (then 504)")
@@ -88,14 +96,16 @@ func runGateway(ctx context.Context, args []string, c *cmdIO) error {
 	if err != nil {
 		return err
 	}
+	ips := clientip.New(cfg.trustedProxies)
 	auth, err := tokenauth.New(tokenauth.Config{URL: cfg.tokend, VerifyKey: key, Audience: t.Routes()[0].Audience,
-		CacheTTL: cfg.cacheTTL, Logger: log})
+		CacheTTL: cfg.cacheTTL, ClientIP: ips.IP, Logger: log})
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gw, err := gateway.New(gateway.Config{Routes: t, Auth: auth, UpstreamTimeout: cfg.upstreamTimeout, Registerer: reg, Logger: log})
+	gw, err := gateway.New(gateway.Config{Routes: t, Auth: auth, ClientIPs: ips, UpstreamTimeout: cfg.upstreamTimeout,
+		Registerer: reg, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,13 @@ func (c *Resolver) IP(r *http.Request) string {
 	return cur.String()
 }
 
+// TrustsPeer reports whether r's TCP peer is a trusted proxy, whose
+// forwarding headers IP believes.
+func (c *Resolver) TrustsPeer(r *http.Request) bool {
+	peer, _ := peerAddr(r.RemoteAddr)
+	return c != nil && peer.IsValid() && c.isTrusted(peer)
+}
+
 func (c *Resolver) isTrusted(a netip.Addr) bool {
 	for _, p := range c.trusted {
 		if p.Contains(a) {

@@ -16,8 +16,11 @@
 //     the client's Authorization header and without any Tokend-*,
 //     Forwarded or X-Real-Ip header the client sent, with the caller's
 //     identity in the Tokend-* headers of package api, and with
-//     X-Forwarded-For, -Host and -Proto set by the gateway (the gateway is
-//     the edge: forwarding headers from the client are dropped);
+//     X-Forwarded-For, -Host and -Proto set by the gateway: when it is the
+//     edge, forwarding headers from the client are dropped; behind a proxy
+//     in Config.ClientIPs' trusted list, the proxy's X-Forwarded-For is
+//     kept with the proxy's address appended, and its X-Forwarded-Host and
+//     -Proto are passed on;
 //   - streams the answer back (server-sent events are flushed at once,
 //     WebSocket upgrades are spliced), adding the key's rate-limit headers;
 //     an upstream that does not answer within Config.UpstreamTimeout is
@@ -42,6 +45,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/routetable"
 	"github.com/tokend/tokend/tokenauth"
 )
@@ -52,6 +56,12 @@ type Config struct {
 	Routes *routetable.Table
 	// Auth verifies tokens. Required.
 	Auth *tokenauth.Auth
+	// ClientIPs finds the client's address: the TCP peer, or, when the
+	// peer is a proxy it trusts, the address that proxy forwards. Give
+	// Auth the same resolver's IP as its ClientIP, so that a key's
+	// allowed_cidrs are checked against the same address. nil trusts no
+	// proxy: the gateway is the edge.
+	ClientIPs *clientip.Resolver
 	// UpstreamTimeout bounds the wait for an upstream's response headers
 	// (not a streamed body); default 30s. Past it the answer is 504.
 	UpstreamTimeout time.Duration
@@ -67,6 +77,7 @@ type Config struct {
 // Gateway is the proxy, an http.Handler. Make it with New.
 type Gateway struct {
 	auth    *tokenauth.Auth
+	ips     *clientip.Resolver
 	table   atomic.Pointer[routetable.Table]
 	proxy   *httputil.ReverseProxy
 	metrics *metrics
@@ -86,7 +97,7 @@ func New(cfg Config) (*Gateway, error) {
 	if err := checkUpstreams(cfg.Routes); err != nil {
 		return nil, err
 	}
-	g := &Gateway{auth: cfg.Auth, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Registerer)}
+	g := &Gateway{auth: cfg.Auth, ips: cfg.ClientIPs, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Registerer)}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -205,8 +216,29 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	h.Del("Authorization")
 	h.Del("Forwarded")
 	h.Del("X-Real-Ip")
-	pr.SetXForwarded()
+	g.setForwarded(pr)
 	setIdentity(h, f.principal)
+}
+
+// setForwarded writes X-Forwarded-For, -Host and -Proto. The proxy has
+// already removed any the client sent; a trusted proxy's are put back,
+// its chain with the proxy's own address appended (what the upstream
+// would see without the gateway), its host and scheme as they were.
+func (g *Gateway) setForwarded(pr *httputil.ProxyRequest) {
+	in, out := pr.In.Header, pr.Out.Header
+	trusted := g.ips.TrustsPeer(pr.In)
+	if xff := in.Values("X-Forwarded-For"); trusted && len(xff) > 0 {
+		out.Set("X-Forwarded-For", strings.Join(xff, ", "))
+	}
+	pr.SetXForwarded()
+	if !trusted {
+		return
+	}
+	for _, name := range [...]string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
+		if v := in.Get(name); v != "" {
+			out.Set(name, v)
+		}
+	}
 }
 
 // setIdentity writes the identity headers of p; empty values are left out.

@@ -34,6 +34,8 @@ type fixture struct {
 	reg      *prometheus.Registry
 	read     string // a key with scope read
 	limited  string // a key with scope read and a limit of 2 a minute
+	apiID    string
+	vkey     string // the gateway's verify key
 }
 
 // recorder is the upstream: it records each request and answers by path.
@@ -71,6 +73,9 @@ const routes = `{"routes": [
   {"name": "public", "path": "/public", "upstream": "%[1]s/base", "audience": "https://pay.example"}
 ]}`
 
+// routesFor is the route table of routes for the upstream at upURL.
+func routesFor(upURL string) string { return fmt.Sprintf(routes, upURL) }
+
 func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	t.Helper()
 	f := &fixture{tokend: servertest.New(t), upstream: &recorder{}, reg: prometheus.NewRegistry()}
@@ -97,7 +102,8 @@ func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.gw = newGateway(t, f.tokend.URL, vkey, mustTable(t, fmt.Sprintf(routes, up.URL)), timeout, f.reg)
+	f.apiID, f.vkey = a.ID, vkey
+	f.gw = newGateway(t, f.tokend.URL, vkey, mustTable(t, routesFor(up.URL)), timeout, f.reg)
 	srv := httptest.NewServer(f.gw)
 	t.Cleanup(srv.Close)
 	f.url = srv.URL
