@@ -9,11 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/gateway"
 	"github.com/tokend/tokend/internal/routetable"
@@ -27,6 +29,8 @@ type gatewayConfig struct {
 	upstream, audience, routes      string
 	scopes                          []string
 	trustedProxies                  []netip.Prefix
+	identityKey, identityIssuer     string
+	identityTTL                     time.Duration
 	upstreamTimeout, shutdownTimout time.Duration
 	cacheTTL                        time.Duration
 	logLevel, logFormat             string
@@ -47,6 +51,10 @@ func (c *gatewayConfig) register(fs *flag.FlagSet, env func(string) string) {
 		c.trustedProxies, err = clientip.ParsePrefixes(v)
 		return err
 	})
+	str(fs, &c.identityKey, "identity-key", "", "PEM private key (ECDSA P-256 or Ed25519) signing a short-lived identity JWT "+
+		"sent upstream in Tokend-Identity, its JWKS served at "+api.IdentityJWKSPath+" (default off)")
+	str(fs, &c.identityIssuer, "identity-issuer", "tokend-gateway", "the iss of the identity JWTs")
+	dur(fs, &c.identityTTL, "identity-ttl", time.Minute, "lifetime of an identity JWT (1s to 1h)")
 	str(fs, &c.metricsAddr, "metrics-addr", "", "address serving Prometheus /metrics (default off)")
 	str(fs, &c.pprofAddr, "pprof-addr", "", "loopback host:port serving net/http/pprof, for profiling (default off)")
 	dur(fs, &c.upstreamTimeout, "upstream-timeout", 30*time.Second, "longest wait for an upstream's response headers (then 504)")
@@ -68,6 +76,27 @@ func (c *gatewayConfig) table() (*routetable.Table, error) {
 		return nil, fmt.Errorf("%w: give --upstream and --audience, or --routes", errUsage)
 	}
 	return routetable.New([]*routetable.Route{{Name: "default", Path: "/", Upstream: c.upstream, Audience: c.audience, Scopes: c.scopes}})
+}
+
+// identity is the identity-JWT signer the flags describe; nil without
+// --identity-key.
+func (c *gatewayConfig) identity() (*gateway.Identity, error) {
+	if c.identityKey == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(c.identityKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --identity-key: %w", errUsage, err)
+	}
+	key, err := gateway.ParseIdentityKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --identity-key %s: %w", errUsage, c.identityKey, err)
+	}
+	id, err := gateway.NewIdentity(gateway.IdentityConfig{Key: key, Issuer: c.identityIssuer, TTL: c.identityTTL})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return id, nil
 }
 
 func runGateway(ctx context.Context, args []string, c *cmdIO) error {
@@ -104,8 +133,12 @@ func runGateway(ctx context.Context, args []string, c *cmdIO) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gw, err := gateway.New(gateway.Config{Routes: t, Auth: auth, ClientIPs: ips, UpstreamTimeout: cfg.upstreamTimeout,
-		Registerer: reg, Logger: log})
+	ident, err := cfg.identity()
+	if err != nil {
+		return err
+	}
+	gw, err := gateway.New(gateway.Config{Routes: t, Auth: auth, ClientIPs: ips, Identity: ident,
+		UpstreamTimeout: cfg.upstreamTimeout, Registerer: reg, Logger: log})
 	if err != nil {
 		return err
 	}

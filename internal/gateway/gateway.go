@@ -21,6 +21,9 @@
 //     in Config.ClientIPs' trusted list, the proxy's X-Forwarded-For is
 //     kept with the proxy's address appended, and its X-Forwarded-Host and
 //     -Proto are passed on;
+//   - with Config.Identity, adds a short-lived JWT of the same identity,
+//     signed by the gateway's key, whose JWKS it serves at
+//     api.IdentityJWKSPath before any route;
 //   - streams the answer back (server-sent events are flushed at once,
 //     WebSocket upgrades are spliced), adding the key's rate-limit headers;
 //     an upstream that does not answer within Config.UpstreamTimeout is
@@ -62,6 +65,10 @@ type Config struct {
 	// allowed_cidrs are checked against the same address. nil trusts no
 	// proxy: the gateway is the edge.
 	ClientIPs *clientip.Resolver
+	// Identity, when set, signs a short-lived JWT of the caller's identity
+	// for every request let through (api.HeaderIdentity), and the gateway
+	// publishes its key at api.IdentityJWKSPath.
+	Identity *Identity
 	// UpstreamTimeout bounds the wait for an upstream's response headers
 	// (not a streamed body); default 30s. Past it the answer is 504.
 	UpstreamTimeout time.Duration
@@ -78,6 +85,7 @@ type Config struct {
 type Gateway struct {
 	auth    *tokenauth.Auth
 	ips     *clientip.Resolver
+	ident   *Identity
 	table   atomic.Pointer[routetable.Table]
 	proxy   *httputil.ReverseProxy
 	metrics *metrics
@@ -85,8 +93,12 @@ type Gateway struct {
 	now     func() time.Time
 }
 
-// unmatched is the route label of requests that matched no route.
-const unmatched = "(unmatched)"
+// unmatched is the route label of requests that matched no route;
+// identityJWKS that of the gateway's own JWKS.
+const (
+	unmatched    = "(unmatched)"
+	identityJWKS = "(identity-jwks)"
+)
 
 // New returns a Gateway, or an error if cfg.Routes has a route without
 // an upstream.
@@ -97,7 +109,7 @@ func New(cfg Config) (*Gateway, error) {
 	if err := checkUpstreams(cfg.Routes); err != nil {
 		return nil, err
 	}
-	g := &Gateway{auth: cfg.Auth, ips: cfg.ClientIPs, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Registerer)}
+	g := &Gateway{auth: cfg.Auth, ips: cfg.ClientIPs, ident: cfg.Identity, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Registerer)}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -156,6 +168,7 @@ func newTransport(headerTimeout time.Duration) *http.Transport {
 type forward struct {
 	route     *routetable.Route
 	principal *tokenauth.Principal
+	identity  string // the identity JWT, when the gateway makes them
 	path      string // the canonical path, sent upstream
 	sent      time.Time
 	status    int // the upstream's status, for a hijacked (101) answer
@@ -177,6 +190,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers r and returns the name of its route.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, f *forward) string {
+	if g.ident != nil && r.URL.Path == api.IdentityJWKSPath {
+		g.ident.serveJWKS(w, r)
+		return identityJWKS
+	}
 	clean, err := routetable.CleanPath(r.URL.EscapedPath())
 	if err != nil {
 		writeProblem(w, http.StatusBadRequest, err.Error())
@@ -196,6 +213,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, f *forward) stri
 		return rt.Name
 	}
 	f.route, f.principal, f.path, f.sent = rt, p, clean, g.now()
+	if g.ident != nil {
+		if f.identity, err = g.ident.token(p, rt.Audience, f.sent); err != nil {
+			g.log.ErrorContext(r.Context(), "gateway: cannot sign the identity jwt", "route", rt.Name, "err", err)
+			writeProblem(w, http.StatusInternalServerError, "the gateway could not sign the caller's identity")
+			return rt.Name
+		}
+	}
 	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), forwardKey{}, f)))
 	return rt.Name
 }
@@ -218,6 +242,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	h.Del("X-Real-Ip")
 	g.setForwarded(pr)
 	setIdentity(h, f.principal)
+	if f.identity != "" {
+		h.Set(api.HeaderIdentity, f.identity)
+	}
 }
 
 // setForwarded writes X-Forwarded-For, -Host and -Proto. The proxy has

@@ -22,13 +22,24 @@ func trustingGateway(t *testing.T, f *fixture, cidrs string) string {
 		t.Fatal(err)
 	}
 	ips := clientip.New(trusted)
-	auth, err := tokenauth.New(tokenauth.Config{URL: f.tokend.URL, VerifyKey: f.vkey, Audience: "https://pay.example",
-		Timeout: 2 * time.Second, ClientIP: ips.IP})
+	return f.another(t, func(tc *tokenauth.Config, gc *gateway.Config) {
+		tc.ClientIP, gc.ClientIPs = ips.IP, ips
+	})
+}
+
+// another serves f's routes through a second gateway configured by edit,
+// and returns its URL.
+func (f *fixture) another(t *testing.T, edit func(*tokenauth.Config, *gateway.Config)) string {
+	t.Helper()
+	tc := tokenauth.Config{URL: f.tokend.URL, VerifyKey: f.vkey, Audience: "https://pay.example", Timeout: 2 * time.Second}
+	gc := gateway.Config{Routes: mustTable(t, routesFor(f.upURL)), UpstreamTimeout: 5 * time.Second}
+	edit(&tc, &gc)
+	auth, err := tokenauth.New(tc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw, err := gateway.New(gateway.Config{Routes: mustTable(t, routesFor(f.upURL)), Auth: auth, ClientIPs: ips,
-		UpstreamTimeout: 5 * time.Second})
+	gc.Auth = auth
+	gw, err := gateway.New(gc)
 	if err != nil {
 		t.Fatal(err)
 	}
