@@ -3,13 +3,19 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -195,5 +201,49 @@ func TestGatewayCommandReloadsOnSIGHUP(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `audience`) {
 		t.Errorf("the log does not say why the file was refused: %s", logs)
+	}
+}
+
+// TestGatewayCommandIdentityAndProxies: --identity-key (read from
+// $TOKEND_IDENTITY_KEY here) publishes the key's JWKS, --trusted-proxies
+// is accepted, and a key file that is no private key, or a bad CIDR, is
+// a usage error.
+func TestGatewayCommandIdentityAndProxies(t *testing.T) {
+	tokend, key, vkey, upstream := gatewaySetup(t)
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(priv)
+	dir := t.TempDir()
+	keyFile, junk := filepath.Join(dir, "identity.pem"), filepath.Join(dir, "junk.pem")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	os.WriteFile(junk, []byte("not a key"), 0o600)
+	env := map[string]string{"TOKEND_TOKEN": vkey, "TOKEND_IDENTITY_KEY": keyFile}
+	gw, _ := startGateway(t, env, "--tokend", tokend, "--upstream", upstream, "--audience", "orders",
+		"--trusted-proxies", "127.0.0.1")
+	if status, _ := gwGet(t, http.DefaultClient, gw+"/x", key); status != 200 {
+		t.Errorf("through the gateway: %d, want 200", status)
+	}
+	resp, err := http.Get(gw + api.IdentityJWKSPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set struct {
+		Keys []struct{ Kty, Crv, Alg, D string }
+	}
+	err = json.NewDecoder(resp.Body).Decode(&set)
+	resp.Body.Close()
+	if err != nil || len(set.Keys) != 1 || set.Keys[0].Crv != "P-256" || set.Keys[0].Alg != "ES256" || set.Keys[0].D != "" {
+		t.Errorf("JWKS %+v, %v", set, err)
+	}
+	base := []string{"gateway", "--tokend", tokend, "--upstream", upstream, "--audience", "orders"}
+	for _, extra := range [][]string{{"--identity-key", junk}, {"--identity-key", filepath.Join(dir, "missing.pem")},
+		{"--identity-key", keyFile, "--identity-ttl", "2h"}, {"--trusted-proxies", "10.0.0.0/99"}} {
+		args := append(slices.Clone(base), extra...)
+		if code := run(t.Context(), args, strings.NewReader(""), io.Discard, io.Discard,
+			func(k string) string { return map[string]string{"TOKEND_TOKEN": vkey}[k] }); code != 2 {
+			t.Errorf("tokend %s: exit %d, want 2", strings.Join(extra, " "), code)
+		}
 	}
 }
