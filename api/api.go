@@ -28,6 +28,26 @@ type Policy struct {
 	RequireIPAllowlist bool `json:"require_ip_allowlist,omitempty"`
 	// DefaultRateLimits are copied onto keys created without ratelimits.
 	DefaultRateLimits []RateLimit `json:"default_ratelimits,omitempty"`
+	// UserScopes says which scopes people may hold in personal access
+	// tokens for this API, by group. Without an entry that matches a
+	// person, they may hold no personal access token for the API.
+	UserScopes []UserScopes `json:"user_scopes,omitempty"`
+	// PATMaxTTL caps a personal access token's lifetime; zero means
+	// max_key_ttl applies (and, if that is zero too, no cap).
+	PATMaxTTL Duration `json:"pat_max_ttl,omitempty"`
+	// PATAllowNoExpiry lets people create personal access tokens without
+	// an expiry. It is refused while a maximum lifetime applies.
+	PATAllowNoExpiry bool `json:"pat_allow_no_expiry,omitempty"`
+}
+
+// UserScopes grants Scopes to the members of Group, or to every user
+// when Everyone is set (exactly one of the two is given). A person may
+// hold a personal access token for the API when at least one entry
+// matches them, with scopes from the union of the matching entries.
+type UserScopes struct {
+	Group    string   `json:"group,omitempty"`
+	Everyone bool     `json:"everyone,omitempty"`
+	Scopes   []string `json:"scopes"`
 }
 
 // API is a resource server whose keys tokend issues and verifies.

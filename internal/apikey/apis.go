@@ -105,8 +105,10 @@ func checkAPI(name string, scopes []string, p api.Policy) error {
 	if err := valid.Duration("policy.max_key_ttl", p.MaxKeyTTL.Std(), 0, MaxTTL); err != nil {
 		return err
 	}
-	_, err := checkLimits("policy.default_ratelimits", p.DefaultRateLimits)
-	return err
+	if _, err := checkLimits("policy.default_ratelimits", p.DefaultRateLimits); err != nil {
+		return err
+	}
+	return checkPATPolicy(p, scopes)
 }
 
 // unreservedScopes refuses scopes named like tokend's own ("tokend:…"):
@@ -126,7 +128,8 @@ func fmtDays(d time.Duration) string { return fmt.Sprintf("%dd", d/(24*time.Hour
 
 func policy(p api.Policy) store.Policy {
 	ls, _ := checkLimits("", p.DefaultRateLimits)
-	return store.Policy{MaxKeyTTL: p.MaxKeyTTL.Std(), RequireIPAllowlist: p.RequireIPAllowlist, DefaultRateLimits: ls}
+	return store.Policy{MaxKeyTTL: p.MaxKeyTTL.Std(), RequireIPAllowlist: p.RequireIPAllowlist, DefaultRateLimits: ls,
+		UserScopes: userScopes(p.UserScopes), PATMaxTTL: p.PATMaxTTL.Std(), PATAllowNoExpiry: p.PATAllowNoExpiry}
 }
 
 // checkLimits validates named limits (at most 10, distinct names, a limit

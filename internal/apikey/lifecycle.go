@@ -17,7 +17,7 @@ import (
 // returns store.ErrNotFound or *valid.Error; a refused change changes
 // nothing.
 func (s *Service) UpdateKey(ctx context.Context, by audit.Actor, id string, req api.UpdateKeyRequest) (store.Key, error) {
-	k0, err := s.db.KeyByID(ctx, id)
+	k0, err := s.Key(ctx, id)
 	if err != nil {
 		return store.Key{}, err
 	}
@@ -27,6 +27,9 @@ func (s *Service) UpdateKey(ctx context.Context, by audit.Actor, id string, req 
 	}
 	now := s.clock()
 	k, err := s.db.UpdateKey(ctx, id, func(k *store.Key) (store.Event, error) {
+		if k.UserID != "" {
+			return store.Event{}, errPersonal(id)
+		}
 		before := auditKey(*k)
 		if err := apply(k, a, req, now); err != nil {
 			return store.Event{}, err
@@ -106,7 +109,7 @@ func (s *Service) RotateKey(ctx context.Context, by audit.Actor, id string, grac
 	if err := valid.Duration("grace", grace, 0, MaxGrace); err != nil {
 		return store.Key{}, "", err
 	}
-	k0, err := s.db.KeyByID(ctx, id)
+	k0, err := s.Key(ctx, id)
 	if err != nil {
 		return store.Key{}, "", err
 	}
@@ -114,6 +117,9 @@ func (s *Service) RotateKey(ctx context.Context, by audit.Actor, id string, grac
 	token := credential.Generate(k0.Prefix)
 	sec := secretFor(token, id, now)
 	k, err := s.db.RotateKey(ctx, id, sec, now.Add(grace), func(k *store.Key) (store.Event, error) {
+		if k.UserID != "" {
+			return store.Event{}, errPersonal(id)
+		}
 		if !k.RevokedAt.IsZero() {
 			return store.Event{}, ErrRevoked
 		}
@@ -138,6 +144,9 @@ var errUnchanged = errors.New("unchanged")
 func (s *Service) RevokeKey(ctx context.Context, by audit.Actor, id string) (store.Key, error) {
 	now := s.clock()
 	k, err := s.db.UpdateKey(ctx, id, func(k *store.Key) (store.Event, error) {
+		if k.UserID != "" {
+			return store.Event{}, errPersonal(id)
+		}
 		if !k.RevokedAt.IsZero() {
 			return store.Event{}, errUnchanged
 		}
@@ -146,7 +155,7 @@ func (s *Service) RevokeKey(ctx context.Context, by audit.Actor, id string) (sto
 		return audit.Change(by, now, "key.revoke", "key", k.ID, before, auditKey(*k))
 	})
 	if errors.Is(err, errUnchanged) {
-		return s.db.KeyByID(ctx, id)
+		return s.Key(ctx, id)
 	}
 	if err != nil {
 		return store.Key{}, err

@@ -11,7 +11,8 @@ const (
 	KindJWTAccessToken = "jwt_access_token"
 	// KindRefreshToken is an OAuth refresh token (introspection only).
 	KindRefreshToken = "refresh_token"
-	// KindPersonalToken is reserved for personal access tokens (next).
+	// KindPersonalToken is a personal access token; its subject is the
+	// id of the user who holds it.
 	KindPersonalToken = "personal_access_token"
 )
 

@@ -20,7 +20,9 @@ const (
 	// RegistrationTokenPrefix prefixes RFC 7592 registration access
 	// tokens.
 	RegistrationTokenPrefix = "tkrg"
-	// PersonalTokenPrefix is reserved for personal access tokens (next).
+	// PersonalTokenPrefix prefixes personal access tokens: tokens a
+	// person holds for one API, with scopes their groups may hold there
+	// (package apikey, pat.go).
 	PersonalTokenPrefix = "tkpt"
 	// SessionPrefix is reserved for browser session tokens (next).
 	SessionPrefix = "tkss"

@@ -52,7 +52,8 @@ func problem(err error) (p api.Problem, internal bool) {
 		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: "the API still has live keys; revoke them or let them expire first"}, false
 	case errors.Is(err, user.ErrInvalidLink):
 		return api.Problem{Status: 400, Type: api.ErrInvalidField, Detail: err.Error(), Field: "token"}, false
-	case errors.Is(err, apikey.ErrSystemAPI), errors.Is(err, apikey.ErrRevoked), errors.Is(err, user.ErrDirectoryUser):
+	case errors.Is(err, apikey.ErrSystemAPI), errors.Is(err, apikey.ErrRevoked), errors.Is(err, user.ErrDirectoryUser),
+		errors.Is(err, apikey.ErrOwnerDisabled):
 		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: err.Error()}, false
 	case errors.Is(err, context.Canceled):
 		return api.Problem{Status: 499, Type: api.ErrBadRequest, Detail: "the client went away"}, false

@@ -70,6 +70,12 @@ func (s *Server) routes() []route {
 		s.as("DELETE /v1/users/{id}/passkeys/{passkey_id}", adminOnly, handle(s, http.StatusNoContent, s.deleteUserPasskey)),
 		open("POST /v1/users/set-password", s.linkHolder(handle(s, http.StatusNoContent, s.setPassword))),
 
+		s.as("GET /v1/users/{id}/tokens", adminOnly, handle(s, http.StatusOK, s.listUserTokens)),
+		s.as("POST /v1/users/{id}/tokens", adminOnly, handle(s, http.StatusCreated, s.createUserToken)),
+		s.as("GET /v1/tokens/{id}", adminOnly, handle(s, http.StatusOK, s.getToken)),
+		s.as("POST /v1/tokens/{id}/regenerate", adminOnly, handle(s, http.StatusOK, s.regenerateToken)),
+		s.as("POST /v1/tokens/{id}/revoke", adminOnly, handle(s, http.StatusOK, s.revokeToken)),
+
 		s.as("POST /v1/clients", adminOnly, handle(s, http.StatusCreated, s.createClient)),
 		s.as("GET /v1/clients", adminOnly, handle(s, http.StatusOK, s.listClients)),
 		s.as("GET /v1/clients/{id}", adminOnly, handle(s, http.StatusOK, s.getClient)),

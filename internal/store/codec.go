@@ -60,9 +60,18 @@ type rateLimitJSON struct {
 }
 
 type policyJSON struct {
-	MaxKeyTTLNS        int64           `json:"max_key_ttl_ns"`
-	RequireIPAllowlist bool            `json:"require_ip_allowlist"`
-	DefaultRateLimits  []rateLimitJSON `json:"default_rate_limits"`
+	MaxKeyTTLNS        int64            `json:"max_key_ttl_ns"`
+	RequireIPAllowlist bool             `json:"require_ip_allowlist"`
+	DefaultRateLimits  []rateLimitJSON  `json:"default_rate_limits"`
+	UserScopes         []userScopesJSON `json:"user_scopes,omitempty"`
+	PATMaxTTLNS        int64            `json:"pat_max_ttl_ns,omitempty"`
+	PATAllowNoExpiry   bool             `json:"pat_allow_no_expiry,omitempty"`
+}
+
+type userScopesJSON struct {
+	Group    string   `json:"group,omitempty"`
+	Everyone bool     `json:"everyone,omitempty"`
+	Scopes   []string `json:"scopes"`
 }
 
 // toRateLimitsJSON and fromRateLimitsJSON keep nil and empty apart, as
@@ -99,7 +108,32 @@ func encodePolicy(p Policy) (string, error) {
 		MaxKeyTTLNS:        int64(p.MaxKeyTTL),
 		RequireIPAllowlist: p.RequireIPAllowlist,
 		DefaultRateLimits:  toRateLimitsJSON(p.DefaultRateLimits),
+		UserScopes:         toUserScopesJSON(p.UserScopes),
+		PATMaxTTLNS:        int64(p.PATMaxTTL),
+		PATAllowNoExpiry:   p.PATAllowNoExpiry,
 	})
+}
+
+func toUserScopesJSON(us []UserScopes) []userScopesJSON {
+	if us == nil {
+		return nil
+	}
+	out := make([]userScopesJSON, len(us))
+	for i, u := range us {
+		out[i] = userScopesJSON{Group: u.Group, Everyone: u.Everyone, Scopes: u.Scopes}
+	}
+	return out
+}
+
+func fromUserScopesJSON(us []userScopesJSON) []UserScopes {
+	if us == nil {
+		return nil
+	}
+	out := make([]UserScopes, len(us))
+	for i, u := range us {
+		out[i] = UserScopes{Group: u.Group, Everyone: u.Everyone, Scopes: u.Scopes}
+	}
+	return out
 }
 
 func decodePolicy(s string) (Policy, error) {
@@ -111,6 +145,9 @@ func decodePolicy(s string) (Policy, error) {
 		MaxKeyTTL:          time.Duration(p.MaxKeyTTLNS),
 		RequireIPAllowlist: p.RequireIPAllowlist,
 		DefaultRateLimits:  fromRateLimitsJSON(p.DefaultRateLimits),
+		UserScopes:         fromUserScopesJSON(p.UserScopes),
+		PATMaxTTL:          time.Duration(p.PATMaxTTLNS),
+		PATAllowNoExpiry:   p.PATAllowNoExpiry,
 	}, nil
 }
 

@@ -19,6 +19,9 @@ func (f *filter) add(cond string, arg any) {
 	f.conds = append(f.conds, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(f.args))))
 }
 
+// addCond appends cond, which takes no argument.
+func (f *filter) addCond(cond string) { f.conds = append(f.conds, cond) }
+
 // page returns the query "SELECT ... FROM ..." (from) with the
 // conditions, ordered by order and limited to limit rows, and its
 // arguments.

@@ -9,8 +9,8 @@ import (
 const insertKeySQL = `INSERT INTO keys (id, api_id, subject, name, prefix, secret_start, secret_end,
 	scopes, expires_at, allowed_cidrs, ratelimits,
 	credits_remaining, refill_amount, refill_interval_us, refilled_at,
-	metadata, enabled, revoked_at, created_at, updated_at, last_used_at, usage_count)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
+	metadata, enabled, revoked_at, created_at, updated_at, last_used_at, usage_count, user_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`
 
 // CreateKey inserts k, its current secret s and ev. s.KeyID may be empty;
 // it is set to k.ID. It returns ErrNotFound if k.APIID names no API, and
@@ -28,7 +28,8 @@ func (db *DB) CreateKey(ctx context.Context, k Key, s Secret, ev Event) error {
 	return nil
 }
 
-// insertKey inserts k and s after checking that k's API exists.
+// insertKey inserts k and s after checking that k's API exists (and its
+// owner, for a personal access token).
 func insertKey(ctx context.Context, tx *sql.Tx, k Key, s Secret) error {
 	v, err := encodeKey(k)
 	if err != nil {
@@ -41,10 +42,19 @@ func insertKey(ctx context.Context, tx *sql.Tx, k Key, s Secret) error {
 	if n == 0 {
 		return fmt.Errorf("api %s: %w", k.APIID, ErrNotFound)
 	}
+	if k.UserID != "" {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE id = $1`, k.UserID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("user %s: %w", k.UserID, ErrNotFound)
+		}
+	}
 	_, err = tx.ExecContext(ctx, insertKeySQL, k.ID, k.APIID, k.Subject, k.Name, k.Prefix, k.Start, k.End,
 		v.scopes, v.expires, v.cidrs, v.limits,
 		v.remaining, v.refillAmount, v.refillUS, v.refilled,
-		v.metadata, k.Enabled, v.revoked, v.created, v.updated, micros(k.LastUsedAt), k.UsageCount)
+		v.metadata, k.Enabled, v.revoked, v.created, v.updated, micros(k.LastUsedAt), k.UsageCount,
+		sql.NullString{String: k.UserID, Valid: k.UserID != ""})
 	if isForeignKeyViolation(err) {
 		return fmt.Errorf("api %s: %w", k.APIID, ErrNotFound)
 	}
@@ -64,21 +74,27 @@ func (db *DB) KeyByID(ctx context.Context, id string) (Key, error) {
 }
 
 // verifyQuery is KeyBySecretHash's one indexed lookup: key_secrets by
-// primary key, then keys and apis by primary key.
-const verifyQuery = `SELECT ` + secretCols + `, ` + keyCols + `, a.audience
+// primary key, then keys, apis and (for a personal access token) users by
+// primary key.
+const verifyQuery = `SELECT ` + secretCols + `, ` + keyCols + `, a.audience, a.policy, u.id, u.enabled, u.groups
 FROM key_secrets s
 JOIN keys k ON k.id = s.key_id
 JOIN apis a ON a.id = k.api_id
+LEFT JOIN users u ON u.id = k.user_id
 WHERE s.hash = $1`
 
 // KeyBySecretHash returns the secret with the given hash, its key and its
-// API's audience, or ErrNotFound. It does not judge the result: the
+// API's audience, or ErrNotFound; for a personal access token also its
+// owner's state and its API's policy. It does not judge the result: the
 // caller checks expiry, revocation and the rest.
 func (db *DB) KeyBySecretHash(ctx context.Context, hash [32]byte) (VerifyRecord, error) {
 	var sr secretRow
 	var kr keyRow
 	var vr VerifyRecord
-	dest := append(append(sr.dest(), kr.dest()...), &vr.Audience)
+	var policy string
+	var owner, groups sql.NullString
+	var enabled sql.NullBool
+	dest := append(append(sr.dest(), kr.dest()...), &vr.Audience, &policy, &owner, &enabled, &groups)
 	if err := db.verify.QueryRowContext(ctx, hash[:]).Scan(dest...); err != nil {
 		return VerifyRecord{}, fmt.Errorf("key by secret: %w", notFound(err))
 	}
@@ -89,11 +105,26 @@ func (db *DB) KeyBySecretHash(ctx context.Context, hash [32]byte) (VerifyRecord,
 	if vr.Key, err = kr.key(); err != nil {
 		return VerifyRecord{}, fmt.Errorf("key by secret: %w", err)
 	}
+	if vr.Key.UserID == "" {
+		return vr, nil
+	}
+	// Only a personal access token pays for decoding the policy and the
+	// owner's groups.
+	if vr.Policy, err = decodePolicy(policy); err != nil {
+		return VerifyRecord{}, fmt.Errorf("key by secret: api %s policy: %w", vr.Key.APIID, err)
+	}
+	if owner.Valid {
+		vr.Owner = &Owner{Enabled: enabled.Bool}
+		if vr.Owner.Groups, err = decodeStrings(groups.String); err != nil {
+			return VerifyRecord{}, fmt.Errorf("key by secret: user %s groups: %w", owner.String, err)
+		}
+	}
 	return vr, nil
 }
 
 // ListKeys returns up to f.Limit keys in ID order, starting after f.After,
-// of f.APIID and with f.Subject where those are set.
+// of f.APIID and with f.Subject where those are set: API keys, or with
+// f.Personal personal access tokens (of f.UserID, if set).
 func (db *DB) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
 	if f.Limit < 1 {
 		return nil, fmt.Errorf("list keys: limit %d is less than 1", f.Limit)
@@ -104,6 +135,14 @@ func (db *DB) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
 	}
 	if f.Subject != "" {
 		w.add("k.subject = $?", f.Subject)
+	}
+	switch {
+	case !f.Personal:
+		w.addCond("k.user_id IS NULL")
+	case f.UserID != "":
+		w.add("k.user_id = $?", f.UserID)
+	default:
+		w.addCond("k.user_id IS NOT NULL")
 	}
 	if f.After != "" {
 		w.add("k.id > $?", f.After)
@@ -132,8 +171,8 @@ func (db *DB) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
 // it and writes the event update returns, all in one transaction.
 // Revoking, disabling and changing settings all go through it. If update
 // returns an error, nothing is written and that error is returned
-// unchanged. ID, APIID, Prefix, CreatedAt, LastUsedAt and UsageCount
-// cannot be changed. It returns ErrNotFound.
+// unchanged. ID, APIID, Prefix, UserID, CreatedAt, LastUsedAt and
+// UsageCount cannot be changed. It returns ErrNotFound.
 func (db *DB) UpdateKey(ctx context.Context, id string, update func(*Key) (Event, error)) (Key, error) {
 	k, err := db.changeKey(ctx, id, nil, update)
 	if err != nil {
@@ -176,7 +215,7 @@ func (db *DB) changeKey(ctx context.Context, id string, before func(*sql.Tx) err
 		if err != nil {
 			return callbackError{err}
 		}
-		k.ID, k.APIID, k.Prefix, k.CreatedAt = orig.ID, orig.APIID, orig.Prefix, orig.CreatedAt
+		k.ID, k.APIID, k.Prefix, k.CreatedAt, k.UserID = orig.ID, orig.APIID, orig.Prefix, orig.CreatedAt, orig.UserID
 		k.LastUsedAt, k.UsageCount = orig.LastUsedAt, orig.UsageCount
 		if err := saveKey(ctx, tx, k); err != nil {
 			return err

@@ -44,8 +44,9 @@ const ChangesChannel = "tokend_changes"
 
 // Change says what one committed store change affects. A zero Change
 // affects nothing. New kinds of credentials add a field here and a tag in
-// the payload (users and sessions would add their own; a personal access
-// token is an opaque secret and goes in Secrets).
+// the payload. A personal access token is an opaque secret and goes in
+// Secrets; a change to its owner (groups, enabled, deletion) names the
+// owner in Users and the secrets of every token they hold in Secrets.
 type Change struct {
 	// All: drop everything cached; the change is too large to name, or
 	// changes may have been missed.
@@ -59,6 +60,10 @@ type Change struct {
 	Clients []string
 	// APIs are API ids created, changed or deleted.
 	APIs []string
+	// Users are the ids of users changed or deleted: whatever is cached
+	// about them (sessions, the standing of their personal access tokens)
+	// is stale.
+	Users []string
 	// SigningKeys: the set of signing keys changed.
 	SigningKeys bool
 }
@@ -66,12 +71,12 @@ type Change struct {
 // IsZero reports whether c affects nothing.
 func (c Change) IsZero() bool {
 	return !c.All && !c.SigningKeys && len(c.Secrets) == 0 && len(c.JTIs) == 0 &&
-		len(c.Clients) == 0 && len(c.APIs) == 0
+		len(c.Clients) == 0 && len(c.APIs) == 0 && len(c.Users) == 0
 }
 
 // The payload is a space-separated list of tagged items, "<tag>:<value>":
-// s: a secret hash in hex, j: a jti, c: a client id, a: an API id, and
-// "k:" for the signing keys. PurgeAll alone means Change{All: true}. A
+// s: a secret hash in hex, j: a jti, c: a client id, a: an API id, u: a
+// user id, and "k:" for the signing keys. PurgeAll alone means Change{All: true}. A
 // reader that meets anything it cannot read (a tag from a newer version,
 // a bad hash) treats the payload as PurgeAll, which is always safe.
 const (
@@ -79,6 +84,7 @@ const (
 	tagJTI         = "j:"
 	tagClient      = "c:"
 	tagAPI         = "a:"
+	tagUser        = "u:"
 	tagSigningKeys = "k:"
 )
 
@@ -109,7 +115,7 @@ func (c Change) Payload() string {
 	for _, ids := range []struct {
 		tag string
 		ids []string
-	}{{tagJTI, c.JTIs}, {tagClient, c.Clients}, {tagAPI, c.APIs}} {
+	}{{tagJTI, c.JTIs}, {tagClient, c.Clients}, {tagAPI, c.APIs}, {tagUser, c.Users}} {
 		for _, id := range ids.ids {
 			if !plainID(id) {
 				return PurgeAll
@@ -162,6 +168,8 @@ func ParseChange(payload string) Change {
 			c.Clients = append(c.Clients, v)
 		case tag == tagAPI && v != "":
 			c.APIs = append(c.APIs, v)
+		case tag == tagUser && v != "":
+			c.Users = append(c.Users, v)
 		case tag == tagSigningKeys && v == "":
 			c.SigningKeys = true
 		default:
@@ -256,6 +264,12 @@ func (db *DB) notify(ctx context.Context, tx *sql.Tx, c Change) error {
 	}
 	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, ChangesChannel, c.Payload())
 	return err
+}
+
+// tokensOfUser returns the hashes of the secrets of every personal access
+// token of user id: what a change to the user can change the answer for.
+func tokensOfUser(ctx context.Context, tx *sql.Tx, id string) ([][32]byte, error) {
+	return secretsOf(ctx, tx, `s.key_id IN (SELECT id FROM keys WHERE user_id = $1)`, id)
 }
 
 // secretsOf returns the hashes of the secrets chosen by where ($1 is

@@ -27,6 +27,19 @@ type Policy struct {
 	MaxKeyTTL          time.Duration
 	RequireIPAllowlist bool
 	DefaultRateLimits  []RateLimit
+	// UserScopes grants scopes of personal access tokens by group.
+	UserScopes []UserScopes
+	// PATMaxTTL caps personal access tokens (0: MaxKeyTTL applies).
+	PATMaxTTL time.Duration
+	// PATAllowNoExpiry allows personal access tokens without expiry.
+	PATAllowNoExpiry bool
+}
+
+// UserScopes grants Scopes to the members of Group, or to everyone.
+type UserScopes struct {
+	Group    string
+	Everyone bool
+	Scopes   []string
 }
 
 // API is a resource server. Audience and KeyPrefix are unique.
@@ -54,8 +67,11 @@ type Credits struct {
 // are the display fragments of the current secret. Zero times mean
 // "never" (ExpiresAt, RevokedAt, LastUsedAt).
 type Key struct {
-	ID           string
-	APIID        string
+	ID    string
+	APIID string
+	// UserID is the owner of a personal access token, "" for an API key.
+	// It never changes.
+	UserID       string
 	Subject      string
 	Name         string
 	Prefix       string
@@ -93,6 +109,17 @@ type VerifyRecord struct {
 	Secret   Secret
 	Key      Key
 	Audience string
+	// Owner and Policy are set for personal access tokens only (when
+	// Key.UserID is set): the owner's state, nil if the owner no longer
+	// exists, and the policy of the key's API.
+	Owner  *Owner
+	Policy Policy
+}
+
+// Owner is what verification needs of a personal access token's owner.
+type Owner struct {
+	Enabled bool
+	Groups  []string
 }
 
 // Event is one audit log entry. Before and After are JSON objects holding
@@ -110,12 +137,15 @@ type Event struct {
 }
 
 // KeyFilter selects keys for ListKeys. After is a key ID: the page starts
-// after it. Limit is at least 1.
+// after it. Limit is at least 1. Without Personal it selects API keys
+// only; with Personal, personal access tokens only (of UserID, if set).
 type KeyFilter struct {
-	APIID   string
-	Subject string
-	After   string
-	Limit   int
+	APIID    string
+	Subject  string
+	Personal bool
+	UserID   string
+	After    string
+	Limit    int
 }
 
 // EventFilter selects audit events for ListEvents, newest first. Before is

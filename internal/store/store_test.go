@@ -127,7 +127,7 @@ func TestSQLiteSettings(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if steps != 3 { // key_secrets, keys, apis
-		t.Errorf("verify query plan has %d steps, want 3", steps)
+	if steps != 4 { // key_secrets, keys, apis, users (of a personal access token)
+		t.Errorf("verify query plan has %d steps, want 4", steps)
 	}
 }

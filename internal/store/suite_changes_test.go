@@ -140,9 +140,9 @@ func TestChangePayload(t *testing.T) {
 		want Change // after a round trip
 	}{
 		{"everything", Change{Secrets: [][32]byte{h1, h2}, JTIs: []string{"j1"}, Clients: []string{"cl_1"},
-			APIs: []string{"api_1"}, SigningKeys: true},
+			APIs: []string{"api_1"}, Users: []string{"usr_1"}, SigningKeys: true},
 			Change{Secrets: [][32]byte{h1, h2}, JTIs: []string{"j1"}, Clients: []string{"cl_1"},
-				APIs: []string{"api_1"}, SigningKeys: true}},
+				APIs: []string{"api_1"}, Users: []string{"usr_1"}, SigningKeys: true}},
 		{"all", Change{All: true, JTIs: []string{"j"}}, Change{All: true}},
 		{"too large for one notification", many, Change{All: true}},
 		{"an id with a space", Change{JTIs: []string{"a b"}}, Change{All: true}},
@@ -159,7 +159,7 @@ func TestChangePayload(t *testing.T) {
 			}
 		})
 	}
-	for _, p := range []string{"*", "s:zz", "s:" + strings.Repeat("g", 64), "x:newer-kind", "j:", "k:x", "plain"} {
+	for _, p := range []string{"*", "s:zz", "s:" + strings.Repeat("g", 64), "x:newer-kind", "j:", "u:", "k:x", "plain"} {
 		if got := ParseChange(p); !got.All {
 			t.Errorf("ParseChange(%q) = %+v, want All (unreadable means drop everything)", p, got)
 		}

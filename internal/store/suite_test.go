@@ -53,6 +53,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"RenameDeletePasskey", testRenameDeletePasskey},
 		{"UsePasskey", testUsePasskey},
 		{"PasskeyCeremonies", testPasskeyCeremonies},
+		{"PersonalTokens", testPersonalTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

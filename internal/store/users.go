@@ -190,13 +190,14 @@ func (db *DB) queryUsers(ctx context.Context, q string, args []any) ([]User, err
 // saves it and writes the event update returns, all in one transaction.
 // If update returns an error, nothing is written and that error is
 // returned unchanged. ID and CreatedAt cannot be changed. A change of
-// password hash or a disable removes the user's set-password links. It
-// returns ErrNotFound, or ErrConflict if the new username is taken.
+// password hash or a disable removes the user's set-password links. The
+// user is announced, with the secrets of their personal access tokens.
+// It returns ErrNotFound, or ErrConflict if the new username is taken.
 func (db *DB) UpdateUser(ctx context.Context, id string, update func(*User) (Event, error)) (User, error) {
 	var u User
-	err := db.change(ctx, func(tx *sql.Tx, _ *Change) error {
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		var err error
-		u, err = updateUser(ctx, tx, db.d.userForUpdate, id, update)
+		u, err = updateUser(ctx, tx, c, db.d.userForUpdate, id, update)
 		return err
 	})
 	if err != nil {
@@ -205,7 +206,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, update func(*User) (Eve
 	return u, nil
 }
 
-func updateUser(ctx context.Context, tx *sql.Tx, load, id string, update func(*User) (Event, error)) (User, error) {
+func updateUser(ctx context.Context, tx *sql.Tx, c *Change, load, id string, update func(*User) (Event, error)) (User, error) {
 	u, err := scanUser(tx.QueryRowContext(ctx, load, id))
 	if err != nil {
 		return User{}, err
@@ -232,15 +233,41 @@ func updateUser(ctx context.Context, tx *sql.Tx, load, id string, update func(*U
 			return User{}, err
 		}
 	}
+	if err := announceUser(ctx, tx, c, id); err != nil {
+		return User{}, err
+	}
 	return u, insertEvent(ctx, tx, ev)
 }
 
+// announceUser adds user id and the secrets of their personal access
+// tokens to c: whether a token verifies depends on its owner's groups and
+// enabled state.
+func announceUser(ctx context.Context, tx *sql.Tx, c *Change, id string) error {
+	hs, err := tokensOfUser(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	c.Users = append(c.Users, id)
+	c.Secrets = append(c.Secrets, hs...)
+	return nil
+}
+
 // DeleteUser deletes the user with the given id, with their set-password
-// links, and writes ev. It returns ErrNotFound.
+// links and personal access tokens, and writes ev. The user is
+// announced, with the secrets of their tokens. It returns ErrNotFound.
 func (db *DB) DeleteUser(ctx context.Context, id string, ev Event) error {
-	err := db.change(ctx, func(tx *sql.Tx, _ *Change) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM password_links WHERE user_id = $1`, id); err != nil {
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
+		if err := announceUser(ctx, tx, c, id); err != nil {
 			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM password_links WHERE user_id = $1`,
+			`DELETE FROM key_secrets WHERE key_id IN (SELECT id FROM keys WHERE user_id = $1)`,
+			`DELETE FROM keys WHERE user_id = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
 		if err != nil {
@@ -316,14 +343,14 @@ func (db *DB) PasswordLinkUser(ctx context.Context, hash [32]byte, now time.Time
 // update is returned unchanged, and then the link stays usable.
 func (db *DB) UsePasswordLink(ctx context.Context, hash [32]byte, now time.Time, update func(*User) (Event, error)) (User, error) {
 	var u User
-	err := db.change(ctx, func(tx *sql.Tx, _ *Change) error {
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		var userID string
 		err := tx.QueryRowContext(ctx, `DELETE FROM password_links WHERE hash = $1 AND expires_at > $2
 			RETURNING user_id`, hash[:], now.UnixMicro()).Scan(&userID)
 		if err != nil {
 			return notFound(err)
 		}
-		u, err = updateUser(ctx, tx, db.d.userForUpdate, userID, update)
+		u, err = updateUser(ctx, tx, c, db.d.userForUpdate, userID, update)
 		return err
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
@@ -53,12 +54,27 @@ func newEntry(r store.VerifyRecord, until int64) *entry {
 	}
 	e.info = api.TokenInfo{ID: k.ID, Kind: credential.KindAPIKey, APIID: k.APIID, Subject: k.Subject,
 		Name: k.Name, Scopes: k.Scopes, Metadata: k.Metadata}
+	if k.UserID != "" {
+		e.info.Kind, e.info.Subject = credential.KindPersonalToken, k.UserID
+		e.enabled = e.enabled && ownerStands(r)
+	}
 	if exp := earliest(k.ExpiresAt, r.Secret.ExpiresAt); !exp.IsZero() {
 		e.expiresAt = unixNano(exp)
 		t := exp.UTC()
 		e.info.ExpiresAt = &t
 	}
 	return e
+}
+
+// ownerStands reports whether the owner of a personal access token may
+// still hold it: the owner exists, is enabled, and their groups still
+// grant every scope of the token under the API's current policy. A token
+// whose owner does not stand is DISABLED, whatever scopes a request asks
+// for. The answer is cached with the entry; the store announces the
+// token's secrets whenever its owner or its API changes.
+func ownerStands(r store.VerifyRecord) bool {
+	o := r.Owner
+	return o != nil && o.Enabled && apikey.MayHold(r.Policy, o.Groups, r.Key.Scopes)
 }
 
 // earliest returns the earlier of two expiries, where zero means never.

@@ -1,0 +1,60 @@
+package api
+
+import "time"
+
+// Token is a personal access token as the API shows it: a token a person
+// holds for one API. The secret is never part of it; Start and End
+// identify it to people. ExpiringSoon is set while the token expires
+// within the next 7 days.
+type Token struct {
+	ID           string      `json:"id"`
+	UserID       string      `json:"user_id"`
+	APIID        string      `json:"api_id"`
+	Name         string      `json:"name"`
+	Prefix       string      `json:"prefix"`
+	Start        string      `json:"start"`
+	End          string      `json:"end"`
+	Scopes       []string    `json:"scopes"`
+	ExpiresAt    *time.Time  `json:"expires_at,omitempty"`
+	ExpiringSoon bool        `json:"expiring_soon"`
+	AllowedCIDRs []string    `json:"allowed_cidrs,omitempty"`
+	RateLimits   []RateLimit `json:"ratelimits,omitempty"`
+	RevokedAt    *time.Time  `json:"revoked_at,omitempty"`
+	CreatedAt    time.Time   `json:"created_at"`
+	UpdatedAt    time.Time   `json:"updated_at"`
+	LastUsedAt   *time.Time  `json:"last_used_at,omitempty"`
+	UsageCount   int64       `json:"usage_count"`
+}
+
+// CreateTokenRequest is the body of POST /v1/users/{id}/tokens (and of
+// the "my tokens" page's form). ExpiresAt and TTL are alternatives; one
+// is required unless the API's policy allows tokens without expiry.
+type CreateTokenRequest struct {
+	APIID        string      `json:"api_id"`
+	Name         string      `json:"name"`
+	Scopes       []string    `json:"scopes,omitempty"`
+	ExpiresAt    *time.Time  `json:"expires_at,omitempty"`
+	TTL          *Duration   `json:"ttl,omitempty"`
+	AllowedCIDRs []string    `json:"allowed_cidrs,omitempty"`
+	RateLimits   []RateLimit `json:"ratelimits,omitempty"`
+}
+
+// CreatedToken is the answer of a creation or regeneration: the token
+// and its secret, the only time the secret is ever returned.
+type CreatedToken struct {
+	Token  Token  `json:"token"`
+	Secret string `json:"secret"`
+}
+
+// RegenerateTokenRequest is the body of POST /v1/tokens/{id}/regenerate.
+// Grace is how long the old secret stays valid, from 0 to 168h.
+type RegenerateTokenRequest struct {
+	Grace Duration `json:"grace"`
+}
+
+// TokenList is a page of GET /v1/users/{id}/tokens. NextCursor is empty
+// on the last page.
+type TokenList struct {
+	Tokens     []Token `json:"tokens"`
+	NextCursor string  `json:"next_cursor,omitempty"`
+}
