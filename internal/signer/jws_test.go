@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // TestSignedTokensVerifyWithGoJose checks the hand-built compact JWS
@@ -74,5 +76,46 @@ func checkES256(t *testing.T, tok string, pub *ecdsa.PublicKey) {
 	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
 	if !ecdsa.Verify(pub, digest[:], r, s) {
 		t.Fatal("crypto/ecdsa does not verify the R||S signature")
+	}
+}
+
+// TestAppendFixedRS converts crypto/ecdsa's ASN.1 signatures to R||S:
+// short integers are left-padded, DER's sign byte is dropped, and
+// anything but exactly one SEQUENCE of two integers that fit is refused.
+func TestAppendFixedRS(t *testing.T) {
+	der := func(r, s []byte, trailing ...byte) []byte {
+		var b cryptobyte.Builder
+		b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1BigInt(new(big.Int).SetBytes(r))
+			b.AddASN1BigInt(new(big.Int).SetBytes(s))
+		})
+		return append(b.BytesOrPanic(), trailing...)
+	}
+	full := func(c byte) []byte { return []byte(strings.Repeat(string([]byte{c}), 32)) }
+	pad := func(b []byte) []byte { return append(make([]byte, 32-len(b)), b...) }
+	for _, tt := range []struct {
+		name string
+		der  []byte
+		want []byte // nil: refused
+	}{
+		{"full, high bit set (DER sign byte)", der(full(0xff), full(0x80)), append(full(0xff), full(0x80)...)},
+		{"short r", der([]byte{7}, full(0x11)), append(pad([]byte{7}), full(0x11)...)},
+		{"short s", der(full(0x22), []byte{1, 2}), append(full(0x22), pad([]byte{1, 2})...)},
+		{"r too long", der(append([]byte{1}, full(0x33)...), []byte{1}), nil},
+		{"trailing data", der([]byte{1}, []byte{2}, 0), nil},
+		{"not a sequence", []byte{0x02, 0x01, 0x01}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := appendFixedRS([]byte("x"), tt.der, 32)
+			if tt.want == nil {
+				if err == nil {
+					t.Errorf("appendFixedRS = %x, want an error", got)
+				}
+				return
+			}
+			if err != nil || string(got) != "x"+string(tt.want) {
+				t.Errorf("appendFixedRS = %x, %v; want x||%x", got, err, tt.want)
+			}
+		})
 	}
 }
