@@ -26,6 +26,9 @@ type changeKinds struct {
 	p     *pair
 	apiID string
 	reps  int // repetitions so far, for distinct source addresses
+	// patPolicy: the API's policy lets group eng hold personal access
+	// tokens.
+	patPolicy bool
 }
 
 // TestChangesReachTheOtherNodeWithinOneSecond checks DESIGN §3's promise
@@ -49,6 +52,10 @@ func TestChangesReachTheOtherNodeWithinOneSecond(t *testing.T) {
 		{"client deletion", k.clientDeletion},
 		{"client secret rotation", k.secretRotation},
 		{"signing key rotation", k.signingKeyRotation},
+		{"personal access token revocation", k.patChange(api.CodeRevoked, revokePAT)},
+		{"PAT owner loses the granting group", k.patChange(api.CodeDisabled, dropGroups)},
+		{"PAT owner disabled", k.patChange(api.CodeDisabled, disableOwner)},
+		{"PAT owner deleted", k.patChange(api.CodeNotFound, deleteOwner)},
 	} {
 		t.Run(kind.name, func(t *testing.T) {
 			times := make([]time.Duration, 0, reps)

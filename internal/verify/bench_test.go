@@ -42,6 +42,40 @@ func benchEngine(b *testing.B, ls []api.RateLimit) (*Engine, string) {
 	return e, token
 }
 
+// benchPAT is benchEngine's setup with a personal access token in place
+// of the key: the API lets group "eng" hold read and write, and a user of
+// eng holds a token with both.
+func benchPAT(b *testing.B) (*Engine, string) {
+	b.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "tokend.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	e := New(Config{DB: db})
+	keys := apikey.NewService(apikey.Config{DB: db})
+	a, err := keys.CreateAPI(ctx, audit.System, api.CreateAPIRequest{Name: "bench", Audience: "https://bench.example",
+		Scopes: []string{"read", "write"}, KeyPrefix: "bench",
+		Policy: api.Policy{UserScopes: []api.UserScopes{{Group: "eng", Scopes: []string{"read", "write"}}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	u := store.User{ID: "usr_bench", Username: "bench", Groups: []string{"eng"}, Enabled: true, Source: api.UserSourceLocal,
+		CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateUser(ctx, u, store.Event{Time: now, Actor: "system", Action: "user.create", TargetType: "user", TargetID: u.ID}); err != nil {
+		b.Fatal(err)
+	}
+	ttl := api.Duration(time.Hour)
+	_, token, err := keys.CreatePAT(ctx, audit.System, u.ID, api.CreateTokenRequest{APIID: a.ID, Name: "bench token",
+		Scopes: []string{"read", "write"}, TTL: &ttl})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e, token
+}
+
 // runVerify warms the cache with one verification, then measures cached
 // verifications of req, checking every answer against want.
 func runVerify(b *testing.B, e *Engine, req *Request, want api.Code) {
@@ -65,6 +99,34 @@ func runVerify(b *testing.B, e *Engine, req *Request, want api.Code) {
 func BenchmarkVerifyCached(b *testing.B) {
 	e, token := benchEngine(b, nil)
 	runVerify(b, e, &Request{Token: token, Audience: "https://bench.example", Scopes: []string{"read"}, Cost: 1},
+		api.CodeValid)
+}
+
+// BenchmarkVerifyCachedPAT is BenchmarkVerifyCached for a personal
+// access token. Its owner's standing is judged once per cache fill, so a
+// cached verification costs what a key's does.
+func BenchmarkVerifyCachedPAT(b *testing.B) {
+	e, token := benchPAT(b)
+	runVerify(b, e, &Request{Token: token, Audience: "https://bench.example", Scopes: []string{"read"}, Cost: 1},
+		api.CodeValid)
+}
+
+// uncached returns an engine on e's database without a cache: every
+// verification is a database lookup.
+func uncached(e *Engine) *Engine { return New(Config{DB: e.db, CacheSize: -1}) }
+
+// BenchmarkVerifyUncached and BenchmarkVerifyUncachedPAT are the cache
+// miss: one SQLite lookup per verification. A PAT's lookup also joins its
+// owner and decodes its API's policy.
+func BenchmarkVerifyUncached(b *testing.B) {
+	e, token := benchEngine(b, nil)
+	runVerify(b, uncached(e), &Request{Token: token, Audience: "https://bench.example", Scopes: []string{"read"}, Cost: 1},
+		api.CodeValid)
+}
+
+func BenchmarkVerifyUncachedPAT(b *testing.B) {
+	e, token := benchPAT(b)
+	runVerify(b, uncached(e), &Request{Token: token, Audience: "https://bench.example", Scopes: []string{"read"}, Cost: 1},
 		api.CodeValid)
 }
 
