@@ -94,6 +94,21 @@ func (c *Client) DeleteUserPasskey(ctx context.Context, id, passkeyID string) er
 	return c.do(ctx, http.MethodDelete, "/v1/users/"+seg+"/passkeys/"+pk, nil, nil, nil)
 }
 
+// UserSessions lists the user's browser sessions that have not ended,
+// newest first.
+func (c *Client) UserSessions(ctx context.Context, id string) (*api.SessionList, error) {
+	return userCall[api.SessionList](ctx, c, http.MethodGet, id, "/sessions", nil)
+}
+
+// EndUserSessions ends every browser session of the user.
+func (c *Client) EndUserSessions(ctx context.Context, id string) error {
+	seg, err := segment("user", id)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodDelete, "/v1/users/"+seg+"/sessions", nil, nil, nil)
+}
+
 // DeleteUser deletes the user.
 func (c *Client) DeleteUser(ctx context.Context, id string) error {
 	seg, err := segment("user", id)

@@ -11,6 +11,7 @@ import (
 	"github.com/tokend/tokend/internal/cluster"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/user"
 	"github.com/tokend/tokend/internal/verify"
 )
 
@@ -69,6 +70,15 @@ func (p *peers) rateLimiter() verify.Limiter {
 		return nil
 	}
 	return p.limiter
+}
+
+// signInFailures is the sign-in throttle's shared counter: nil (in
+// process) without Redis.
+func (p *peers) signInFailures() user.FailureCounter {
+	if p.redis == nil {
+		return nil
+	}
+	return p.redis
 }
 
 // listen starts the change listener on PostgreSQL, which hands what

@@ -50,6 +50,7 @@ type serveConfig struct {
 	signing                 signingConfig
 	oauth                   oauthConfig
 	ldap                    ldapConfig
+	people                  peopleConfig
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -79,6 +80,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.signing.register(fs)
 	c.oauth.register(fs)
 	c.ldap.register(fs)
+	c.people.register(fs)
 }
 
 // selfSigned sets up --tls-self-signed: the development certificate
@@ -143,6 +145,9 @@ func serve(ctx context.Context, args []string, c *cmdIO) error {
 		return err
 	}
 	if err := cfg.ldap.check(); err != nil {
+		return err
+	}
+	if err := cfg.people.check(); err != nil {
 		return err
 	}
 	out, flush := bufferLog(c.stderr)
@@ -243,7 +248,11 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if p.directory, err = newDirectory(cfg.ldap); err != nil {
 		return p, err
 	}
-	p.users = user.New(user.Config{DB: p.db, PublicURL: cfg.signing.issuerURL(cfg)})
+	var dir user.Directory
+	if p.directory != nil {
+		dir = p.directory
+	}
+	p.users = newUsers(cfg, p.db, dir, p.peers.signInFailures(), log, p.reg)
 	if err := p.users.PasskeysAvailable(); err != nil {
 		log.Info("passkeys are off", "reason", err, "public_url", cfg.signing.issuerURL(cfg))
 	}
@@ -291,7 +300,7 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	n.stopBg = stop
 	retention := audit.NewRetention(audit.RetentionConfig{DB: p.db, Keep: cfg.auditRetention, Logger: log})
-	for _, run := range []func(context.Context){p.engine.Run, p.keys.Run, p.signer.Run, p.oauth.Run, retention.Run} {
+	for _, run := range []func(context.Context){p.engine.Run, p.keys.Run, p.signer.Run, p.oauth.Run, retention.Run, p.users.Run} {
 		n.bgDone.Go(func() { run(bg) })
 	}
 	p.peers.run(bg, &n.bgDone)

@@ -11,6 +11,9 @@ const (
 	KindJWTAccessToken = "jwt_access_token"
 	// KindRefreshToken is an OAuth refresh token (introspection only).
 	KindRefreshToken = "refresh_token"
+	// KindSession is a browser session token (package user); it names
+	// sessions in the audit log and is never a verification answer.
+	KindSession = "session"
 	// KindPersonalToken is a personal access token; its subject is the
 	// id of the user who holds it.
 	KindPersonalToken = "personal_access_token"

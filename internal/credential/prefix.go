@@ -24,7 +24,9 @@ const (
 	// person holds for one API, with scopes their groups may hold there
 	// (package apikey, pat.go).
 	PersonalTokenPrefix = "tkpt"
-	// SessionPrefix is reserved for browser session tokens (next).
+	// SessionPrefix prefixes browser session tokens (package user), the
+	// value of the session cookie. They are not bearer credentials of
+	// the API: verification never accepts one.
 	SessionPrefix = "tkss"
 	// SetPasswordPrefix prefixes the tokens of one-time set-password
 	// links (package user).

@@ -68,6 +68,8 @@ func (s *Server) routes() []route {
 		s.as("POST /v1/users/{id}/password-link", adminOnly, handle(s, http.StatusCreated, s.issuePasswordLink)),
 		s.as("GET /v1/users/{id}/passkeys", adminOnly, handle(s, http.StatusOK, s.listUserPasskeys)),
 		s.as("DELETE /v1/users/{id}/passkeys/{passkey_id}", adminOnly, handle(s, http.StatusNoContent, s.deleteUserPasskey)),
+		s.as("GET /v1/users/{id}/sessions", adminOnly, handle(s, http.StatusOK, s.listUserSessions)),
+		s.as("DELETE /v1/users/{id}/sessions", adminOnly, handle(s, http.StatusNoContent, s.endUserSessions)),
 		open("POST /v1/users/set-password", s.linkHolder(handle(s, http.StatusNoContent, s.setPassword))),
 
 		s.as("GET /v1/users/{id}/tokens", adminOnly, handle(s, http.StatusOK, s.listUserTokens)),

@@ -60,6 +60,14 @@ func (s *Server) issuePasswordLink(ctx context.Context, c call, _ *none) (api.Pa
 	return s.users.IssuePasswordLink(ctx, c.by(), c.r.PathValue("id"))
 }
 
+func (s *Server) listUserSessions(ctx context.Context, c call, _ *none) (api.SessionList, error) {
+	return s.users.AdminSessions(ctx, c.r.PathValue("id"))
+}
+
+func (s *Server) endUserSessions(ctx context.Context, c call, _ *none) (none, error) {
+	return none{}, s.users.AdminEndSessions(ctx, c.by(), c.r.PathValue("id"))
+}
+
 // setPassword answers POST /v1/users/set-password, which needs no key:
 // the set-password link's token in the body is the credential. The audit
 // log names the link as the actor.

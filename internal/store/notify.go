@@ -44,8 +44,8 @@ const ChangesChannel = "tokend_changes"
 
 // Change says what one committed store change affects. A zero Change
 // affects nothing. New kinds of credentials add a field here and a tag in
-// the payload. A personal access token is an opaque secret and goes in
-// Secrets; a change to its owner (groups, enabled, deletion) names the
+// the payload. A personal access token or a session token is an opaque
+// secret and goes in Secrets; a change to its owner (groups, enabled, deletion) names the
 // owner in Users and the secrets of every token they hold in Secrets.
 type Change struct {
 	// All: drop everything cached; the change is too large to name, or

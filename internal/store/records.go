@@ -11,6 +11,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict means a unique value (audience, key prefix, id) is taken.
 	ErrConflict = errors.New("conflict")
+	// ErrDisabled: a session would be made for a disabled user.
+	ErrDisabled = errors.New("user disabled")
 	// ErrInUse means the row is still referenced by live rows.
 	ErrInUse = errors.New("in use")
 )

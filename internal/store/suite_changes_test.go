@@ -143,6 +143,8 @@ func TestChangePayload(t *testing.T) {
 			APIs: []string{"api_1"}, Users: []string{"usr_1"}, SigningKeys: true},
 			Change{Secrets: [][32]byte{h1, h2}, JTIs: []string{"j1"}, Clients: []string{"cl_1"},
 				APIs: []string{"api_1"}, Users: []string{"usr_1"}, SigningKeys: true}},
+		{"users only", Change{Users: []string{"usr_1", "usr_2"}}, Change{Users: []string{"usr_1", "usr_2"}}},
+		{"a user id with a space", Change{Users: []string{"usr 1"}}, Change{All: true}},
 		{"all", Change{All: true, JTIs: []string{"j"}}, Change{All: true}},
 		{"too large for one notification", many, Change{All: true}},
 		{"an id with a space", Change{JTIs: []string{"a b"}}, Change{All: true}},

@@ -54,6 +54,9 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"UsePasskey", testUsePasskey},
 		{"PasskeyCeremonies", testPasskeyCeremonies},
 		{"PersonalTokens", testPersonalTokens},
+		{"Sessions", testSessions},
+		{"EndSessions", testEndSessions},
+		{"ExpiredSessions", testExpiredSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

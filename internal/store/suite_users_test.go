@@ -58,7 +58,9 @@ func testListUsers(t *testing.T, h harness) {
 	off := newUser("u3", "al_x", "dev")
 	off.Enabled = false
 	mustCreateUser(t, db, off)
-	mustCreateUser(t, db, newUser("u4", "bob"))
+	bob := newUser("u4", "bob")
+	bob.Source = "ldap"
+	mustCreateUser(t, db, bob)
 	no, yes := false, true
 	tests := []struct {
 		name string
@@ -74,6 +76,7 @@ func testListUsers(t *testing.T, h harness) {
 		{"group is exact", UserFilter{Group: "op", Limit: 10}, nil},
 		{"disabled", UserFilter{Enabled: &no, Limit: 10}, []string{"u3"}},
 		{"enabled in dev", UserFilter{Enabled: &yes, Group: "dev", Limit: 10}, []string{"u2"}},
+		{"from the directory", UserFilter{Source: "ldap", Limit: 10}, []string{"u4"}},
 	}
 	for _, tt := range tests {
 		us, err := db.ListUsers(t.Context(), tt.f)

@@ -35,6 +35,8 @@ type UserFilter struct {
 	Group string
 	// Enabled, if set, keeps users whose Enabled equals it.
 	Enabled *bool
+	// Source keeps users from this source ("local", "ldap").
+	Source string
 	// After is the id the page starts after; Limit (at least 1) bounds it.
 	After string
 	Limit int
@@ -153,6 +155,9 @@ func (db *DB) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 	if f.Enabled != nil {
 		w.add(`u.enabled = $?`, *f.Enabled)
 	}
+	if f.Source != "" {
+		w.add(`u.source = $?`, f.Source)
+	}
 	if f.After != "" {
 		w.add(`u.id > $?`, f.After)
 	}
@@ -190,14 +195,23 @@ func (db *DB) queryUsers(ctx context.Context, q string, args []any) ([]User, err
 // saves it and writes the event update returns, all in one transaction.
 // If update returns an error, nothing is written and that error is
 // returned unchanged. ID and CreatedAt cannot be changed. A change of
-// password hash or a disable removes the user's set-password links. The
-// user is announced, with the secrets of their personal access tokens.
-// It returns ErrNotFound, or ErrConflict if the new username is taken.
+// password hash or a disable removes the user's set-password links; a
+// disable, or a new PasswordChangedAt (a password change, not a rehash),
+// ends every session of the user. The user is announced, with the
+// secrets of their personal access tokens and ended sessions. It returns
+// ErrNotFound, or ErrConflict if the new username is taken.
 func (db *DB) UpdateUser(ctx context.Context, id string, update func(*User) (Event, error)) (User, error) {
+	return db.UpdateUserKeeping(ctx, id, "", update)
+}
+
+// UpdateUserKeeping is UpdateUser, except that a password change keeps
+// the session with id keepSession (the one the user changed it from). A
+// disable ends it all the same.
+func (db *DB) UpdateUserKeeping(ctx context.Context, id, keepSession string, update func(*User) (Event, error)) (User, error) {
 	var u User
 	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		var err error
-		u, err = updateUser(ctx, tx, c, db.d.userForUpdate, id, update)
+		u, err = updateUser(ctx, tx, c, db.d.userForUpdate, id, keepSession, update)
 		return err
 	})
 	if err != nil {
@@ -206,7 +220,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, update func(*User) (Eve
 	return u, nil
 }
 
-func updateUser(ctx context.Context, tx *sql.Tx, c *Change, load, id string, update func(*User) (Event, error)) (User, error) {
+func updateUser(ctx context.Context, tx *sql.Tx, c *Change, load, id, keep string, update func(*User) (Event, error)) (User, error) {
 	u, err := scanUser(tx.QueryRowContext(ctx, load, id))
 	if err != nil {
 		return User{}, err
@@ -236,7 +250,23 @@ func updateUser(ctx context.Context, tx *sql.Tx, c *Change, load, id string, upd
 	if err := announceUser(ctx, tx, c, id); err != nil {
 		return User{}, err
 	}
+	if !u.Enabled {
+		keep = ""
+	}
+	if !u.Enabled || !u.PasswordChangedAt.Equal(orig.PasswordChangedAt) {
+		if err := endUserSessions(ctx, tx, c, id, keep); err != nil {
+			return User{}, err
+		}
+	}
 	return u, insertEvent(ctx, tx, ev)
+}
+
+// endUserSessions deletes the sessions of the user with the given id but
+// the one with id keep, and adds their tokens to c.
+func endUserSessions(ctx context.Context, tx *sql.Tx, c *Change, id, keep string) error {
+	hs, err := queryHashes(ctx, tx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING hash`, id, keep)
+	c.Secrets = append(c.Secrets, hs...)
+	return err
 }
 
 // announceUser adds user id and the secrets of their personal access
@@ -253,11 +283,15 @@ func announceUser(ctx context.Context, tx *sql.Tx, c *Change, id string) error {
 }
 
 // DeleteUser deletes the user with the given id, with their set-password
-// links and personal access tokens, and writes ev. The user is
-// announced, with the secrets of their tokens. It returns ErrNotFound.
+// links, personal access tokens and sessions, and writes ev. The user is
+// announced, with the secrets of their tokens and sessions. It returns
+// ErrNotFound.
 func (db *DB) DeleteUser(ctx context.Context, id string, ev Event) error {
 	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		if err := announceUser(ctx, tx, c, id); err != nil {
+			return err
+		}
+		if err := endUserSessions(ctx, tx, c, id, ""); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -350,7 +384,7 @@ func (db *DB) UsePasswordLink(ctx context.Context, hash [32]byte, now time.Time,
 		if err != nil {
 			return notFound(err)
 		}
-		u, err = updateUser(ctx, tx, c, db.d.userForUpdate, userID, update)
+		u, err = updateUser(ctx, tx, c, db.d.userForUpdate, userID, "", update)
 		return err
 	})
 	if err != nil {

@@ -2,9 +2,12 @@ package user
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
@@ -33,24 +36,72 @@ type Config struct {
 	// accepted only from its origin; without a host name (empty, or an
 	// IP address) passkeys are off.
 	PublicURL string
+
+	// SessionIdle ends a session unused this long (default
+	// DefaultSessionIdle); SessionMax ends every session this long
+	// after sign-in (default DefaultSessionMax).
+	SessionIdle, SessionMax time.Duration
+	// SessionCacheSize bounds the sessions cached in process (default
+	// DefaultSessionCacheSize; negative: no cache).
+	SessionCacheSize int
+	// MFA says who must give a second factor (default MFAAdmins).
+	MFA MFAPolicy
+
+	// Directory, if set, is consulted at sign-in for people tokend
+	// does not know or got from it, and every DirectoryCheck (default
+	// DefaultDirectoryCheck) by Run.
+	Directory      Directory
+	DirectoryCheck time.Duration
+
+	// Failures, if set, holds the sign-in throttle's counts (Redis,
+	// shared by every node); otherwise they are kept in process, as
+	// they are while Failures fails. AccountThrottle and
+	// AddressThrottle default to DefaultAccountThrottle and
+	// DefaultAddressThrottle.
+	Failures                         FailureCounter
+	AccountThrottle, AddressThrottle ThrottlePolicy
+
+	// Logger receives what goes wrong in the background (default:
+	// discarded). Registerer, if set, gets the sign-in metrics.
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Service manages users. It is safe for concurrent use.
 type Service struct {
-	db      *store.DB
-	now     func() time.Time
-	hasher  *hasher
-	common  commonPasswords
-	linkTTL time.Duration
+	db          *store.DB
+	now         func() time.Time
+	hasher      *hasher
+	common      commonPasswords
+	linkTTL     time.Duration
+	sessionIdle time.Duration
+	sessionMax  time.Duration
+	sessions    *sessionCache
+	mfa         MFAPolicy
+	directory   Directory
+	dirCheck    time.Duration
+	throttle    *throttle
+	log         *slog.Logger
+	metrics     *metrics
 	// webauthn is the passkey relying party; nil when passkeys are off.
 	webauthn *webauthn.WebAuthn
 }
 
-// New returns a Service.
+// New returns a Service. It subscribes to cfg.DB's changes for as long
+// as the DB lives.
 func New(cfg Config) *Service {
-	s := &Service{db: cfg.DB, now: cfg.Now, common: loadCommon(), linkTTL: cfg.LinkTTL}
+	s := &Service{db: cfg.DB, now: cfg.Now, common: loadCommon(), linkTTL: cfg.LinkTTL, log: cfg.Logger,
+		sessionIdle: orDefault(cfg.SessionIdle, DefaultSessionIdle), sessionMax: orDefault(cfg.SessionMax, DefaultSessionMax),
+		mfa: cfg.MFA, directory: cfg.Directory, dirCheck: orDefault(cfg.DirectoryCheck, DefaultDirectoryCheck),
+		metrics: newMetrics(cfg.Registerer)}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.mfa == "" {
+		s.mfa = MFAAdmins
 	}
 	if cfg.Params == (Params{}) {
 		cfg.Params = DefaultParams
@@ -58,9 +109,69 @@ func New(cfg Config) *Service {
 	if s.linkTTL <= 0 {
 		s.linkTTL = DefaultLinkTTL
 	}
+	if cfg.SessionCacheSize == 0 {
+		cfg.SessionCacheSize = DefaultSessionCacheSize
+	}
+	s.sessions = newSessionCache(cfg.SessionCacheSize)
+	cfg.DB.Subscribe(s.sessions.onChange)
+	s.throttle = &throttle{account: cfg.AccountThrottle, address: cfg.AddressThrottle, shared: cfg.Failures,
+		local: newMemoryFailures(1 << 16), log: s.log}
+	if s.throttle.account == (ThrottlePolicy{}) {
+		s.throttle.account = DefaultAccountThrottle
+	}
+	if s.throttle.address == (ThrottlePolicy{}) {
+		s.throttle.address = DefaultAddressThrottle
+	}
 	s.hasher = newHasher(cfg.Params, cfg.HashSlots)
 	s.webauthn, _ = relyingParty(cfg.PublicURL) // nil: passkeys off, PasskeysAvailable says why
 	return s
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// sweepEvery is how often Run deletes ended sessions.
+const sweepEvery = 10 * time.Minute
+
+// Run does the service's background work until ctx ends: it deletes
+// ended sessions, and with a Directory, checks the people tokend got
+// from it every DirectoryCheck.
+func (s *Service) Run(ctx context.Context) {
+	sweep := time.NewTicker(sweepEvery)
+	defer sweep.Stop()
+	check := make(<-chan time.Time)
+	if s.directory != nil {
+		t := time.NewTicker(s.dirCheck)
+		defer t.Stop()
+		check = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sweep.C:
+			s.sweepSessions(ctx)
+		case <-check:
+			if err := s.CheckDirectory(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "directory check", "err", err)
+			}
+		}
+	}
+}
+
+// sweepSessions deletes the sessions that ended.
+func (s *Service) sweepSessions(ctx context.Context) {
+	now := s.clock()
+	n, err := s.db.DeleteExpiredSessions(ctx, now, now.Add(-s.sessionIdle))
+	if err != nil {
+		s.log.WarnContext(ctx, "sweep sessions", "err", err)
+	} else if n > 0 {
+		s.log.DebugContext(ctx, "swept sessions", "sessions", n)
+	}
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
