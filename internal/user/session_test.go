@@ -333,3 +333,28 @@ func TestNoSessionTokenInDatabase(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheckSession is the hot path of every page: a cached, live
+// session (compare BenchmarkVerifyCached in package verify, or run
+// bench/signinload, which measures both in one process).
+func BenchmarkCheckSession(b *testing.B) {
+	db, err := store.Open(b.Context(), filepath.Join(b.TempDir(), "tokend.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	svc := New(Config{DB: db, Params: testParams})
+	if _, err := svc.Create(b.Context(), admin, api.CreateUserRequest{Username: "alice", Password: goodPassword}); err != nil {
+		b.Fatal(err)
+	}
+	si, err := svc.SignIn(b.Context(), "alice", goodPassword, browser)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := svc.CheckSession(b.Context(), si.Token); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
