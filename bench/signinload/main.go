@@ -5,13 +5,14 @@
 //     session, what every page request pays) beside a cached API key
 //     verification (verify.Engine.Verify), the target being a session
 //     check that costs no more;
+//
 //   - sign-ins per second with the default argon2id parameters, with -c
 //     sign-ins running at once (default 50) and, for comparison, as many
 //     as there are hash slots, each for half of -d; and the heap they hold
 //     at peak beside the bound the hashing limit sets (hash slots ×
 //     argon2id memory).
 //
-//	go run ./bench/signinload [-c 50] [-d 10s]
+//     go run ./bench/signinload [-c 50] [-d 10s]
 package main
 
 import (
