@@ -93,6 +93,7 @@ func TestSignInRefusals(t *testing.T) {
 	e.create(t, api.CreateUserRequest{Username: "nopass"})
 	for _, tt := range []struct{ username, password string }{
 		{"alice", "wrong-password-1"}, {"bob", goodPassword}, {"nopass", ""}, {"", ""}, {"x(uid=*)", "*"},
+		{strings.Repeat("a", 10000), goodPassword}, {"alice", strings.Repeat("p", MaxPasswordLength+1)},
 	} {
 		_, err := e.svc.SignIn(ctx, tt.username, tt.password, ClientMeta{IP: "192.0.2.50"})
 		if !errors.Is(err, ErrInvalidCredentials) || err.Error() != ErrInvalidCredentials.Error() {
@@ -109,8 +110,8 @@ func TestSignInRefusals(t *testing.T) {
 		t.Errorf("StartSession(disabled) = %v, want ErrDisabled", err)
 	}
 	evs, _ := e.db.ListEvents(ctx, store.EventFilter{Action: "user.sign_in_failed", Limit: 100})
-	if len(evs) != 5 {
-		t.Errorf("%d sign_in_failed events, want 5", len(evs))
+	if len(evs) != 7 {
+		t.Errorf("%d sign_in_failed events, want 7", len(evs))
 	}
 	for _, ev := range evs {
 		if ev.ClientIP != "192.0.2.50" {
@@ -355,6 +356,39 @@ func BenchmarkCheckSession(b *testing.B) {
 	for b.Loop() {
 		if _, _, err := svc.CheckSession(b.Context(), si.Token); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestSecondFactorWithAPasskey: a user with a passkey is asked for a
+// second factor after their password whatever the policy; an enrolment
+// session completes once one exists.
+func TestSecondFactorWithAPasskey(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	root := e.create(t, api.CreateUserRequest{Username: "root", Password: goodPassword, Admin: true})
+	enrol := e.signIn(t, "root")
+	if enrol.Session.Pending != PendingEnrol {
+		t.Fatalf("Pending = %q, want enrol", enrol.Session.Pending)
+	}
+	pk := store.Passkey{ID: "pk_1", UserID: root.ID, CredentialID: []byte("cred-1"), PublicKey: []byte("cose"),
+		AttestationType: "none", AttestationFormat: "none", AAGUID: make([]byte, 16), Name: "laptop", CreatedAt: e.now}
+	if err := e.db.CreatePasskey(ctx, pk, store.Event{Time: e.now, Actor: root.ID, Action: "passkey.create", TargetType: "passkey", TargetID: pk.ID}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := e.svc.CompleteSecondFactor(ctx, enrol.Token, "hwk", browser)
+	if err != nil || full.Session.Pending != "" {
+		t.Fatalf("CompleteSecondFactor(enrol, after adding a passkey) = %+v, %v", full.Session, err)
+	}
+	for _, policy := range []MFAPolicy{MFAAdmins, MFAOff} {
+		e.svc = New(Config{DB: e.db, Now: func() time.Time { return e.now }, Params: testParams, MFA: policy})
+		si := e.signIn(t, "root")
+		if si.Session.Pending != PendingSecondFactor || !si.Session.ExpiresAt.Equal(e.now.Add(pendingTTL)) {
+			t.Errorf("%s: session = %+v, want pending second_factor for %v", policy, si.Session, pendingTTL)
+		}
+		up, err := e.svc.CompleteSecondFactor(ctx, si.Token, "hwk", browser)
+		if err != nil || up.Session.Pending != "" || !cmp.Equal(up.Session.AMR, []string{"pwd", "hwk", "mfa"}) {
+			t.Errorf("%s: CompleteSecondFactor = %+v, %v", policy, up.Session, err)
 		}
 	}
 }

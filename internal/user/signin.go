@@ -45,6 +45,14 @@ func (s *Service) SignIn(ctx context.Context, username, password string, m Clien
 // directory about a person tokend does not know or got from it. On
 // ErrInvalidCredentials the user's id is set when the user exists.
 func (s *Service) authenticate(ctx context.Context, username, password string) (store.User, error) {
+	if len(username) > maxUsernameInput || len(password) > MaxPasswordLength {
+		// Never sent to the store or the directory; it costs what a
+		// wrong password costs.
+		if _, _, err := s.hasher.check(ctx, "", ""); err != nil {
+			return store.User{}, err
+		}
+		return store.User{}, ErrInvalidCredentials
+	}
 	local, err := s.db.UserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, err
@@ -145,6 +153,10 @@ func (s *Service) CompleteSecondFactor(ctx context.Context, token, amr string, m
 	}
 	return SignedIn{Token: next, Session: sessionView(ss), User: u}, nil
 }
+
+// maxUsernameInput bounds the username a sign-in reads (usernames are at
+// most 64 characters; a directory's may be an email address).
+const maxUsernameInput = 256
 
 // ErrNoSecondFactor refuses to complete an enrolment session before the
 // user has set up a second factor.
