@@ -28,6 +28,13 @@ type Policy struct {
 	RequireIPAllowlist bool `json:"require_ip_allowlist,omitempty"`
 	// DefaultRateLimits are copied onto keys created without ratelimits.
 	DefaultRateLimits []RateLimit `json:"default_ratelimits,omitempty"`
+	// DynamicClientScopes are the scopes of this API that dynamically
+	// registered OAuth clients (RFC 7591) may obtain. Empty, the
+	// default, keeps the API out of their reach.
+	DynamicClientScopes []string `json:"dynamic_client_scopes,omitempty"`
+	// ScopeDescriptions say in words what each scope allows, for the
+	// consent page; scopes without one are shown by name.
+	ScopeDescriptions map[string]string `json:"scope_descriptions,omitempty"`
 	// UserScopes says which scopes people may hold in personal access
 	// tokens for this API, by group. Without an entry that matches a
 	// person, they may hold no personal access token for the API.

@@ -11,7 +11,8 @@ import (
 type Client struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	// GrantTypes: client_credentials and/or refresh_token.
+	// GrantTypes: client_credentials, authorization_code,
+	// urn:ietf:params:oauth:grant-type:device_code and refresh_token.
 	GrantTypes []string `json:"grant_types"`
 	// APIScopes maps an API id to the scopes the client may request for
 	// that API's audience.
@@ -20,16 +21,37 @@ type Client struct {
 	RefreshTokenTTL Duration            `json:"refresh_token_ttl"`
 	// AccessTokenFormat is "jwt" (RFC 9068) or "opaque".
 	AccessTokenFormat string `json:"access_token_format"`
-	// TokenEndpointAuthMethod is client_secret_basic, client_secret_post
-	// or private_key_jwt.
+	// TokenEndpointAuthMethod is client_secret_basic, client_secret_post,
+	// private_key_jwt, or none for public clients (native apps, SPAs,
+	// command-line tools), which may use authorization_code with PKCE and
+	// the device grant only.
 	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method"`
 	JWKS                    json.RawMessage `json:"jwks,omitempty"`
 	SecretStart             string          `json:"secret_start,omitempty"`
 	SecretEnd               string          `json:"secret_end,omitempty"`
+	ClientSettings
 	// Dynamic is true for clients registered through RFC 7591.
 	Dynamic   bool      `json:"dynamic"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ClientSettings are the settings of the user grants (authorization code
+// and device), shared by the client, its creation and its update.
+type ClientSettings struct {
+	// RedirectURIs are the redirection endpoints of the authorization
+	// code grant, matched exactly (any port for loopback IP redirects).
+	RedirectURIs []string `json:"redirect_uris,omitempty"`
+	// PostLogoutRedirectURIs are where RP-initiated logout may return.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	// FirstParty clients are the operator's own: people are not asked to
+	// consent.
+	FirstParty bool `json:"first_party,omitempty"`
+	// IDTokenSignedResponseAlg is RS256 (the default) or the server's
+	// signing algorithm.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
+	// ApplicationType is web (the default) or native.
+	ApplicationType string `json:"application_type,omitempty"`
 }
 
 // CreateClientRequest is the body of POST /v1/clients. Absent settings
@@ -45,20 +67,25 @@ type CreateClientRequest struct {
 	AccessTokenFormat       string              `json:"access_token_format,omitempty"`
 	TokenEndpointAuthMethod string              `json:"token_endpoint_auth_method,omitempty"`
 	JWKS                    json.RawMessage     `json:"jwks,omitempty"`
+	ClientSettings
 }
 
 // UpdateClientRequest is the body of PATCH /v1/clients/{id}; absent
 // fields keep their value. The authentication method may change between
 // client_secret_basic and client_secret_post only.
 type UpdateClientRequest struct {
-	Name                    *string              `json:"name,omitempty"`
-	GrantTypes              *[]string            `json:"grant_types,omitempty"`
-	APIScopes               *map[string][]string `json:"api_scopes,omitempty"`
-	AccessTokenTTL          *Duration            `json:"access_token_ttl,omitempty"`
-	RefreshTokenTTL         *Duration            `json:"refresh_token_ttl,omitempty"`
-	AccessTokenFormat       *string              `json:"access_token_format,omitempty"`
-	TokenEndpointAuthMethod *string              `json:"token_endpoint_auth_method,omitempty"`
-	JWKS                    json.RawMessage      `json:"jwks,omitempty"`
+	Name                     *string              `json:"name,omitempty"`
+	GrantTypes               *[]string            `json:"grant_types,omitempty"`
+	APIScopes                *map[string][]string `json:"api_scopes,omitempty"`
+	AccessTokenTTL           *Duration            `json:"access_token_ttl,omitempty"`
+	RefreshTokenTTL          *Duration            `json:"refresh_token_ttl,omitempty"`
+	AccessTokenFormat        *string              `json:"access_token_format,omitempty"`
+	TokenEndpointAuthMethod  *string              `json:"token_endpoint_auth_method,omitempty"`
+	JWKS                     json.RawMessage      `json:"jwks,omitempty"`
+	RedirectURIs             *[]string            `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs   *[]string            `json:"post_logout_redirect_uris,omitempty"`
+	FirstParty               *bool                `json:"first_party,omitempty"`
+	IDTokenSignedResponseAlg *string              `json:"id_token_signed_response_alg,omitempty"`
 }
 
 // CreatedClient is the answer of POST /v1/clients and of a secret

@@ -54,7 +54,7 @@ func newOAuth(cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.E
 		log.Warn("the OAuth issuer is plain http on a non-loopback address: client secrets and tokens cross the network in clear; serve TLS", "issuer", issuer)
 	}
 	if cfg.oauth.dcr && initial == "" {
-		log.Warn("dynamic client registration is OPEN: anyone who reaches tokend can register a client for any API scope; set --dcr-initial-token-file")
+		log.Warn("dynamic client registration is OPEN: anyone who reaches tokend can register a client, for the scopes APIs offer in policy.dynamic_client_scopes; set --dcr-initial-token-file to restrict it")
 	}
 	return o, nil
 }

@@ -115,7 +115,7 @@ func (c *signingConfig) kek(cfg serveConfig, log *slog.Logger) ([]byte, error) {
 
 // newSigner opens the signing keys, creating the first on a new database.
 func newSigner(ctx context.Context, cfg serveConfig, db *store.DB, kek []byte, log *slog.Logger) (*signer.Signer, error) {
-	s, err := signer.New(ctx, signer.Config{DB: db, KEK: kek, Alg: cfg.signing.alg, Lead: cfg.signing.lead,
+	s, err := signer.New(ctx, signer.Config{DB: db, KEK: kek, Alg: cfg.signing.alg, RS256: true, Lead: cfg.signing.lead,
 		RotateEvery: cfg.signing.rotateEvery, MaxTokenTTL: cfg.signing.maxTokenTTL, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)

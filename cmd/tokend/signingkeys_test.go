@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,14 +42,18 @@ func TestSigningKeysCLI(t *testing.T) {
 	}
 	var l api.SigningKeyList
 	mustJSON(t, cli(t, url, admin, 0, "signing-keys", "list", "--json"), &l)
-	if len(l.Keys) != 1 || l.Keys[0].State != "active" || l.Keys[0].Alg != "ES256" {
+	// ES256 signs access tokens; an RS256 key beside it signs ID tokens
+	// (OpenID Connect requires RS256).
+	if len(l.Keys) != 2 || l.Keys[0].State != "active" || l.Keys[1].State != "active" || l.Keys[0].Alg == l.Keys[1].Alg ||
+		!slices.ContainsFunc(l.Keys, func(k api.SigningKey) bool { return k.Alg == "ES256" }) ||
+		!slices.ContainsFunc(l.Keys, func(k api.SigningKey) bool { return k.Alg == "RS256" }) {
 		t.Fatalf("signing-keys list = %+v", l)
 	}
 	out := cli(t, url, admin, 0, "signing-keys", "rotate")
 	if !strings.Contains(out, "pending") {
 		t.Errorf("signing-keys rotate: %s", out)
 	}
-	if out := cli(t, url, admin, 0, "signing-keys", "list"); strings.Count(out, "ES256") != 2 || !strings.Contains(out, "KID") {
+	if out := cli(t, url, admin, 0, "signing-keys", "list"); strings.Count(out, "ES256") != 2 || strings.Count(out, "RS256") != 2 || !strings.Contains(out, "KID") {
 		t.Errorf("signing-keys list: %s", out)
 	}
 	res, err := http.Get(url + "/oauth2/jwks.json")
@@ -58,7 +63,7 @@ func TestSigningKeysCLI(t *testing.T) {
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	var set struct{ Keys []map[string]any }
-	if err := json.Unmarshal(body, &set); err != nil || len(set.Keys) != 2 || bytes.Contains(body, []byte(`"d"`)) {
+	if err := json.Unmarshal(body, &set); err != nil || len(set.Keys) != 4 || bytes.Contains(body, []byte(`"d"`)) {
 		t.Errorf("JWKS = %s (%v)", body, err)
 	}
 	if code := stop(); code != 0 {
@@ -71,7 +76,7 @@ func TestSigningKeysCLI(t *testing.T) {
 		t.Errorf("no development-KEK warning at the second start: %s", logs)
 	}
 	mustJSON(t, cli(t, url, admin, 0, "signing-keys", "list", "--json"), &l)
-	if len(l.Keys) != 2 {
+	if len(l.Keys) != 4 {
 		t.Errorf("after restart: %+v", l)
 	}
 	stop()

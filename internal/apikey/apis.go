@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,7 +109,30 @@ func checkAPI(name string, scopes []string, p api.Policy) error {
 	if _, err := checkLimits("policy.default_ratelimits", p.DefaultRateLimits); err != nil {
 		return err
 	}
+	if err := valid.Subset("policy.dynamic_client_scopes", p.DynamicClientScopes, scopes); err != nil {
+		return err
+	}
+	if err := checkDescriptions(p.ScopeDescriptions, scopes); err != nil {
+		return err
+	}
 	return checkPATPolicy(p, scopes)
+}
+
+// checkDescriptions accepts a description of 1 to 300 characters for
+// scopes the API defines.
+func checkDescriptions(ds map[string]string, scopes []string) error {
+	if len(ds) > 100 {
+		return valid.Errorf("policy.scope_descriptions", "at most 100 descriptions")
+	}
+	for sc, d := range ds {
+		if !slices.Contains(scopes, sc) {
+			return valid.Errorf("policy.scope_descriptions", "%q is not a scope of the API", sc)
+		}
+		if err := valid.Text("policy.scope_descriptions."+sc, d, 1, 300); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unreservedScopes refuses scopes named like tokend's own ("tokend:…"):
@@ -129,7 +153,8 @@ func fmtDays(d time.Duration) string { return fmt.Sprintf("%dd", d/(24*time.Hour
 func policy(p api.Policy) store.Policy {
 	ls, _ := checkLimits("", p.DefaultRateLimits)
 	return store.Policy{MaxKeyTTL: p.MaxKeyTTL.Std(), RequireIPAllowlist: p.RequireIPAllowlist, DefaultRateLimits: ls,
-		UserScopes: userScopes(p.UserScopes), PATMaxTTL: p.PATMaxTTL.Std(), PATAllowNoExpiry: p.PATAllowNoExpiry}
+		UserScopes: userScopes(p.UserScopes), PATMaxTTL: p.PATMaxTTL.Std(), PATAllowNoExpiry: p.PATAllowNoExpiry,
+		DynamicClientScopes: p.DynamicClientScopes, ScopeDescriptions: p.ScopeDescriptions}
 }
 
 // checkLimits validates named limits (at most 10, distinct names, a limit
@@ -181,6 +206,8 @@ func (s *Service) UpdateAPI(ctx context.Context, by audit.Actor, id string, req 
 		p := APIView(*a).Policy
 		if req.Policy != nil {
 			p = *req.Policy
+		} else {
+			p = prunePolicy(p, a.Scopes) // scopes removed leave the policy too
 		}
 		if err := checkAPI(a.Name, a.Scopes, p); err != nil {
 			return store.Event{}, err
@@ -206,4 +233,25 @@ func (s *Service) DeleteAPI(ctx context.Context, by audit.Actor, id string) erro
 		return err
 	}
 	return s.db.DeleteAPI(ctx, id, now, ev)
+}
+
+// prunePolicy drops from p's scope lists the scopes not in scopes.
+func prunePolicy(p api.Policy, scopes []string) api.Policy {
+	var dyn []string
+	for _, sc := range p.DynamicClientScopes {
+		if slices.Contains(scopes, sc) {
+			dyn = append(dyn, sc)
+		}
+	}
+	p.DynamicClientScopes = dyn
+	if p.ScopeDescriptions != nil {
+		ds := map[string]string{}
+		for sc, d := range p.ScopeDescriptions {
+			if slices.Contains(scopes, sc) {
+				ds[sc] = d
+			}
+		}
+		p.ScopeDescriptions = ds
+	}
+	return p
 }

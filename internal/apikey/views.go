@@ -13,7 +13,9 @@ func APIView(a store.API) api.API {
 	return api.API{ID: a.ID, Name: a.Name, Audience: a.Audience, Scopes: nonNil(a.Scopes), KeyPrefix: a.KeyPrefix,
 		Policy: api.Policy{MaxKeyTTL: api.Duration(a.Policy.MaxKeyTTL), RequireIPAllowlist: a.Policy.RequireIPAllowlist,
 			DefaultRateLimits: limitsView(a.Policy.DefaultRateLimits), UserScopes: userScopesView(a.Policy.UserScopes),
-			PATMaxTTL: api.Duration(a.Policy.PATMaxTTL), PATAllowNoExpiry: a.Policy.PATAllowNoExpiry},
+			PATMaxTTL: api.Duration(a.Policy.PATMaxTTL), PATAllowNoExpiry: a.Policy.PATAllowNoExpiry,
+			DynamicClientScopes: a.Policy.DynamicClientScopes,
+			ScopeDescriptions:   a.Policy.ScopeDescriptions},
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 

@@ -34,12 +34,16 @@ const (
 	// InitialAccessTokenPrefix is reserved for RFC 7591 initial access
 	// tokens that tokend will issue (next).
 	InitialAccessTokenPrefix = "tkia"
+	// AuthCodePrefix prefixes OAuth authorization codes.
+	AuthCodePrefix = "tkac"
+	// DeviceCodePrefix prefixes RFC 8628 device codes.
+	DeviceCodePrefix = "tkdc"
 )
 
 // prefixes lists every prefix tokend owns.
 var prefixes = [...]string{
 	AdminKeyPrefix, ClientSecretPrefix, AccessTokenPrefix, RefreshTokenPrefix, RegistrationTokenPrefix,
-	PersonalTokenPrefix, SessionPrefix, SetPasswordPrefix, InitialAccessTokenPrefix,
+	PersonalTokenPrefix, SessionPrefix, SetPasswordPrefix, InitialAccessTokenPrefix, AuthCodePrefix, DeviceCodePrefix,
 }
 
 // Prefixes returns every prefix tokend owns, for messages and docs.

@@ -11,13 +11,14 @@ import (
 	"github.com/tokend/tokend/internal/store"
 )
 
-// The token_endpoint_auth_method values (RFC 7591 §2). "none" (public
-// clients) is not accepted: public clients need the authorization_code
-// grant with PKCE, which tokend does not offer yet.
+// The token_endpoint_auth_method values (RFC 7591 §2). "none" is for
+// public clients, which hold no secret: they may use the authorization
+// code grant, with PKCE, and the device grant only.
 const (
 	AuthSecretBasic   = "client_secret_basic"
 	AuthSecretPost    = "client_secret_post"
 	AuthPrivateKeyJWT = "private_key_jwt"
+	AuthNone          = "none"
 )
 
 // AssertionType is the client_assertion_type of private_key_jwt
@@ -57,6 +58,12 @@ func (s *Service) Authenticate(ctx context.Context, cr Credentials) (store.Clien
 	switch {
 	case methods > 1:
 		return store.Client{}, invalidRequest("use exactly one client authentication method")
+	case methods == 0 && f.Has("client_id"):
+		return s.publicClient(ctx, cr, f.Get("client_id"))
+	case cr.Basic && cr.BasicSecret == "" && (!f.Has("client_id") || f.Get("client_id") == cr.BasicID):
+		// A public client named in HTTP Basic with an empty password,
+		// as golang.org/x/oauth2 and others send it.
+		return s.publicClient(ctx, cr, cr.BasicID)
 	case methods == 0:
 		return store.Client{}, s.clientError(cr, "client authentication is required")
 	case cr.Basic && f.Has("client_id") && f.Get("client_id") != cr.BasicID:
@@ -159,4 +166,25 @@ func (s *Service) checkAssertion(ctx context.Context, cr Credentials, c store.Cl
 		return fmt.Errorf("record client assertion: %w", err)
 	}
 	return nil
+}
+
+// publicClient identifies a client that sent only its client_id: that is
+// enough for a public client (token_endpoint_auth_method none), whose
+// grants are bound to a PKCE verifier or a device code instead of a
+// secret; any other client must authenticate.
+func (s *Service) publicClient(ctx context.Context, cr Credentials, id string) (store.Client, error) {
+	if !ids.Valid(ClientIDPrefix, id) {
+		return store.Client{}, s.clientError(cr, "client authentication failed")
+	}
+	c, err := s.client(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Client{}, s.fail(cr, "", "client authentication failed")
+	}
+	if err != nil {
+		return store.Client{}, err
+	}
+	if c.AuthMethod != AuthNone {
+		return store.Client{}, s.clientError(cr, "client authentication is required")
+	}
+	return c, nil
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -59,9 +60,20 @@ func (s *Service) CreateClient(ctx context.Context, by audit.Actor, req api.Crea
 func (s *Service) newClient(ctx context.Context, req api.CreateClientRequest, now time.Time) (store.Client, error) {
 	c := store.Client{ID: newID(ClientIDPrefix, now), Name: req.Name, GrantTypes: req.GrantTypes, APIScopes: req.APIScopes,
 		AccessTokenTTL: DefaultAccessTokenTTL, RefreshTokenTTL: DefaultRefreshTokenTTL, TokenFormat: req.AccessTokenFormat,
-		AuthMethod: req.TokenEndpointAuthMethod, JWKS: compactJSON(req.JWKS), CreatedAt: now, UpdatedAt: now}
+		AuthMethod: req.TokenEndpointAuthMethod, JWKS: compactJSON(req.JWKS), CreatedAt: now, UpdatedAt: now,
+		RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs, FirstParty: req.FirstParty,
+		IDTokenAlg: req.IDTokenSignedResponseAlg, Meta: store.ClientMeta{ApplicationType: req.ApplicationType}}
 	if c.GrantTypes == nil {
 		c.GrantTypes = []string{GrantClientCredentials}
+		if len(c.RedirectURIs) > 0 {
+			c.GrantTypes = []string{GrantAuthorizationCode}
+		}
+	}
+	if c.APIScopes == nil {
+		c.APIScopes = map[string][]string{}
+	}
+	if c.Meta.ApplicationType == "" {
+		c.Meta.ApplicationType = AppWeb
 	}
 	if c.TokenFormat == "" {
 		c.TokenFormat = FormatJWT
@@ -80,7 +92,7 @@ func (s *Service) newClient(ctx context.Context, req api.CreateClientRequest, no
 
 // setSecret gives a secret-method client a new secret and returns it.
 func (s *Service) setSecret(c *store.Client) string {
-	if c.AuthMethod == AuthPrivateKeyJWT {
+	if c.AuthMethod == AuthPrivateKeyJWT || c.AuthMethod == AuthNone {
 		c.SecretHash, c.SecretStart, c.SecretEnd = nil, "", ""
 		return ""
 	}
@@ -96,21 +108,13 @@ func (s *Service) checkClient(ctx context.Context, c *store.Client) error {
 	if err := valid.Text("name", c.Name, 1, 200); err != nil {
 		return err
 	}
-	if len(c.GrantTypes) == 0 {
-		return valid.Errorf("grant_types", "give at least %s", GrantClientCredentials)
+	if err := checkGrants(c); err != nil {
+		return err
 	}
-	for i, g := range c.GrantTypes {
-		if g != GrantClientCredentials && g != GrantRefreshToken {
-			return valid.Errorf("grant_types", "%q is not supported; tokend offers %s and %s", g, GrantClientCredentials, GrantRefreshToken)
-		}
-		if slices.Contains(c.GrantTypes[:i], g) {
-			return valid.Errorf("grant_types", "%q is listed twice", g)
-		}
+	if err := s.checkAPIScopes(ctx, c.APIScopes, slices.Contains(c.GrantTypes, GrantClientCredentials)); err != nil {
+		return err
 	}
-	if !slices.Contains(c.GrantTypes, GrantClientCredentials) {
-		return valid.Errorf("grant_types", "refresh tokens come with %s, which the client must also have", GrantClientCredentials)
-	}
-	if err := s.checkAPIScopes(ctx, c.APIScopes); err != nil {
+	if err := checkUserGrantSettings(c); err != nil {
 		return err
 	}
 	if max := s.maxAccessTTL(); c.AccessTokenTTL > max && max < MaxAccessTokenTTL {
@@ -134,8 +138,10 @@ func (s *Service) maxAccessTTL() time.Duration {
 	return min(s.signer.MaxTokenTTL(), MaxAccessTokenTTL)
 }
 
-func (s *Service) checkAPIScopes(ctx context.Context, m map[string][]string) error {
-	if len(m) == 0 {
+// checkAPIScopes validates the APIs and scopes a client may obtain; a
+// client_credentials client (required) must name at least one.
+func (s *Service) checkAPIScopes(ctx context.Context, m map[string][]string, required bool) error {
+	if len(m) == 0 && required {
 		return valid.Errorf("api_scopes", "name at least one API the client may get tokens for")
 	}
 	if len(m) > 100 {
@@ -175,10 +181,16 @@ func checkAuth(c *store.Client) error {
 		return nil
 	case AuthPrivateKeyJWT:
 		return checkJWKS(c.JWKS)
-	case "none":
-		return valid.Errorf("token_endpoint_auth_method", "none (public clients) needs the authorization_code grant with PKCE, which tokend does not offer yet")
+	case AuthNone:
+		if len(c.JWKS) > 0 {
+			return valid.Errorf("jwks", "is only for %s clients", AuthPrivateKeyJWT)
+		}
+		if slices.Contains(c.GrantTypes, GrantClientCredentials) {
+			return valid.Errorf("token_endpoint_auth_method", "public clients (none) cannot use %s: it has no user and no client secret", GrantClientCredentials)
+		}
+		return nil
 	}
-	return valid.Errorf("token_endpoint_auth_method", "must be %s, %s or %s", AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT)
+	return valid.Errorf("token_endpoint_auth_method", "must be %s, %s, %s or %s", AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthNone)
 }
 
 // checkJWKS accepts a JWK Set of 1 to 10 public signing keys.
@@ -309,6 +321,10 @@ func (s *Service) apply(ctx context.Context, c *store.Client, req api.UpdateClie
 	if len(req.JWKS) > 0 {
 		c.JWKS = compactJSON(req.JWKS)
 	}
+	setIf(&c.RedirectURIs, req.RedirectURIs)
+	setIf(&c.PostLogoutRedirectURIs, req.PostLogoutRedirectURIs)
+	setIf(&c.FirstParty, req.FirstParty)
+	setIf(&c.IDTokenAlg, req.IDTokenSignedResponseAlg)
 	return s.checkClient(ctx, c)
 }
 
@@ -330,8 +346,8 @@ func (s *Service) RotateSecret(ctx context.Context, by audit.Actor, id string) (
 	now := s.clock()
 	var out Rotated
 	c, err := s.db.UpdateClient(ctx, id, func(c *store.Client) (store.Event, error) {
-		if c.AuthMethod == AuthPrivateKeyJWT {
-			return store.Event{}, valid.Errorf("token_endpoint_auth_method", "a %s client has no secret; update its jwks instead", AuthPrivateKeyJWT)
+		if c.AuthMethod == AuthPrivateKeyJWT || c.AuthMethod == AuthNone {
+			return store.Event{}, valid.Errorf("token_endpoint_auth_method", "a %s client has no secret", c.AuthMethod)
 		}
 		before := ClientView(*c)
 		out.Secret = s.setSecret(c)
@@ -368,7 +384,9 @@ func ClientView(c store.Client) api.Client {
 	return api.Client{ID: c.ID, Name: c.Name, GrantTypes: c.GrantTypes, APIScopes: c.APIScopes,
 		AccessTokenTTL: api.Duration(c.AccessTokenTTL), RefreshTokenTTL: api.Duration(c.RefreshTokenTTL),
 		AccessTokenFormat: c.TokenFormat, TokenEndpointAuthMethod: c.AuthMethod, JWKS: c.JWKS,
-		SecretStart: c.SecretStart, SecretEnd: c.SecretEnd, Dynamic: c.Dynamic, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		SecretStart: c.SecretStart, SecretEnd: c.SecretEnd, Dynamic: c.Dynamic, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		ClientSettings: api.ClientSettings{RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
+			FirstParty: c.FirstParty, IDTokenSignedResponseAlg: c.IDTokenAlg, ApplicationType: c.Meta.ApplicationType}}
 }
 
 func setIf[T any](dst *T, v *T) {
@@ -388,4 +406,52 @@ func compactJSON(raw json.RawMessage) []byte {
 		return raw
 	}
 	return b.Bytes()
+}
+
+// grantTypes are the grants a client may hold.
+var grantTypes = []string{GrantClientCredentials, GrantAuthorizationCode, GrantDeviceCode, GrantRefreshToken}
+
+// checkGrants accepts at least one grant of grantTypes, each once;
+// refresh tokens come with another grant.
+func checkGrants(c *store.Client) error {
+	if len(c.GrantTypes) == 0 {
+		return valid.Errorf("grant_types", "give at least one of %s", strings.Join(grantTypes[:3], ", "))
+	}
+	for i, g := range c.GrantTypes {
+		if !slices.Contains(grantTypes, g) {
+			return valid.Errorf("grant_types", "%q is not supported; tokend offers %s", g, strings.Join(grantTypes, ", "))
+		}
+		if slices.Contains(c.GrantTypes[:i], g) {
+			return valid.Errorf("grant_types", "%q is listed twice", g)
+		}
+	}
+	if len(c.GrantTypes) == 1 && c.GrantTypes[0] == GrantRefreshToken {
+		return valid.Errorf("grant_types", "refresh tokens come with another grant, which the client must also have")
+	}
+	return nil
+}
+
+// checkUserGrantSettings validates the redirect URIs (required for, and
+// only for, the authorization code grant), the logout URIs, the
+// application type and the ID-token algorithm.
+func checkUserGrantSettings(c *store.Client) error {
+	code := slices.Contains(c.GrantTypes, GrantAuthorizationCode)
+	switch t := c.Meta.ApplicationType; {
+	case t != AppWeb && t != AppNative:
+		return valid.Errorf("application_type", "must be %s or %s", AppWeb, AppNative)
+	case code && len(c.RedirectURIs) == 0:
+		return valid.Errorf("redirect_uris", "the %s grant needs at least one redirect URI", GrantAuthorizationCode)
+	case !code && len(c.RedirectURIs) > 0:
+		return valid.Errorf("redirect_uris", "are only for clients of the %s grant", GrantAuthorizationCode)
+	}
+	if err := checkRedirectURIs("redirect_uris", c.RedirectURIs, c.Meta.ApplicationType); err != nil {
+		return err
+	}
+	if err := checkRedirectURIs("post_logout_redirect_uris", c.PostLogoutRedirectURIs, c.Meta.ApplicationType); err != nil {
+		return err
+	}
+	if c.IDTokenAlg != "" && !slices.Contains(IDTokenAlgs, c.IDTokenAlg) {
+		return valid.Errorf("id_token_signed_response_alg", "must be one of %s", strings.Join(IDTokenAlgs, ", "))
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 )
 
 // The paths of the OAuth endpoints, under the issuer URL.
@@ -21,6 +22,8 @@ const (
 const (
 	GrantClientCredentials = "client_credentials"
 	GrantRefreshToken      = "refresh_token"
+	GrantAuthorizationCode = "authorization_code"
+	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code" // RFC 8628 §3.4
 )
 
 // checkIssuer enforces the shape RFC 8414 §2 asks of an issuer: an
@@ -48,15 +51,32 @@ func InsecureIssuer(iss string) bool {
 	return host != "localhost" && (ip == nil || !ip.IsLoopback())
 }
 
-// Metadata is the RFC 8414 authorization server metadata. It lists
-// exactly what tokend implements; see MetadataFor.
+// Metadata is the RFC 8414 authorization server metadata, which is also
+// the OpenID Provider metadata (OIDC Discovery §3). It lists exactly what
+// tokend implements; see Metadata.
 type Metadata struct {
 	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint,omitempty"`
 	TokenEndpoint                              string   `json:"token_endpoint"`
+	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
 	JWKSURI                                    string   `json:"jwks_uri"`
 	RegistrationEndpoint                       string   `json:"registration_endpoint,omitempty"`
+	PushedAuthorizationRequestEndpoint         string   `json:"pushed_authorization_request_endpoint,omitempty"`
+	DeviceAuthorizationEndpoint                string   `json:"device_authorization_endpoint,omitempty"`
+	EndSessionEndpoint                         string   `json:"end_session_endpoint,omitempty"`
+	ScopesSupported                            []string `json:"scopes_supported"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
 	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	SubjectTypesSupported                      []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	ACRValuesSupported                         []string `json:"acr_values_supported"`
+	ClaimsSupported                            []string `json:"claims_supported"`
+	ClaimsParameterSupported                   bool     `json:"claims_parameter_supported"`
+	RequestParameterSupported                  bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported               bool     `json:"request_uri_parameter_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
 	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	RevocationEndpoint                         string   `json:"revocation_endpoint"`
@@ -67,10 +87,14 @@ type Metadata struct {
 	IntrospectionEndpointAuthSigningAlgs       []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 }
 
-// Metadata returns the server's metadata. response_types_supported is
-// required by RFC 8414 but tokend has no authorization endpoint yet, so
-// it is honestly empty; the same document serves OIDC discovery, where
-// the ID-token fields are absent because tokend issues no ID tokens yet.
+// claimsSupported are the claims of ID tokens and userinfo.
+var claimsSupported = []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid",
+	"name", "preferred_username", "email", "email_verified", "groups"}
+
+// Metadata returns the server's metadata. The endpoints of the browser
+// flows (authorization, device verification, logout) are listed only
+// when Config.BrowserFlows says the browser surface serves their pages;
+// without them response_types_supported is honestly empty.
 func (s *Service) Metadata() Metadata {
 	methods := []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT}
 	algs := make([]string, len(AssertionAlgs))
@@ -78,22 +102,63 @@ func (s *Service) Metadata() Metadata {
 		algs[i] = string(a)
 	}
 	m := Metadata{
-		Issuer:                            s.issuer,
-		TokenEndpoint:                     s.issuer + TokenPath,
-		JWKSURI:                           s.issuer + JWKSPath,
-		ResponseTypesSupported:            []string{},
-		GrantTypesSupported:               []string{GrantClientCredentials, GrantRefreshToken},
-		TokenEndpointAuthMethodsSupported: methods,
+		Issuer:                                     s.issuer,
+		TokenEndpoint:                              s.issuer + TokenPath,
+		UserinfoEndpoint:                           s.issuer + UserinfoPath,
+		JWKSURI:                                    s.issuer + JWKSPath,
+		PushedAuthorizationRequestEndpoint:         s.issuer + PARPath,
+		ScopesSupported:                            OIDCScopes,
+		ResponseTypesSupported:                     []string{},
+		ResponseModesSupported:                     []string{"query"},
+		GrantTypesSupported:                        []string{GrantClientCredentials, GrantRefreshToken},
+		SubjectTypesSupported:                      []string{"public"},
+		IDTokenSigningAlgValuesSupported:           s.idTokenAlgs(),
+		ACRValuesSupported:                         []string{ACRSingleFactor, ACRMultiFactor},
+		ClaimsSupported:                            claimsSupported,
+		CodeChallengeMethodsSupported:              []string{PKCEMethodS256},
+		AuthorizationResponseIssParameterSupported: true,
+		TokenEndpointAuthMethodsSupported:          append(slices.Clone(methods), AuthNone),
 		TokenEndpointAuthSigningAlgValuesSupported: algs,
 		RevocationEndpoint:                         s.issuer + RevokePath,
-		RevocationEndpointAuthMethodsSupported:     methods,
+		RevocationEndpointAuthMethodsSupported:     append(slices.Clone(methods), AuthNone),
 		RevocationEndpointAuthSigningAlgs:          algs,
 		IntrospectionEndpoint:                      s.issuer + IntrospectPath,
 		IntrospectionEndpointAuthMethodsSupported:  methods,
 		IntrospectionEndpointAuthSigningAlgs:       algs,
 	}
+	if s.browserFlows {
+		m.AuthorizationEndpoint = s.issuer + AuthorizePath
+		m.DeviceAuthorizationEndpoint = s.issuer + DevicePath
+		m.EndSessionEndpoint = s.issuer + EndSessionPath
+		m.ResponseTypesSupported = []string{"code"}
+		m.GrantTypesSupported = []string{GrantAuthorizationCode, GrantDeviceCode, GrantClientCredentials, GrantRefreshToken}
+	}
 	if s.registration {
 		m.RegistrationEndpoint = s.issuer + RegisterPath
 	}
 	return m
+}
+
+// idTokenAlgs are the ID-token algorithms the signer has keys for.
+func (s *Service) idTokenAlgs() []string {
+	var out []string
+	for _, a := range s.signer.Algs() {
+		if slices.Contains(IDTokenAlgs, a) {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { // RS256, the default, first
+		return cmpBool(b == DefaultIDTokenAlg, a == DefaultIDTokenAlg)
+	})
+	return out
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }

@@ -24,11 +24,13 @@ func newEnv(t *testing.T) *env {
 	e := &env{Server: s}
 	var err error
 	if e.billing, err = s.Client.CreateAPI(t.Context(), api.CreateAPIRequest{Name: "Billing",
-		Audience: "https://billing.example", Scopes: []string{"read", "write"}, KeyPrefix: "bill"}); err != nil {
+		Audience: "https://billing.example", Scopes: []string{"read", "write"}, KeyPrefix: "bill",
+		Policy: api.Policy{DynamicClientScopes: []string{"read", "write"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if e.shipping, err = s.Client.CreateAPI(t.Context(), api.CreateAPIRequest{Name: "Shipping",
-		Audience: "https://shipping.example", Scopes: []string{"ship"}, KeyPrefix: "ship"}); err != nil {
+		Audience: "https://shipping.example", Scopes: []string{"ship"}, KeyPrefix: "ship",
+		Policy: api.Policy{DynamicClientScopes: []string{"ship"}}}); err != nil {
 		t.Fatal(err)
 	}
 	return e

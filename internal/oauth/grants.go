@@ -23,6 +23,9 @@ type TokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	Scope        string `json:"scope,omitempty"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	// IDToken is the OpenID Connect ID token of a user grant with the
+	// openid scope.
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // Token runs the grant named by the form's grant_type for the
@@ -50,15 +53,21 @@ func (s *Service) Token(ctx context.Context, c store.Client, f Form, ip string) 
 	switch {
 	case grant == "":
 		return TokenResponse{}, invalidRequest("grant_type is required")
-	case grant != GrantClientCredentials && grant != GrantRefreshToken:
-		return TokenResponse{}, newError(400, ErrUnsupportedGrantType, "grant_type must be %s or %s", GrantClientCredentials, GrantRefreshToken)
+	case !slices.Contains(grantTypes, grant):
+		return TokenResponse{}, newError(400, ErrUnsupportedGrantType, "grant_type must be one of %s", strings.Join(grantTypes, ", "))
 	case !slices.Contains(c.GrantTypes, grant):
 		return TokenResponse{}, newError(400, ErrUnauthorizedClient, "the client may not use the %s grant", grant)
 	}
-	if grant == GrantClientCredentials {
+	by := audit.Actor{ID: c.ID, IP: ip}
+	switch grant {
+	case GrantClientCredentials:
 		return s.clientCredentials(ctx, c, f)
+	case GrantAuthorizationCode:
+		return s.authorizationCode(ctx, by, c, f)
+	case GrantDeviceCode:
+		return s.deviceCode(ctx, by, c, f)
 	}
-	return s.refresh(ctx, audit.Actor{ID: c.ID, IP: ip}, c, f)
+	return s.refresh(ctx, by, c, f)
 }
 
 func (s *Service) clientCredentials(ctx context.Context, c store.Client, f Form) (TokenResponse, error) {
@@ -185,7 +194,19 @@ func (s *Service) regrant(ctx context.Context, by audit.Actor, c store.Client, o
 		return store.API{}, nil, invalidTarget("resource must be the audience the refresh token was issued for")
 	}
 	_, allowed := c.APIScopes[a.ID]
-	kept := intersect(old.Scopes, grantable(c, a))
+	may := grantable(c, a)
+	if old.Subject != c.ID {
+		// A user grant: its OpenID scopes stay, tokend's own API stands
+		// for none, and the person must still be enabled.
+		may = append(may, OIDCScopes...)
+		allowed = allowed || a.ID == apikey.SystemAPIID
+		u, err := s.db.UserByID(ctx, old.Subject)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return store.API{}, nil, err
+		}
+		allowed = allowed && err == nil && u.Enabled
+	}
+	kept := intersect(old.Scopes, may)
 	if !allowed || len(old.Scopes) > 0 && len(kept) == 0 {
 		return store.API{}, nil, s.revokeWithdrawn(ctx, by, old, now)
 	}

@@ -1,34 +1,52 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
 )
 
-// Registration is the client metadata of RFC 7591 §2 that tokend
-// understands, plus two extensions: tokend_api_scopes (required), the API
-// ids the client may get tokens for with their scopes, as in the
-// management API, and tokend_access_token_format (jwt or opaque). Other
-// members are ignored, as RFC 7591 §2 requires; scope is ignored in
-// favour of tokend_api_scopes.
+// Registration is the client metadata of RFC 7591 §2 and OpenID Connect
+// Dynamic Client Registration §2 that tokend understands, plus two
+// extensions: tokend_api_scopes, the API ids the client may get tokens
+// for with their scopes, as in the management API, and
+// tokend_access_token_format (jwt or opaque). Other members are ignored,
+// as RFC 7591 §2 requires.
+//
+// scope is resolved against the APIs: OpenID scopes are kept, and any
+// other scope is granted on the APIs whose policy.dynamic_client_scopes
+// holds it; scopes no API offers to dynamic clients are dropped (RFC 7591
+// §2: the server may register less than asked), and the answer says what
+// was registered. tokend_api_scopes must stay within the same policy.
 type Registration struct {
-	ClientName              string              `json:"client_name"`
-	GrantTypes              []string            `json:"grant_types,omitempty"`
-	TokenEndpointAuthMethod string              `json:"token_endpoint_auth_method,omitempty"`
-	JWKS                    json.RawMessage     `json:"jwks,omitempty"`
-	JWKSURI                 string              `json:"jwks_uri,omitempty"`
-	RedirectURIs            []string            `json:"redirect_uris,omitempty"`
-	ResponseTypes           []string            `json:"response_types,omitempty"`
-	APIScopes               map[string][]string `json:"tokend_api_scopes,omitempty"`
-	AccessTokenFormat       string              `json:"tokend_access_token_format,omitempty"`
+	ClientName               string              `json:"client_name"`
+	GrantTypes               []string            `json:"grant_types,omitempty"`
+	TokenEndpointAuthMethod  string              `json:"token_endpoint_auth_method,omitempty"`
+	JWKS                     json.RawMessage     `json:"jwks,omitempty"`
+	JWKSURI                  string              `json:"jwks_uri,omitempty"`
+	RedirectURIs             []string            `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs   []string            `json:"post_logout_redirect_uris,omitempty"`
+	ResponseTypes            []string            `json:"response_types,omitempty"`
+	Scope                    string              `json:"scope,omitempty"`
+	ApplicationType          string              `json:"application_type,omitempty"`
+	ClientURI                string              `json:"client_uri,omitempty"`
+	LogoURI                  string              `json:"logo_uri,omitempty"`
+	Contacts                 []string            `json:"contacts,omitempty"`
+	IDTokenSignedResponseAlg string              `json:"id_token_signed_response_alg,omitempty"`
+	APIScopes                map[string][]string `json:"tokend_api_scopes,omitempty"`
+	AccessTokenFormat        string              `json:"tokend_access_token_format,omitempty"`
 	// ClientID and ClientSecret may accompany an RFC 7592 update; they
 	// must then be the client's own.
 	ClientID     string `json:"client_id,omitempty"`
@@ -36,21 +54,29 @@ type Registration struct {
 }
 
 // RegistrationResponse is the client information response of RFC 7591
-// §3.2.1 and RFC 7592 §3.
+// §3.2.1 and RFC 7592 §3: the registered metadata.
 type RegistrationResponse struct {
-	ClientID                string              `json:"client_id"`
-	ClientSecret            string              `json:"client_secret,omitempty"`
-	ClientIDIssuedAt        int64               `json:"client_id_issued_at"`
-	ClientSecretExpiresAt   *int64              `json:"client_secret_expires_at,omitempty"`
-	RegistrationAccessToken string              `json:"registration_access_token"`
-	RegistrationClientURI   string              `json:"registration_client_uri"`
-	ClientName              string              `json:"client_name"`
-	GrantTypes              []string            `json:"grant_types"`
-	ResponseTypes           []string            `json:"response_types"`
-	TokenEndpointAuthMethod string              `json:"token_endpoint_auth_method"`
-	JWKS                    json.RawMessage     `json:"jwks,omitempty"`
-	APIScopes               map[string][]string `json:"tokend_api_scopes"`
-	AccessTokenFormat       string              `json:"tokend_access_token_format"`
+	ClientID                 string              `json:"client_id"`
+	ClientSecret             string              `json:"client_secret,omitempty"`
+	ClientIDIssuedAt         int64               `json:"client_id_issued_at"`
+	ClientSecretExpiresAt    *int64              `json:"client_secret_expires_at,omitempty"`
+	RegistrationAccessToken  string              `json:"registration_access_token"`
+	RegistrationClientURI    string              `json:"registration_client_uri"`
+	ClientName               string              `json:"client_name"`
+	GrantTypes               []string            `json:"grant_types"`
+	ResponseTypes            []string            `json:"response_types"`
+	RedirectURIs             []string            `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs   []string            `json:"post_logout_redirect_uris,omitempty"`
+	Scope                    string              `json:"scope,omitempty"`
+	ApplicationType          string              `json:"application_type"`
+	ClientURI                string              `json:"client_uri,omitempty"`
+	LogoURI                  string              `json:"logo_uri,omitempty"`
+	Contacts                 []string            `json:"contacts,omitempty"`
+	IDTokenSignedResponseAlg string              `json:"id_token_signed_response_alg"`
+	TokenEndpointAuthMethod  string              `json:"token_endpoint_auth_method"`
+	JWKS                     json.RawMessage     `json:"jwks,omitempty"`
+	APIScopes                map[string][]string `json:"tokend_api_scopes"`
+	AccessTokenFormat        string              `json:"tokend_access_token_format"`
 }
 
 // Register creates a client from RFC 7591 metadata. initial is the bearer
@@ -77,16 +103,16 @@ func (s *Service) Register(ctx context.Context, initial, ip string, req Registra
 			return RegistrationResponse{}, newError(401, ErrInvalidToken, "registration needs the initial access token")
 		}
 	}
-	if err := checkRegistration(req); err != nil {
+	cr, meta, err := s.fromRegistration(ctx, req)
+	if err != nil {
 		return RegistrationResponse{}, err
 	}
 	now := s.clock()
-	c, err := s.newClient(ctx, api.CreateClientRequest{Name: req.ClientName, GrantTypes: req.GrantTypes,
-		APIScopes: req.APIScopes, AccessTokenFormat: req.AccessTokenFormat,
-		TokenEndpointAuthMethod: req.TokenEndpointAuthMethod, JWKS: req.JWKS}, now)
+	c, err := s.newClient(ctx, cr, now)
 	if err != nil {
 		return RegistrationResponse{}, metadataError(err)
 	}
+	c.Meta = meta
 	secret := s.setSecret(&c)
 	regToken := setRegistrationToken(&c)
 	c.Dynamic = true
@@ -98,6 +124,110 @@ func (s *Service) Register(ctx context.Context, initial, ip string, req Registra
 		return RegistrationResponse{}, err
 	}
 	return s.registrationResponse(c, secret, regToken), nil
+}
+
+// fromRegistration turns RFC 7591 metadata into the settings of a client
+// and its descriptive metadata, with the RFC's defaults: grant_types
+// authorization_code when there are redirect URIs (else
+// client_credentials, tokend's machine clients), response_types code
+// with authorization_code.
+func (s *Service) fromRegistration(ctx context.Context, req Registration) (api.CreateClientRequest, store.ClientMeta, error) {
+	if err := checkRegistration(req); err != nil {
+		return api.CreateClientRequest{}, store.ClientMeta{}, err
+	}
+	apiScopes, scope, err := s.dynamicScopes(ctx, req.Scope, req.APIScopes)
+	if err != nil {
+		return api.CreateClientRequest{}, store.ClientMeta{}, err
+	}
+	cr := api.CreateClientRequest{Name: req.ClientName, GrantTypes: req.GrantTypes, APIScopes: apiScopes,
+		AccessTokenFormat: req.AccessTokenFormat, TokenEndpointAuthMethod: req.TokenEndpointAuthMethod, JWKS: req.JWKS,
+		ClientSettings: api.ClientSettings{RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs,
+			IDTokenSignedResponseAlg: req.IDTokenSignedResponseAlg, ApplicationType: req.ApplicationType}}
+	if cr.Name == "" {
+		cr.Name = "unnamed client"
+	}
+	code := slices.Contains(req.GrantTypes, GrantAuthorizationCode) || req.GrantTypes == nil && len(req.RedirectURIs) > 0
+	if code != slices.Contains(req.ResponseTypes, "code") && req.ResponseTypes != nil {
+		return api.CreateClientRequest{}, store.ClientMeta{}, invalidMetadata("response_types must be [\"code\"] with the %s grant, and empty without it", GrantAuthorizationCode)
+	}
+	meta := store.ClientMeta{ClientURI: req.ClientURI, LogoURI: req.LogoURI, Contacts: req.Contacts,
+		ApplicationType: cmp.Or(req.ApplicationType, AppWeb), Scope: scope}
+	if err := checkMeta(meta); err != nil {
+		return api.CreateClientRequest{}, store.ClientMeta{}, err
+	}
+	return cr, meta, nil
+}
+
+// dynamicScopes resolves the scope and tokend_api_scopes of a
+// registration against the APIs' policy.dynamic_client_scopes. It
+// returns the APIs and scopes the client may obtain and the scope value
+// registered.
+func (s *Service) dynamicScopes(ctx context.Context, scope string, explicit map[string][]string) (map[string][]string, string, error) {
+	apis, err := s.listAPIs(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	out := map[string][]string{}
+	for id, scs := range explicit {
+		var a *store.API
+		for i := range apis {
+			if apis[i].ID == id {
+				a = &apis[i]
+			}
+		}
+		if a == nil {
+			return nil, "", invalidMetadata("tokend_api_scopes: %q is no API", id)
+		}
+		for _, sc := range scs {
+			if !slices.Contains(a.Policy.DynamicClientScopes, sc) {
+				return nil, "", invalidMetadata("tokend_api_scopes: API %s does not offer scope %q to dynamically registered clients", id, sc)
+			}
+		}
+		out[id] = append([]string{}, scs...)
+	}
+	var kept []string
+	for sc := range strings.SplitSeq(scope, " ") {
+		if sc == "" || slices.Contains(kept, sc) {
+			continue
+		}
+		if slices.Contains(OIDCScopes, sc) {
+			kept = append(kept, sc)
+			continue
+		}
+		for _, a := range apis {
+			if a.ID != apikey.SystemAPIID && slices.Contains(a.Policy.DynamicClientScopes, sc) {
+				if !slices.Contains(out[a.ID], sc) {
+					out[a.ID] = append(out[a.ID], sc)
+				}
+				if !slices.Contains(kept, sc) {
+					kept = append(kept, sc)
+				}
+			}
+		}
+	}
+	return out, strings.Join(kept, " "), nil
+}
+
+// checkMeta validates the descriptive metadata people are shown.
+func checkMeta(m store.ClientMeta) error {
+	for field, u := range map[string]string{"client_uri": m.ClientURI, "logo_uri": m.LogoURI} {
+		if u == "" {
+			continue
+		}
+		p, err := url.Parse(u)
+		if err != nil || p.Scheme != "https" || p.Host == "" || len(u) > 2000 {
+			return invalidMetadata("%s must be an https URL", field)
+		}
+	}
+	if len(m.Contacts) > 10 {
+		return invalidMetadata("contacts: at most 10")
+	}
+	for _, c := range m.Contacts {
+		if err := valid.Text("contacts", c, 1, 200); err != nil {
+			return invalidMetadata("contacts: each must be 1 to 200 characters")
+		}
+	}
+	return nil
 }
 
 // setRegistrationToken gives c a new registration access token and
@@ -112,19 +242,20 @@ func setRegistrationToken(c *store.Client) string {
 // checkRegistration refuses metadata that asks for what tokend does not
 // offer.
 func checkRegistration(req Registration) error {
-	switch {
-	case req.JWKSURI != "":
+	if req.JWKSURI != "" {
 		return invalidMetadata("jwks_uri is not supported; send the keys as jwks")
-	case len(req.RedirectURIs) > 0 || len(req.ResponseTypes) > 0:
-		return newError(400, "invalid_redirect_uri", "tokend has no authorization endpoint yet: redirect_uris and response_types must be empty")
-	case len(req.APIScopes) == 0:
-		return invalidMetadata("tokend_api_scopes is required: the API ids the client may get tokens for, with their scopes")
 	}
 	return nil
 }
 
+// ErrInvalidRedirectURI is RFC 7591 §3.2.2's error for a bad redirect URI.
+const ErrInvalidRedirectURI = "invalid_redirect_uri"
+
 func metadataError(err error) error {
 	if v, ok := errors.AsType[*valid.Error](err); ok {
+		if strings.HasSuffix(v.Field, "redirect_uris") {
+			return newError(400, ErrInvalidRedirectURI, "%s", v.Error())
+		}
 		return invalidMetadata("%s", v.Error())
 	}
 	return err
@@ -164,32 +295,32 @@ func (s *Service) UpdateRegistration(ctx context.Context, id, token, ip string, 
 	if req.ClientID != "" && req.ClientID != id || req.ClientSecret != "" && !secretMatches(c, req.ClientSecret) {
 		return RegistrationResponse{}, invalidRequest("client_id and client_secret, when sent, must be the client's own")
 	}
-	if err := checkRegistration(req); err != nil {
+	if req.TokenEndpointAuthMethod == "" {
+		req.TokenEndpointAuthMethod = c.AuthMethod
+	}
+	cr, meta, err := s.fromRegistration(ctx, req)
+	if err != nil {
 		return RegistrationResponse{}, err
 	}
-	if req.TokenEndpointAuthMethod == "" {
-		req.TokenEndpointAuthMethod = AuthSecretBasic
+	if cr.GrantTypes == nil {
+		cr.GrantTypes = []string{GrantClientCredentials}
+		if len(cr.RedirectURIs) > 0 {
+			cr.GrantTypes = []string{GrantAuthorizationCode}
+		}
 	}
-	if req.GrantTypes == nil {
-		req.GrantTypes = []string{GrantClientCredentials}
-	}
-	if req.AccessTokenFormat == "" {
-		req.AccessTokenFormat = FormatJWT
-	}
-	var jwks *json.RawMessage
-	if len(req.JWKS) > 0 {
-		jwks = &req.JWKS
-	}
+	cr.AccessTokenFormat = cmp.Or(cr.AccessTokenFormat, FormatJWT)
 	now := s.clock()
 	var withdrawn []string
 	c, err = s.db.UpdateClient(ctx, id, func(c *store.Client) (store.Event, error) {
 		before := *c
-		if jwks == nil {
+		if len(cr.JWKS) == 0 {
 			c.JWKS = nil
 		}
-		err := s.apply(ctx, c, api.UpdateClientRequest{Name: &req.ClientName, GrantTypes: &req.GrantTypes,
-			APIScopes: &req.APIScopes, AccessTokenFormat: &req.AccessTokenFormat,
-			TokenEndpointAuthMethod: &req.TokenEndpointAuthMethod, JWKS: req.JWKS})
+		c.Meta = meta
+		err := s.apply(ctx, c, api.UpdateClientRequest{Name: &cr.Name, GrantTypes: &cr.GrantTypes,
+			APIScopes: &cr.APIScopes, AccessTokenFormat: &cr.AccessTokenFormat,
+			TokenEndpointAuthMethod: &cr.TokenEndpointAuthMethod, JWKS: cr.JWKS, RedirectURIs: &cr.RedirectURIs,
+			PostLogoutRedirectURIs: &cr.PostLogoutRedirectURIs, IDTokenSignedResponseAlg: &cr.IDTokenSignedResponseAlg})
 		if err != nil {
 			return store.Event{}, metadataError(err)
 		}
@@ -218,8 +349,13 @@ func (s *Service) registrationResponse(c store.Client, secret, regToken string) 
 	out := RegistrationResponse{ClientID: c.ID, ClientSecret: secret, ClientIDIssuedAt: c.CreatedAt.Unix(),
 		RegistrationAccessToken: regToken, RegistrationClientURI: s.issuer + RegisterPath + "/" + c.ID,
 		ClientName: c.Name, GrantTypes: c.GrantTypes, ResponseTypes: []string{}, TokenEndpointAuthMethod: c.AuthMethod,
-		JWKS: c.JWKS, APIScopes: c.APIScopes, AccessTokenFormat: c.TokenFormat}
-	if c.AuthMethod != AuthPrivateKeyJWT {
+		JWKS: c.JWKS, APIScopes: c.APIScopes, AccessTokenFormat: c.TokenFormat, RedirectURIs: c.RedirectURIs,
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scope: c.Meta.Scope, ApplicationType: c.Meta.ApplicationType,
+		ClientURI: c.Meta.ClientURI, LogoURI: c.Meta.LogoURI, Contacts: c.Meta.Contacts, IDTokenSignedResponseAlg: idTokenAlg(c)}
+	if slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
+		out.ResponseTypes = []string{"code"}
+	}
+	if c.AuthMethod != AuthPrivateKeyJWT && c.AuthMethod != AuthNone {
 		never := int64(0)
 		out.ClientSecretExpiresAt = &never
 	}

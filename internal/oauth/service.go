@@ -23,6 +23,9 @@ import (
 // use.
 type Signer interface {
 	SignJSON(payload []byte, typ string) (string, error)
+	// SignWith signs claims with a key of algorithm alg, one of Algs.
+	SignWith(alg string, claims any, typ string) (string, error)
+	Algs() []string
 	Verify(token string, typ string) ([]byte, error)
 	// MaxTokenTTL is how long a retired key stays published: no JWT it
 	// signs may live longer, or it would stop verifying early.
@@ -50,6 +53,10 @@ type Config struct {
 	Issuer string
 	// Registration enables RFC 7591 dynamic client registration.
 	Registration bool
+	// BrowserFlows says that the browser surface serves the pages of
+	// the authorization code and device grants and of logout, so that
+	// the metadata advertises them.
+	BrowserFlows bool
 	// InitialAccessToken, when set, must accompany every registration as
 	// a bearer token (RFC 7591 §3). Empty leaves registration open.
 	InitialAccessToken string
@@ -79,16 +86,19 @@ type Service struct {
 	verifier     Verifier
 	issuer       string
 	registration bool
+	browserFlows bool
 	initialHash  [32]byte
 	hasInitial   bool
 	guard        *guard
 	// registrations counts registration requests per address; nil when
 	// they are not limited.
 	registrations *failures
-	clients       ttlCache[store.Client]
-	apis          ttlCache[[]store.API]
-	log           *slog.Logger
-	now           func() time.Time
+	// userCodes counts wrong device user codes per address.
+	userCodes *failures
+	clients   ttlCache[store.Client]
+	apis      ttlCache[[]store.API]
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // New returns a Service subscribed to cfg.DB's changes, or an error
@@ -111,7 +121,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("oauth config: %w", errors.Join(errs...))
 	}
 	s := &Service{db: cfg.DB, signer: cfg.Signer, verifier: cfg.Verifier, issuer: strings.TrimSuffix(cfg.Issuer, "/"),
-		registration: cfg.Registration, log: cfg.Logger, now: cfg.Now}
+		registration: cfg.Registration, browserFlows: cfg.BrowserFlows, log: cfg.Logger, now: cfg.Now}
 	if cfg.InitialAccessToken != "" {
 		s.initialHash, s.hasInitial = credential.Hash(cfg.InitialAccessToken), true
 	}
@@ -128,6 +138,7 @@ func New(cfg Config) (*Service, error) {
 	s.clients.ttl, s.apis.ttl = ttl, ttl
 	s.db.Subscribe(s.onChange)
 	s.guard = newGuard(cfg.MaxAuthFailures, cfg.AuthFailureWindow, maxGuardEntries)
+	s.userCodes = newFailures(UserCodeFailures, time.Minute, maxGuardEntries)
 	if lim := cfg.RegistrationLimit; lim >= 0 {
 		s.registrations = newFailures(cmp.Or(lim, 20), time.Hour, maxGuardEntries)
 	}
@@ -155,6 +166,7 @@ func (s *Service) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		s.guard.sweep(s.now())
+		s.userCodes.sweep(s.now())
 		if s.registrations != nil {
 			s.registrations.sweep(s.now())
 		}

@@ -40,6 +40,8 @@ func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
 			h.Set("WWW-Authenticate", `Basic realm="tokend", charset="UTF-8"`)
 		case e.Code == oauth.ErrInvalidToken && e.Status == http.StatusUnauthorized:
 			h.Set("WWW-Authenticate", `Bearer realm="tokend", error="invalid_token"`)
+		case e.Code == oauth.ErrInsufficientScope:
+			h.Set("WWW-Authenticate", `Bearer realm="tokend", error="insufficient_scope", scope="openid"`)
 		}
 		if e.RetryAfter > 0 {
 			h.Set("Retry-After", strconv.Itoa(int(e.RetryAfter/time.Second)))

@@ -21,7 +21,7 @@ import (
 // (RFC 7592).
 func TestOAuthDynamicRegistration(t *testing.T) {
 	f := newFixture(t)
-	body := `{"client_name":"dyn","grant_types":["client_credentials"],"tokend_api_scopes":{"` + f.api.ID + `":["read"]},"logo_uri":"ignored"}`
+	body := `{"client_name":"dyn","grant_types":["client_credentials"],"tokend_api_scopes":{"` + f.api.ID + `":["read"]},"logo_uri":"https://dyn.example/logo.png","x_unknown_member":{"ignored":true}}`
 	status, raw := f.post(t, "/oauth2/register", "application/json", body, nil)
 	if status != 201 {
 		t.Fatalf("register: %d %s", status, raw)
@@ -77,7 +77,7 @@ func TestOAuthDynamicRegistration(t *testing.T) {
 	status, raw = f.post(t, "/oauth2/register", "application/json", `{"client_name":"x"}`, nil)
 	checkOAuthError(t, status, raw, 400, "invalid_client_metadata")
 	status, raw = f.post(t, "/oauth2/register", "application/json",
-		`{"client_name":"x","redirect_uris":["https://a.example/cb"],"tokend_api_scopes":{"`+f.api.ID+`":[]}}`, nil)
+		`{"client_name":"x","redirect_uris":["javascript:alert(1)"],"tokend_api_scopes":{"`+f.api.ID+`":[]}}`, nil)
 	checkOAuthError(t, status, raw, 400, "invalid_redirect_uri")
 }
 

@@ -445,11 +445,23 @@ func TestOAuthMetadata(t *testing.T) {
 				t.Errorf("%s: %s = %v, want %v", path, k, m[k], v)
 			}
 		}
-		if g, _ := json.Marshal(m["grant_types_supported"]); string(g) != `["client_credentials","refresh_token"]` {
+		if g, _ := json.Marshal(m["grant_types_supported"]); string(g) != `["authorization_code","urn:ietf:params:oauth:grant-type:device_code","client_credentials","refresh_token"]` {
 			t.Errorf("%s: grant_types_supported = %s", path, g)
 		}
-		if _, ok := m["authorization_endpoint"]; ok {
-			t.Errorf("%s advertises an authorization endpoint", path)
+		for k, v := range map[string]string{"authorization_endpoint": "/oauth2/authorize", "userinfo_endpoint": "/oauth2/userinfo",
+			"pushed_authorization_request_endpoint": "/oauth2/par", "device_authorization_endpoint": "/oauth2/device_authorization",
+			"end_session_endpoint": "/oauth2/logout"} {
+			if m[k] != f.Issuer+v {
+				t.Errorf("%s: %s = %v", path, k, m[k])
+			}
+		}
+		for k, v := range map[string]string{"response_types_supported": `["code"]`, "code_challenge_methods_supported": `["S256"]`,
+			"id_token_signing_alg_values_supported": `["RS256","ES256"]`, "subject_types_supported": `["public"]`,
+			"authorization_response_iss_parameter_supported": `true`,
+			"token_endpoint_auth_methods_supported":          `["client_secret_basic","client_secret_post","private_key_jwt","none"]`} {
+			if g, _ := json.Marshal(m[k]); string(g) != v {
+				t.Errorf("%s: %s = %s, want %s", path, k, g, v)
+			}
 		}
 	}
 	// zitadel/oidc discovers tokend from the OIDC document.

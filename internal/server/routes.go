@@ -90,6 +90,12 @@ func (s *Server) routes() []route {
 		open("POST /oauth2/token", oauthForm(s, clientOnly, http.StatusOK, s.token)),
 		route{"POST /oauth2/introspect", verifiers, oauthForm(s, verifiers, http.StatusOK, s.introspect)},
 		open("POST /oauth2/revoke", oauthForm(s, clientOnly, http.StatusOK, s.revoke)),
+		// OpenID Connect and the user grants (oidc.go): pushed
+		// authorization requests, device authorization, userinfo.
+		open("POST /oauth2/par", oauthForm(s, clientOnly, http.StatusCreated, s.par)),
+		open("POST /oauth2/device_authorization", oauthForm(s, clientOnly, http.StatusOK, s.deviceAuthorization)),
+		open("GET /oauth2/userinfo", http.HandlerFunc(s.userinfo)),
+		open("POST /oauth2/userinfo", http.HandlerFunc(s.userinfo)),
 		// Dynamic client registration: JSON in, OAuth errors out
 		// (oauth_register.go), with a registration access token.
 		open("POST /oauth2/register", oauthJSON(s, http.StatusCreated, s.register)),
@@ -112,7 +118,8 @@ func (s *Server) envoyAuthz() []route {
 }
 
 // Handler returns the API with its middleware: request ids and access
-// logging outermost, then the refusal of tokens in URLs; the principal
+// logging outermost, then the refusal of tokens in URLs, then CORS on the
+// OAuth endpoints browser apps call (oidc.go); the principal
 // middleware sits on each route that needs a caller (as).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -120,7 +127,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(r.pattern, r.handler)
 	}
 	mux.Handle("/", s.orPages(notFound(mux)))
-	return s.logRequests(s.refuseTokensInURL(mux))
+	return s.logRequests(s.refuseTokensInURL(cors(mux)))
 }
 
 // apiPrefixes are the paths the API owns: an unknown one there is a JSON

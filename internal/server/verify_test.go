@@ -24,7 +24,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	s := servertest.New(t)
 	a, err := s.Client.CreateAPI(t.Context(), api.CreateAPIRequest{Name: "Payments", Audience: "https://pay.example",
-		Scopes: []string{"read", "write"}, KeyPrefix: "pay"})
+		Scopes: []string{"read", "write"}, KeyPrefix: "pay", Policy: api.Policy{DynamicClientScopes: []string{"read", "write"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func New(t testing.TB) *Server {
 	hs := httptest.NewUnstartedServer(nil)
 	s.URL = "http://" + hs.Listener.Addr().String()
 	s.Issuer = s.URL
-	s.Signer, err = signer.New(context.Background(), signer.Config{DB: db, KEK: make([]byte, signer.KEKSize),
+	s.Signer, err = signer.New(context.Background(), signer.Config{DB: db, KEK: make([]byte, signer.KEKSize), RS256: true,
 		Logger: log, Now: s.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func New(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	s.OAuth, err = oauth.New(oauth.Config{DB: db, Signer: s.Signer, Verifier: s.Engine, Issuer: s.Issuer,
-		Registration: true, Logger: log, Now: s.Clock.Now})
+		Registration: true, BrowserFlows: true, Logger: log, Now: s.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

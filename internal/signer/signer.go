@@ -26,6 +26,11 @@ type Config struct {
 	// Alg is the algorithm of new keys: ES256 (the default), EdDSA or
 	// RS256. Changing it takes effect at the next rotation.
 	Alg string
+	// RS256 keeps RS256 keys beside those of Alg, with their own
+	// rotation (the "rsa" role), for SignWith(RS256, ...): OpenID Connect
+	// requires ID tokens to be available in RS256. Ignored when Alg is
+	// RS256.
+	RS256 bool
 	// Lead is how long a new key is published before it signs; default
 	// 1h. It must exceed the time every verifier takes to pick up a new
 	// JWKS: at least twice ReloadEvery, and more than the JWKS max-age.
@@ -98,6 +103,7 @@ type Signer struct {
 	reloadEvery time.Duration
 	log         *slog.Logger
 	now         func() time.Time
+	roles       []string // "" and, with Config.RS256, roleRSA
 
 	ring     atomic.Pointer[keyring]
 	reloadMu sync.Mutex
@@ -117,6 +123,10 @@ func New(ctx context.Context, cfg Config) (*Signer, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.roles = []string{""}
+	if cfg.RS256 && s.alg != RS256 {
+		s.roles = append(s.roles, roleRSA)
+	}
 	if err := s.validate(); err != nil {
 		return nil, fmt.Errorf("signer: %w", err)
 	}
@@ -124,14 +134,37 @@ func New(ctx context.Context, cfg Config) (*Signer, error) {
 	if err := s.reload(ctx); err != nil {
 		return nil, err
 	}
-	if s.ring.Load().newest() == nil {
-		// The first key signs at once: nobody holds a token or a JWKS yet.
-		// Nodes starting together create one key between them.
-		if _, err := s.rotate(ctx, audit.System, time.Time{}, 0); err != nil {
-			return nil, err
+	for _, role := range s.roles {
+		if s.ring.Load().newest(role) == nil {
+			// The first key signs at once: nobody holds a token or a JWKS
+			// yet. Nodes starting together create one key between them.
+			if _, err := s.rotate(ctx, audit.System, time.Time{}, 0, role); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return s, nil
+}
+
+// roleRSA is the role of the RS256 keys kept beside keys of another
+// algorithm (Config.RS256).
+const roleRSA = "rsa"
+
+// algOf returns the algorithm of the keys of role.
+func (s *Signer) algOf(role string) string {
+	if role == roleRSA {
+		return RS256
+	}
+	return s.alg
+}
+
+// Algs returns the algorithms SignWith can sign with, Alg first.
+func (s *Signer) Algs() []string {
+	out := make([]string, len(s.roles))
+	for i, r := range s.roles {
+		out[i] = s.algOf(r)
+	}
+	return out
 }
 
 func or[T comparable](v, def T) T {
@@ -178,7 +211,22 @@ func (s *Signer) MaxTokenTTL() time.Duration { return s.maxTTL }
 // with the active key, with the protected header alg, kid and typ (such as
 // "at+jwt"; an empty typ is left out). It touches no database.
 func (s *Signer) Sign(claims any, typ string) (string, error) {
-	k := s.ring.Load().signer(s.now())
+	return s.signRole("", claims, typ)
+}
+
+// SignWith is Sign with a key of algorithm alg, one of Algs; for any
+// other it returns ErrNoKey.
+func (s *Signer) SignWith(alg string, claims any, typ string) (string, error) {
+	for _, r := range s.roles {
+		if s.algOf(r) == alg {
+			return s.signRole(r, claims, typ)
+		}
+	}
+	return "", ErrNoKey
+}
+
+func (s *Signer) signRole(role string, claims any, typ string) (string, error) {
+	k := s.ring.Load().signer(s.now(), role)
 	if k == nil {
 		return "", ErrNoKey
 	}
@@ -193,7 +241,7 @@ func (s *Signer) Sign(claims any, typ string) (string, error) {
 // must be one JSON object (the access-token claims append themselves
 // without encoding/json's reflection, on every token request).
 func (s *Signer) SignJSON(payload []byte, typ string) (string, error) {
-	k := s.ring.Load().signer(s.now())
+	k := s.ring.Load().signer(s.now(), "")
 	if k == nil {
 		return "", ErrNoKey
 	}
@@ -255,20 +303,32 @@ func (s *Signer) Rotate(ctx context.Context) (Key, error) {
 	return s.RotateAs(ctx, audit.System)
 }
 
-// RotateAs is Rotate on behalf of actor, for the audit log.
+// RotateAs is Rotate on behalf of actor, for the audit log. With
+// Config.RS256 the RS256 keys rotate too; the key of Alg is returned.
 func (s *Signer) RotateAs(ctx context.Context, actor audit.Actor) (Key, error) {
 	now := s.now()
-	return s.rotate(ctx, actor, now.Add(time.Microsecond), s.lead)
+	var first Key
+	for i, role := range s.roles {
+		k, err := s.rotate(ctx, actor, now.Add(time.Microsecond), s.lead, role)
+		if err != nil {
+			return Key{}, err
+		}
+		if i == 0 {
+			first = k
+		}
+	}
+	return first, nil
 }
 
-// rotate creates a key active after lead unless the newest key activates
-// at or after cutoff (zero cutoff: unless there is any key).
-func (s *Signer) rotate(ctx context.Context, actor audit.Actor, cutoff time.Time, lead time.Duration) (Key, error) {
+// rotate creates a key of role active after lead unless the role's newest
+// key activates at or after cutoff (zero cutoff: unless it has any key).
+func (s *Signer) rotate(ctx context.Context, actor audit.Actor, cutoff time.Time, lead time.Duration, role string) (Key, error) {
 	now := s.now()
-	sk, err := newStoredKey(s.kek, s.alg, now, now.Add(lead))
+	sk, err := newStoredKey(s.kek, s.algOf(role), now, now.Add(lead))
 	if err != nil {
 		return Key{}, fmt.Errorf("rotate signing key: %w", err)
 	}
+	sk.Role = role
 	action := "signing_key.rotate"
 	if cutoff.IsZero() {
 		action = "signing_key.create"
@@ -324,10 +384,12 @@ func (s *Signer) Maintain(ctx context.Context) error {
 		return err
 	}
 	now := s.now()
-	if newest := s.ring.Load().newest(); newest == nil || !now.Before(newest.activeAt.Add(s.every-s.lead)) {
-		cutoff := now.Add(s.lead - s.every + time.Microsecond)
-		if _, err := s.rotate(ctx, audit.System, cutoff, s.lead); err != nil {
-			return err
+	for _, role := range s.roles {
+		if newest := s.ring.Load().newest(role); newest == nil || !now.Before(newest.activeAt.Add(s.every-s.lead)) {
+			cutoff := now.Add(s.lead - s.every + time.Microsecond)
+			if _, err := s.rotate(ctx, audit.System, cutoff, s.lead, role); err != nil {
+				return err
+			}
 		}
 	}
 	if n, err := s.db.DeleteExpiredSigningKeys(ctx, now); err != nil {
@@ -381,6 +443,7 @@ type keyring struct {
 
 type pubKey struct {
 	kid, alg  string
+	role      string
 	jwk       jose.JSONWebKey
 	activeAt  time.Time
 	expiresAt time.Time // zero: not retired
@@ -393,6 +456,7 @@ func (k *pubKey) publishedAt(now time.Time) bool {
 type signingKey struct {
 	kid      string
 	alg      string
+	role     string
 	activeAt time.Time
 	priv     crypto.Signer
 	headers  sync.Map // typ -> base64url protected header (jws.go)
@@ -405,7 +469,7 @@ func buildRing(stored []store.SigningKey, old *keyring, kek []byte, now time.Tim
 		if err != nil {
 			return nil, err
 		}
-		pk := &pubKey{kid: sk.KID, alg: sk.Alg, jwk: jwk, activeAt: sk.ActiveAt, expiresAt: sk.ExpiresAt}
+		pk := &pubKey{kid: sk.KID, alg: sk.Alg, role: sk.Role, jwk: jwk, activeAt: sk.ActiveAt, expiresAt: sk.ExpiresAt}
 		r.published = append(r.published, pk)
 		r.byKID[sk.KID] = pk
 		if !sk.RetiredAt.IsZero() && !now.Before(sk.RetiredAt) {
@@ -421,7 +485,7 @@ func buildRing(stored []store.SigningKey, old *keyring, kek []byte, now time.Tim
 		if err != nil {
 			return nil, err
 		}
-		r.signing = append(r.signing, &signingKey{kid: sk.KID, alg: sk.Alg, activeAt: sk.ActiveAt, priv: priv})
+		r.signing = append(r.signing, &signingKey{kid: sk.KID, alg: sk.Alg, role: sk.Role, activeAt: sk.ActiveAt, priv: priv})
 	}
 	slices.Reverse(r.signing)
 	return r, nil
@@ -436,21 +500,23 @@ func (r *keyring) signingKey(kid string) *signingKey {
 	return nil
 }
 
-// signer returns the key that signs at now: the latest ActiveAt not after
-// now.
-func (r *keyring) signer(now time.Time) *signingKey {
+// signer returns the key of role that signs at now: the latest ActiveAt
+// not after now.
+func (r *keyring) signer(now time.Time, role string) *signingKey {
 	for _, k := range r.signing {
-		if !k.activeAt.After(now) {
+		if k.role == role && !k.activeAt.After(now) {
 			return k
 		}
 	}
 	return nil
 }
 
-// newest returns the key with the latest ActiveAt, or nil.
-func (r *keyring) newest() *pubKey {
-	if len(r.published) == 0 {
-		return nil
+// newest returns the key of role with the latest ActiveAt, or nil.
+func (r *keyring) newest(role string) *pubKey {
+	for i := len(r.published) - 1; i >= 0; i-- {
+		if r.published[i].role == role {
+			return r.published[i]
+		}
 	}
-	return r.published[len(r.published)-1]
+	return nil
 }

@@ -60,12 +60,14 @@ type rateLimitJSON struct {
 }
 
 type policyJSON struct {
-	MaxKeyTTLNS        int64            `json:"max_key_ttl_ns"`
-	RequireIPAllowlist bool             `json:"require_ip_allowlist"`
-	DefaultRateLimits  []rateLimitJSON  `json:"default_rate_limits"`
-	UserScopes         []userScopesJSON `json:"user_scopes,omitempty"`
-	PATMaxTTLNS        int64            `json:"pat_max_ttl_ns,omitempty"`
-	PATAllowNoExpiry   bool             `json:"pat_allow_no_expiry,omitempty"`
+	MaxKeyTTLNS        int64             `json:"max_key_ttl_ns"`
+	RequireIPAllowlist bool              `json:"require_ip_allowlist"`
+	DefaultRateLimits  []rateLimitJSON   `json:"default_rate_limits"`
+	DynamicScopes      []string          `json:"dynamic_client_scopes,omitempty"`
+	ScopeDescriptions  map[string]string `json:"scope_descriptions,omitempty"`
+	UserScopes         []userScopesJSON  `json:"user_scopes,omitempty"`
+	PATMaxTTLNS        int64             `json:"pat_max_ttl_ns,omitempty"`
+	PATAllowNoExpiry   bool              `json:"pat_allow_no_expiry,omitempty"`
 }
 
 type userScopesJSON struct {
@@ -108,6 +110,8 @@ func encodePolicy(p Policy) (string, error) {
 		MaxKeyTTLNS:        int64(p.MaxKeyTTL),
 		RequireIPAllowlist: p.RequireIPAllowlist,
 		DefaultRateLimits:  toRateLimitsJSON(p.DefaultRateLimits),
+		DynamicScopes:      p.DynamicClientScopes,
+		ScopeDescriptions:  p.ScopeDescriptions,
 		UserScopes:         toUserScopesJSON(p.UserScopes),
 		PATMaxTTLNS:        int64(p.PATMaxTTL),
 		PATAllowNoExpiry:   p.PATAllowNoExpiry,
@@ -142,12 +146,14 @@ func decodePolicy(s string) (Policy, error) {
 		return Policy{}, err
 	}
 	return Policy{
-		MaxKeyTTL:          time.Duration(p.MaxKeyTTLNS),
-		RequireIPAllowlist: p.RequireIPAllowlist,
-		DefaultRateLimits:  fromRateLimitsJSON(p.DefaultRateLimits),
-		UserScopes:         fromUserScopesJSON(p.UserScopes),
-		PATMaxTTL:          time.Duration(p.PATMaxTTLNS),
-		PATAllowNoExpiry:   p.PATAllowNoExpiry,
+		MaxKeyTTL:           time.Duration(p.MaxKeyTTLNS),
+		RequireIPAllowlist:  p.RequireIPAllowlist,
+		DefaultRateLimits:   fromRateLimitsJSON(p.DefaultRateLimits),
+		DynamicClientScopes: p.DynamicScopes,
+		ScopeDescriptions:   p.ScopeDescriptions,
+		UserScopes:          fromUserScopesJSON(p.UserScopes),
+		PATMaxTTL:           time.Duration(p.PATMaxTTLNS),
+		PATAllowNoExpiry:    p.PATAllowNoExpiry,
 	}, nil
 }
 

@@ -29,6 +29,10 @@ type Policy struct {
 	MaxKeyTTL          time.Duration
 	RequireIPAllowlist bool
 	DefaultRateLimits  []RateLimit
+	// DynamicClientScopes are the scopes dynamically registered OAuth
+	// clients may obtain; ScopeDescriptions describe scopes to people.
+	DynamicClientScopes []string
+	ScopeDescriptions   map[string]string
 	// UserScopes grants scopes of personal access tokens by group.
 	UserScopes []UserScopes
 	// PATMaxTTL caps personal access tokens (0: MaxKeyTTL applies).

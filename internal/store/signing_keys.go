@@ -14,8 +14,12 @@ import (
 // JWK as JSON. A key signs from ActiveAt until RetiredAt and is published
 // until ExpiresAt; zero RetiredAt and ExpiresAt mean "not yet".
 type SigningKey struct {
-	KID       string
-	Alg       string
+	KID string
+	Alg string
+	// Role groups keys that rotate together: "" for the keys of the
+	// configured algorithm, "rsa" for the RS256 keys kept beside them for
+	// ID tokens. A rotation retires the keys of its own role only.
+	Role      string
 	PublicJWK []byte
 	Sealed    []byte
 	CreatedAt time.Time
@@ -24,13 +28,13 @@ type SigningKey struct {
 	ExpiresAt time.Time
 }
 
-const signingKeyCols = `kid, alg, public_jwk, sealed, created_at, active_at, retired_at, expires_at`
+const signingKeyCols = `kid, alg, public_jwk, sealed, created_at, active_at, retired_at, expires_at, role`
 
 func scanSigningKey(s scanner) (SigningKey, error) {
 	var k SigningKey
 	var jwk string
 	var created, active, retired, expires sql.NullInt64
-	if err := s.Scan(&k.KID, &k.Alg, &jwk, &k.Sealed, &created, &active, &retired, &expires); err != nil {
+	if err := s.Scan(&k.KID, &k.Alg, &jwk, &k.Sealed, &created, &active, &retired, &expires, &k.Role); err != nil {
 		return SigningKey{}, notFound(err)
 	}
 	k.PublicJWK = []byte(jwk)
@@ -50,12 +54,12 @@ func (db *DB) lockSigningKeys(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
-// RotateSigningKey adds k as the newest signing key unless a rotation
-// already happened, in one transaction serialized against every other
-// rotation, on every node. If the newest key (by ActiveAt) activates at or
+// RotateSigningKey adds k as the newest signing key of its role unless a
+// rotation of that role already happened, in one transaction serialized against every other
+// rotation, on every node. If the newest key of the role (by ActiveAt) activates at or
 // after unlessNewerThan, it returns that key with created false and writes
-// nothing; a zero unlessNewerThan means "create k only if there is no key
-// at all". Otherwise it inserts k, retires every key not yet retired at
+// nothing; a zero unlessNewerThan means "create k only if the role has no key
+// at all". Otherwise it inserts k, retires every key of the role not yet retired at
 // k.ActiveAt, keeping each published until k.ActiveAt+publishFor, writes
 // ev, announces the new key set, and returns k with created true. k must have KID, Alg, PublicJWK,
 // Sealed, CreatedAt and ActiveAt set, and zero RetiredAt and ExpiresAt.
@@ -78,7 +82,7 @@ func (db *DB) RotateSigningKey(ctx context.Context, k SigningKey, unlessNewerTha
 			return err
 		}
 		newest, err := scanSigningKey(tx.QueryRowContext(ctx, `SELECT `+signingKeyCols+` FROM signing_keys
-ORDER BY active_at DESC, kid DESC LIMIT 1`))
+WHERE role = $1 ORDER BY active_at DESC, kid DESC LIMIT 1`, k.Role))
 		switch {
 		case err == nil && (unlessNewerThan.IsZero() || !newest.ActiveAt.Before(unlessNewerThan)):
 			out = newest
@@ -87,12 +91,12 @@ ORDER BY active_at DESC, kid DESC LIMIT 1`))
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = $1, expires_at = $2
-WHERE retired_at IS NULL`, active, k.ActiveAt.Add(publishFor).UnixMicro())
+WHERE retired_at IS NULL AND role = $3`, active, k.ActiveAt.Add(publishFor).UnixMicro(), k.Role)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO signing_keys (`+signingKeyCols+`)
-VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)`, k.KID, k.Alg, string(k.PublicJWK), k.Sealed, created, active)
+VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7)`, k.KID, k.Alg, string(k.PublicJWK), k.Sealed, created, active, k.Role)
 		if err != nil {
 			return conflict(err)
 		}
