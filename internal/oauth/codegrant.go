@@ -149,7 +149,7 @@ func (s *Service) issueUserTokens(ctx context.Context, g userGrant, resources []
 // grantAPI returns the API of a user grant, or tokend's own for none.
 func (s *Service) grantAPI(ctx context.Context, apiID string) (store.API, error) {
 	if apiID == "" {
-		return s.systemAPI(ctx)
+		return s.userinfoAPI(), nil
 	}
 	a, err := s.apiByID(ctx, apiID)
 	if errors.Is(err, store.ErrNotFound) {

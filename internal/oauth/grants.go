@@ -184,6 +184,9 @@ var errRaceLost = invalidGrant("the refresh token was just used by another reque
 // the API and the scopes of the new access token.
 func (s *Service) regrant(ctx context.Context, by audit.Actor, c store.Client, old store.RefreshToken, f Form, now time.Time) (store.API, []string, error) {
 	a, err := s.apiByID(ctx, old.APIID)
+	if old.APIID == apikey.SystemAPIID && old.Subject != c.ID {
+		a, err = s.userinfoAPI(), nil // a user grant without an API
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return store.API{}, nil, invalidGrant("the refresh token's API no longer exists")
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,9 +32,12 @@ func (e *env) person(t *testing.T) string {
 // extension) with loopback and https redirects.
 func (e *env) publicClient(t *testing.T, scope string, grants ...string) string {
 	t.Helper()
-	status, out := e.register(t, http.MethodPost, "/oauth2/register", "", map[string]any{
-		"client_name": "CLI", "redirect_uris": []string{"http://127.0.0.1/callback", "https://app.example/cb"},
-		"grant_types": grants, "token_endpoint_auth_method": "none", "scope": scope, "application_type": "native"})
+	body := map[string]any{"client_name": "CLI", "grant_types": grants, "token_endpoint_auth_method": "none",
+		"scope": scope, "application_type": "native"}
+	if slices.Contains(grants, "authorization_code") {
+		body["redirect_uris"] = []string{"http://127.0.0.1/callback", "https://app.example/cb"}
+	}
+	status, out := e.register(t, http.MethodPost, "/oauth2/register", "", body)
 	if status != 201 {
 		t.Fatalf("register: %d %v", status, out)
 	}

@@ -133,9 +133,11 @@ func subset(a, b []string) bool {
 	return true
 }
 
-// systemAPI returns tokend's own API, the audience of access tokens of
-// user grants that ask for no API: good for userinfo only, since no OAuth
-// token ever authenticates to tokend's management API.
-func (s *Service) systemAPI(ctx context.Context) (store.API, error) {
-	return s.apiByID(ctx, apikey.SystemAPIID)
+// userinfoAPI stands for the API of user grants that ask for none: their
+// tokens are stored under tokend's own API id, and a JWT among them names
+// the userinfo endpoint as its audience, so that it is good for userinfo
+// only (the verification engine never takes tokend's own audience for a
+// JWT, and no OAuth token authenticates to the management API).
+func (s *Service) userinfoAPI() store.API {
+	return store.API{ID: apikey.SystemAPIID, Name: "tokend", Audience: s.issuer + UserinfoPath}
 }

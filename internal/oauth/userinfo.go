@@ -3,7 +3,11 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"strings"
+	"time"
+
 	"errors"
+	"github.com/tokend/tokend/api"
 	"slices"
 
 	"github.com/tokend/tokend/internal/credential"
@@ -44,11 +48,13 @@ func (s *Service) Userinfo(ctx context.Context, token string) (Userinfo, error) 
 	if err := s.verifier.Inspect(ctx, &verify.Request{Token: token}, &res); err != nil {
 		return Userinfo{}, err
 	}
+	if res.Token == nil && credential.LooksLikeJWT(token) {
+		if err := s.userinfoJWT(ctx, token, &res); err != nil {
+			return Userinfo{}, err
+		}
+	}
 	if !res.Valid() || res.Token == nil || (res.Token.Kind != credential.KindAccessToken && res.Token.Kind != credential.KindJWTAccessToken) {
 		return Userinfo{}, bad
-	}
-	if !slices.Contains(res.Token.Scopes, ScopeOpenID) {
-		return Userinfo{}, newError(403, ErrInsufficientScope, "the access token lacks the openid scope")
 	}
 	u, err := s.db.UserByID(ctx, res.Token.Subject)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !u.Enabled {
@@ -56,6 +62,9 @@ func (s *Service) Userinfo(ctx context.Context, token string) (Userinfo, error) 
 	}
 	if err != nil {
 		return Userinfo{}, err
+	}
+	if !slices.Contains(res.Token.Scopes, ScopeOpenID) {
+		return Userinfo{}, newError(403, ErrInsufficientScope, "the access token lacks the openid scope")
 	}
 	return Userinfo{Subject: u.ID, UserClaims: userClaims(u, res.Token.Scopes)}, nil
 }
@@ -125,4 +134,30 @@ func (s *Service) parseIDToken(tok string) (idClaims, error) {
 		return idClaims{}, errors.New("another issuer")
 	}
 	return c, nil
+}
+
+// userinfoJWT checks a JWT access token whose audience is the userinfo
+// endpoint (see userinfoAPI), which the verification engine does not
+// know: signature and typ, issuer, audience, lifetime and revocation.
+func (s *Service) userinfoJWT(ctx context.Context, token string, res *verify.Result) error {
+	payload, err := s.signer.Verify(token, credential.TypAccessToken)
+	if err != nil {
+		return nil
+	}
+	c, err := credential.DecodeAccessClaims(payload)
+	if err != nil || c.Issuer != s.issuer || !c.Audience.Contains(s.issuer+UserinfoPath) {
+		return nil
+	}
+	now := s.now()
+	if !now.Before(c.Expiry.Time()) || now.Add(time.Minute).Before(c.IssuedAt.Time()) {
+		return nil
+	}
+	revoked, err := s.db.IsJTIRevoked(ctx, c.ID)
+	if err != nil || revoked {
+		return err
+	}
+	res.Code = api.CodeValid
+	res.Token = &api.TokenInfo{ID: c.ID, Kind: credential.KindJWTAccessToken, Subject: c.Subject,
+		Scopes: strings.Fields(c.Scope), ClientID: c.ClientID}
+	return nil
 }
