@@ -18,7 +18,7 @@ type env struct {
 	billing, shipping *api.API
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	s := servertest.New(t)
 	e := &env{Server: s}
@@ -38,7 +38,7 @@ func newEnv(t *testing.T) *env {
 
 // client creates an OAuth client allowed billing's read and write and
 // shipping's ship, with both grants, adjusted by mod.
-func (e *env) client(t *testing.T, mod func(*api.CreateClientRequest)) *api.CreatedClient {
+func (e *env) client(t testing.TB, mod func(*api.CreateClientRequest)) *api.CreatedClient {
 	t.Helper()
 	req := api.CreateClientRequest{Name: "worker", GrantTypes: []string{"client_credentials", "refresh_token"},
 		APIScopes: map[string][]string{e.billing.ID: {"read", "write"}, e.shipping.ID: {"ship"}}}

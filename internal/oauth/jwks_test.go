@@ -38,7 +38,7 @@ func rsaKey(t *testing.T, bits int) *rsa.PublicKey {
 // register posts RFC 7591 metadata (PUT to the client's URI with its
 // registration access token when rat is set) and returns the status and
 // decoded answer.
-func (e *env) register(t *testing.T, method, path, rat string, body any) (int, map[string]any) {
+func (e *env) register(t testing.TB, method, path, rat string, body any) (int, map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, err := http.NewRequestWithContext(t.Context(), method, e.URL+path, bytes.NewReader(b))

@@ -18,7 +18,7 @@ import (
 )
 
 // person creates the user alice, in group staff, and returns her id.
-func (e *env) person(t *testing.T) string {
+func (e *env) person(t testing.TB) string {
 	t.Helper()
 	u, err := e.Client.CreateUser(t.Context(), api.CreateUserRequest{Username: "alice", Email: "alice@example.com",
 		DisplayName: "Alice Liddell", Groups: []string{"staff"}, Password: "Wq8-plum-ferry-Orbit-42"})
@@ -30,7 +30,7 @@ func (e *env) person(t *testing.T) string {
 
 // publicClient registers a public client (RFC 7591, no tokend
 // extension) with loopback and https redirects.
-func (e *env) publicClient(t *testing.T, scope string, grants ...string) string {
+func (e *env) publicClient(t testing.TB, scope string, grants ...string) string {
 	t.Helper()
 	body := map[string]any{"client_name": "CLI", "grant_types": grants, "token_endpoint_auth_method": "none",
 		"scope": scope, "application_type": "native"}
