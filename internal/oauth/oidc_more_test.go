@@ -437,3 +437,62 @@ func TestCORS(t *testing.T) {
 		t.Errorf("the management API answers CORS: %v", res.Header)
 	}
 }
+
+// TestFirstPartyClientAndLogout creates a first-party public client
+// through the management API: it skips consent. Its ID token then names
+// the client at the end-session endpoint, whose redirect must be
+// registered.
+func TestFirstPartyClientAndLogout(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	alice := e.person(t)
+	c, err := e.Client.CreateClient(ctx, api.CreateClientRequest{Name: "Portal", GrantTypes: []string{"authorization_code"},
+		TokenEndpointAuthMethod: "none", ClientSettings: api.ClientSettings{RedirectURIs: []string{"https://portal.example/cb"},
+			PostLogoutRedirectURIs: []string{"https://portal.example/bye"}, FirstParty: true, IDTokenSignedResponseAlg: "ES256"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Secret != "" || !c.Client.FirstParty || c.Client.TokenEndpointAuthMethod != "none" {
+		t.Fatalf("created %+v", c)
+	}
+	cfg := oauth2.Config{ClientID: c.Client.ID, Endpoint: e.provider(t).Endpoint(), RedirectURL: "https://portal.example/cb", Scopes: []string{"openid"}}
+	verifier := oauth2.GenerateVerifier()
+	u, _ := url.Parse(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)))
+	f, _ := oauth.ParseForm([]byte(u.RawQuery))
+	a, err := e.OAuth.Authorize(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	who := oauth.SignedIn{UserID: alice, AuthTime: e.Clock.Now()}
+	if step, err := e.OAuth.Decide(ctx, a, who); step != oauth.StepIssue || err != nil {
+		t.Fatalf("first-party Decide = %v %v, want StepIssue without consent", step, err)
+	}
+	to, _ := e.OAuth.IssueCode(ctx, a, who)
+	back, _ := url.Parse(to)
+	tok, err := cfg.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idt, _ := tok.Extra("id_token").(string)
+	if !strings.HasPrefix(idt, "eyJhbGciOiJFUzI1NiIs") {
+		t.Errorf("id_token_signed_response_alg ES256 gave %s", idt[:30])
+	}
+	logout := func(kv ...string) (oauth.Logout, error) {
+		f, _ := oauth.ParseForm([]byte(form(kv...).Encode()))
+		return e.OAuth.CheckLogout(ctx, f)
+	}
+	got, err := logout("id_token_hint", idt, "post_logout_redirect_uri", "https://portal.example/bye", "state", "q")
+	if err != nil || got.UserID != alice || got.ClientID != c.Client.ID || got.RedirectURI != "https://portal.example/bye?state=q" {
+		t.Errorf("CheckLogout = %+v, %v", got, err)
+	}
+	for _, bad := range [][]string{
+		{"id_token_hint", idt, "post_logout_redirect_uri", "https://evil.example/"},
+		{"post_logout_redirect_uri", "https://portal.example/bye"},
+		{"id_token_hint", idt[:len(idt)-3] + "abc"},
+		{"id_token_hint", tok.AccessToken},
+	} {
+		if _, err := logout(bad...); !isOAuthError(err, "invalid_request") {
+			t.Errorf("CheckLogout(%v) = %v, want invalid_request", bad[:len(bad)-1], err)
+		}
+	}
+}
