@@ -106,6 +106,9 @@ func (s *Service) Authorize(ctx context.Context, f Form) (*Authorization, error)
 		if f, err = s.takePushed(ctx, f.Get("client_id"), uri); err != nil {
 			return nil, err
 		}
+	} else if f.Has("received") || f.Has("request_uri_taken") {
+		// Only a request tokend stored itself says when it arrived.
+		return nil, invalidRequest("received and request_uri_taken are not authorization parameters")
 	}
 	c, err := s.authorizeClient(ctx, f)
 	if err != nil {
