@@ -201,8 +201,8 @@ func (s *Service) regrant(ctx context.Context, by audit.Actor, c store.Client, o
 	if old.Subject != c.ID {
 		// A user grant: its OpenID scopes stay, tokend's own API stands
 		// for none, and the person must still be enabled.
-		may = append(may, OIDCScopes...)
-		allowed = allowed || a.ID == apikey.SystemAPIID
+		may = append(userGrantable(c, a), OIDCScopes...)
+		allowed = allowed || a.ID == apikey.SystemAPIID || mayUse(c, a)
 		u, err := s.db.UserByID(ctx, old.Subject)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return store.API{}, nil, err

@@ -122,6 +122,11 @@ func TestAuthorizeRefusals(t *testing.T) {
 	ctx := t.Context()
 	alice := e.person(t)
 	id := e.publicClient(t, "openid", "authorization_code")
+	internal, err := e.Client.CreateAPI(ctx, api.CreateAPIRequest{Name: "Internal", Audience: "https://internal.example",
+		Scopes: []string{"secret"}, KeyPrefix: "intl"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	base := form("client_id", id, "redirect_uri", "https://app.example/cb", "response_type", "code", "state", "xyz",
 		"code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method", "S256", "scope", "openid")
 	with := func(kv ...string) oauth.Form {
@@ -166,7 +171,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 		{"plain PKCE", "invalid_request", []string{"code_challenge_method", "plain"}},
 		{"unknown scope", "invalid_scope", []string{"scope", "openid admin"}},
 		{"unregistered resource", "invalid_target", []string{"resource", "https://nowhere.example"}},
-		{"resource of an API the client may not use", "invalid_target", []string{"resource", e.shipping.Audience}},
+		{"resource of an API that offers dynamic clients nothing", "invalid_target", []string{"resource", internal.Audience}},
 		{"bad max_age", "invalid_request", []string{"max_age", "soon"}},
 	} {
 		_, err := e.OAuth.Authorize(ctx, with(tc.kv...))

@@ -71,7 +71,7 @@ func (s *Service) resolveUserScopes(ctx context.Context, c store.Client, scope s
 	if err != nil || a == nil {
 		return out, err
 	}
-	allowed := grantable(c, *a)
+	allowed := userGrantable(c, *a)
 	for _, sc := range rest {
 		if !slices.Contains(allowed, sc) {
 			return userScopes{}, invalidScope("the client may not request scope %q here", sc)
@@ -104,12 +104,12 @@ func (s *Service) userAPI(ctx context.Context, c store.Client, apiScopes, resour
 			if a.Audience != resources[0] {
 				continue
 			}
-			if _, ok := c.APIScopes[a.ID]; !ok {
+			if !mayUse(c, a) {
 				return nil, invalidTarget("the client may not get tokens for this resource")
 			}
 			return &a, nil
 		}
-		if _, ok := c.APIScopes[a.ID]; ok && subset(apiScopes, grantable(c, a)) {
+		if mayUse(c, a) && subset(apiScopes, userGrantable(c, a)) {
 			fits = append(fits, a)
 		}
 	}
@@ -140,4 +140,27 @@ func subset(a, b []string) bool {
 // JWT, and no OAuth token authenticates to the management API).
 func (s *Service) userinfoAPI() store.API {
 	return store.API{ID: apikey.SystemAPIID, Name: "tokend", Audience: s.issuer + UserinfoPath}
+}
+
+// userGrantable is what client c may be granted on API a for a person:
+// its scopes there, and for a dynamically registered client also every
+// scope a offers such clients (policy.dynamic_client_scopes), whatever
+// the client registered: the API's owner decides, and the person
+// consents.
+func userGrantable(c store.Client, a store.API) []string {
+	out := grantable(c, a)
+	if c.Dynamic {
+		for _, sc := range intersect(a.Policy.DynamicClientScopes, a.Scopes) {
+			if !slices.Contains(out, sc) {
+				out = append(out, sc)
+			}
+		}
+	}
+	return out
+}
+
+// mayUse reports whether client c may get user tokens for API a.
+func mayUse(c store.Client, a store.API) bool {
+	_, ok := c.APIScopes[a.ID]
+	return ok || len(userGrantable(c, a)) > 0
 }
