@@ -339,5 +339,9 @@ func (t TokenResponse) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `,"refresh_token":`...)
 		dst = credential.AppendJSONString(dst, t.RefreshToken)
 	}
+	if t.IDToken != "" {
+		dst = append(dst, `,"id_token":`...)
+		dst = credential.AppendJSONString(dst, t.IDToken)
+	}
 	return append(dst, '}')
 }

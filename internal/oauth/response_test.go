@@ -15,6 +15,7 @@ func TestTokenResponseAppendJSONMatchesEncodingJSON(t *testing.T) {
 		{AccessToken: "tokend_at_x", TokenType: "Bearer", ExpiresIn: 0},
 		{AccessToken: "a", TokenType: "Bearer", ExpiresIn: -1, Scope: "s<&>\"\\", RefreshToken: "tokend_rt_y"},
 		{AccessToken: "\u2028\xff\n", TokenType: "", ExpiresIn: 1 << 40, RefreshToken: "r"},
+		{AccessToken: "a", TokenType: "Bearer", ExpiresIn: 60, Scope: "openid", RefreshToken: "r", IDToken: "eyJ.e30.x<"},
 	} {
 		want, err := json.Marshal(r)
 		if err != nil {
