@@ -171,7 +171,9 @@ func (s *Service) CheckSession(ctx context.Context, token string) (Session, api.
 			return Session{}, api.User{}, ErrNoSession
 		}
 	}
-	if seen := e.lastSeen.Load(); now.UnixNano()-seen >= int64(touchEvery) {
+	// One request of those that find the time stale writes it; the
+	// others go on with the new time.
+	if seen := e.lastSeen.Load(); now.UnixNano()-seen >= int64(touchEvery) && e.lastSeen.CompareAndSwap(seen, now.UnixNano()) {
 		s.touch(ctx, e, now)
 	}
 	ss := e.session
@@ -212,10 +214,10 @@ func (s *Service) loadSession(ctx context.Context, h [32]byte) (*sessionEntry, e
 	return e, nil
 }
 
-// touch records that the session was used at now. A failed write is only
-// logged: the session stays usable, and the next request tries again.
+// touch writes that the session was used at now (the caller has set
+// e.lastSeen). A failed write is only logged: the session stays usable,
+// and the next write comes a minute later.
 func (s *Service) touch(ctx context.Context, e *sessionEntry, now time.Time) {
-	e.lastSeen.Store(now.UnixNano())
 	if err := s.db.TouchSession(ctx, e.session.ID, now.UTC().Truncate(time.Microsecond)); err != nil {
 		s.log.WarnContext(ctx, "touch session", "session", e.session.ID, "err", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -390,5 +392,35 @@ func TestSecondFactorWithAPasskey(t *testing.T) {
 		if err != nil || up.Session.Pending != "" || !cmp.Equal(up.Session.AMR, []string{"pwd", "hwk", "mfa"}) {
 			t.Errorf("%s: CompleteSecondFactor = %+v, %v", policy, up.Session, err)
 		}
+	}
+}
+
+// TestCheckSessionRacesWithEnd: checks running while the session ends
+// never accept it once the end has returned, whatever the cache was
+// filling at that moment (run with -race too).
+func TestCheckSessionRacesWithEnd(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, api.CreateUserRequest{Username: "alice", Password: goodPassword})
+	for round := range 5 {
+		si := e.signIn(t, "alice")
+		var ended atomic.Bool
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for range 200 {
+					after := ended.Load()
+					_, _, err := e.svc.CheckSession(t.Context(), si.Token)
+					if after && err == nil {
+						t.Errorf("round %d: a check that began after the sign-out accepted the session", round)
+						return
+					}
+				}
+			})
+		}
+		if err := e.svc.SignOut(t.Context(), si.Token); err != nil {
+			t.Fatal(err)
+		}
+		ended.Store(true)
+		wg.Wait()
 	}
 }
