@@ -91,8 +91,23 @@ type Server struct {
 	Logs   *Logs
 }
 
+// Options change what New sets up; the zero value is New's default.
+type Options struct {
+	// MFA is the second-factor policy of the users service (default
+	// user.MFAAdmins, as tokend serve's).
+	MFA user.MFAPolicy
+	// Directory, if set, is the LDAP directory sign-in consults.
+	Directory user.Directory
+}
+
 // New starts a server and stops it when t ends.
 func New(t testing.TB) *Server {
+	t.Helper()
+	return Start(t, Options{})
+}
+
+// Start starts a server set up with o and stops it when t ends.
+func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	s := &Server{Clock: &Clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, Logs: &Logs{}}
 	s.DBPath = t.TempDir() + "/tokend.db"
@@ -128,7 +143,8 @@ func New(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	// Fast argon2id parameters: the harness tests behaviour, not cost.
-	s.Users = user.New(user.Config{DB: db, Now: s.Clock.Now, Params: user.Params{Time: 1, Memory: 64, Threads: 1}})
+	s.Users = user.New(user.Config{DB: db, Now: s.Clock.Now, Params: user.Params{Time: 1, Memory: 64, Threads: 1},
+		MFA: o.MFA, Directory: o.Directory})
 	if s.Pages, err = web.New(web.Config{Users: s.Users, Logger: log, Now: s.Clock.Now}); err != nil {
 		t.Fatal(err)
 	}

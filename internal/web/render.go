@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tokend/tokend/api"
@@ -18,11 +19,21 @@ var assets embed.FS
 // Every name here is parsed by New; a render method names its page by
 // one of these constants.
 const (
-	pageError       = "error"
-	pageSetPassword = "set_password"
+	pageError        = "error"
+	pageSetPassword  = "set_password"
+	pageSignIn       = "signin"
+	pageSecondFactor = "second_factor"
+	pageEnrol        = "enrol"
+	pageAccount      = "account"
+	pagePassword     = "password"
+	pageSessions     = "sessions"
+	pageUsers        = "users"
+	pageUser         = "user"
+	pageNewUser      = "new_user"
 )
 
-var pageNames = []string{pageError, pageSetPassword}
+var pageNames = []string{pageError, pageSetPassword, pageSignIn, pageSecondFactor, pageEnrol, pageAccount, pagePassword,
+	pageSessions, pageUsers, pageUser, pageNewUser}
 
 // pages holds every page's template: the layout with the page's blocks.
 type pages struct {
@@ -58,6 +69,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 	},
+	"join": strings.Join,
 }
 
 // frame is what the layout shows around every page. Every view embeds it.

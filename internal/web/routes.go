@@ -4,7 +4,14 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"github.com/tokend/tokend/internal/user"
 )
+
+// factorPages are the pages where a person sets up a second factor, in
+// the order the account and enrolment pages offer them. The TOTP and
+// passkey pages add themselves here.
+func factorPages() []factorPage { return nil }
 
 // routes lists every page the Site serves. Patterns name their method,
 // so that a GET never changes anything and every POST passes the
@@ -15,6 +22,31 @@ func (s *Site) routes() *http.ServeMux {
 
 	mux.HandleFunc("GET /set-password", s.setPasswordForm)
 	mux.HandleFunc("POST /set-password", s.setPassword)
+
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /signin", s.signInForm)
+	mux.HandleFunc("POST /signin", s.signIn)
+	mux.HandleFunc("POST /signout", s.signOut)
+	mux.HandleFunc("GET /signin/second-factor", s.secondFactor(s.secondFactorForm))
+	mux.HandleFunc("GET /signin/enrol", s.withSession(s.enrolPage, user.PendingEnrol))
+
+	mux.HandleFunc("GET /account", s.signedIn(s.account))
+	mux.HandleFunc("GET /account/password", s.signedIn(s.passwordForm))
+	mux.HandleFunc("POST /account/password", s.signedIn(s.changePassword))
+	mux.HandleFunc("GET /account/sessions", s.signedIn(s.sessions))
+	mux.HandleFunc("POST /account/sessions/end-others", s.signedIn(s.endOtherSessions))
+	mux.HandleFunc("POST /account/sessions/{id}/end", s.signedIn(s.endSession))
+
+	mux.HandleFunc("GET /admin/users", s.admin(s.listUsers))
+	mux.HandleFunc("GET /admin/users/new", s.admin(s.newUserForm))
+	mux.HandleFunc("POST /admin/users", s.admin(s.createUser))
+	mux.HandleFunc("GET /admin/users/{id}", s.admin(s.showUser))
+	mux.HandleFunc("POST /admin/users/{id}/disable", s.admin(s.onUser(s.disableUser)))
+	mux.HandleFunc("POST /admin/users/{id}/enable", s.admin(s.onUser(s.enableUser)))
+	mux.HandleFunc("POST /admin/users/{id}/delete", s.admin(s.onUser(s.deleteUser)))
+	mux.HandleFunc("POST /admin/users/{id}/groups", s.admin(s.onUser(s.setGroups)))
+	mux.HandleFunc("POST /admin/users/{id}/end-sessions", s.admin(s.onUser(s.endUserSessions)))
+	mux.HandleFunc("POST /admin/users/{id}/password-link", s.admin(s.passwordLink))
 
 	mux.Handle("/", s.notFound(mux))
 	return mux

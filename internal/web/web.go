@@ -39,7 +39,9 @@ type Site struct {
 	log       *slog.Logger
 	now       func() time.Time
 	pages     *pages
-	handler   http.Handler
+	// factorPages are the second-factor set-up pages (routes.go).
+	factorPages []factorPage
+	handler     http.Handler
 }
 
 // New returns a Site with every template parsed; a template that is
@@ -53,7 +55,7 @@ func New(cfg Config) (*Site, error) {
 		return nil, err
 	}
 	s := &Site{users: cfg.Users, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
-		log: cfg.Logger, now: cfg.Now, pages: p}
+		log: cfg.Logger, now: cfg.Now, pages: p, factorPages: factorPages()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -1,0 +1,85 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/tokend/tokend/internal/servertest"
+)
+
+// signInBrowser signs b in on the sign-in page and waits for the page
+// it lands on to show waitFor.
+func signInBrowser(b *browser, base, username, password, waitFor string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS("#username")))
+	b.submit([][2]string{{"#username", username}, {"#password", password}}, "main form button[type=submit]", waitFor)
+}
+
+// TestBrowserSignInAndPassword: sign in with a password, see the account,
+// change the password, sign out, and sign in with the new one; a wrong
+// password on the way shows the error. It runs twice: with JavaScript
+// and without, since every one of these pages must work without it.
+func TestBrowserSignInAndPassword(t *testing.T) {
+	for _, js := range []bool{true, false} {
+		name := "js"
+		if !js {
+			name = "nojs"
+		}
+		t.Run(name, func(t *testing.T) {
+			s := servertest.New(t)
+			newUser(t, s, "rosa", alicePW, false)
+			b := newBrowser(t)
+			if !js {
+				b.noScript()
+			}
+			b.do(chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#username")))
+			if js {
+				b.shoot("signin")
+			}
+			b.submit([][2]string{{"#username", "rosa"}, {"#password", "not-the-password-9"}}, "main form button[type=submit]", ".error")
+			mustContain(t, "error", b.text(".error"), "username or password is not right")
+			if js {
+				b.shoot("signin-error")
+			}
+			b.do(chromedp.Clear(chromedp.CSS("#password")))
+			b.submit([][2]string{{"#password", alicePW}}, "main form button[type=submit]", "#profile")
+			mustContain(t, "account", b.text("main"), "Rosa Example", "rosa@example.com", "Change your password")
+			if js {
+				b.shoot("account")
+			}
+			b.do(chromedp.Click(chromedp.CSS(`a[href="/account/password"]`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("#current")))
+			if js {
+				b.shoot("account-password")
+			}
+			const next = "tundra-violet-pocket-83"
+			b.submit([][2]string{{"#current", alicePW}, {"#password", next}, {"#confirm", next}}, "main form button[type=submit]", ".notice")
+			mustContain(t, "notice", b.text(".notice"), "Your password is changed")
+			b.do(chromedp.Click(chromedp.CSS("form.signout button"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("#username")))
+			mustContain(t, "signed out", b.text(".notice"), "You are signed out")
+			signInBrowser(b, s.URL, "rosa", next, "#profile")
+		})
+	}
+}
+
+// TestBrowserEndSession: a person signed in on two browsers ends the
+// other one's session from the sessions page; that browser is then
+// signed out.
+func TestBrowserEndSession(t *testing.T) {
+	s := servertest.New(t)
+	newUser(t, s, "sami", alicePW, false)
+	other := newAgent(t, s.URL)
+	other.signIn("sami", alicePW, "/account")
+	b := newBrowser(t)
+	signInBrowser(b, s.URL, "sami", alicePW, "#profile")
+	b.do(chromedp.Click(chromedp.CSS(`nav a[href="/account/sessions"]`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("table")))
+	text := b.text("table")
+	mustContain(t, "sessions", text, "this browser", "Chrome (headless) on Linux", "Firefox on Linux")
+	b.shoot("account-sessions")
+	b.do(chromedp.Click(chromedp.CSS(`tr:not(.current) form button`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	mustContain(t, "notice", b.text(".notice"), "The session was ended")
+	if strings.Contains(b.text("table"), "Firefox") {
+		t.Error("the ended session is still listed")
+	}
+	wantRedirect(t, "the other browser", other.get("/account"), "/signin?next=%2Faccount")
+}

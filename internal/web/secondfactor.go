@@ -1,0 +1,48 @@
+package web
+
+import (
+	"net/http"
+)
+
+// The steps of a pending session: the second factor after a password
+// (/signin/second-factor) and the enrolment that policy may demand
+// (/signin/enrol). The second-factor pages of each method (TOTP,
+// passkeys) add themselves to factorPages in routes.go.
+
+// factorPage is a page where a person sets up one kind of second factor.
+type factorPage struct {
+	Path, Name, Help string
+}
+
+// secondFactorView is the second-factor step.
+type secondFactorView struct {
+	frame
+	Error string
+}
+
+func (s *Site) renderSecondFactor(w http.ResponseWriter, r *http.Request, status int, v secondFactorView) {
+	v.frame = s.frame(r, "Second step")
+	s.render(w, r, status, pageSecondFactor, v)
+}
+
+// secondFactorForm answers GET /signin/second-factor.
+func (s *Site) secondFactorForm(w http.ResponseWriter, r *http.Request, _ visitor) {
+	s.renderSecondFactor(w, r, http.StatusOK, secondFactorView{})
+}
+
+// enrolView is the page a person sees when policy demands a second
+// factor they have not set up.
+type enrolView struct {
+	frame
+	Factors []factorPage
+}
+
+// enrolPage answers GET /signin/enrol.
+func (s *Site) enrolPage(w http.ResponseWriter, r *http.Request, v visitor) {
+	if v.session.Pending == "" {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	view := enrolView{frame: s.frame(r, "Set up a second factor"), Factors: s.factorPages}
+	s.render(w, r, http.StatusOK, pageEnrol, view)
+}
