@@ -1,6 +1,9 @@
 package web_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -82,4 +85,44 @@ func TestBrowserEndSession(t *testing.T) {
 		t.Error("the ended session is still listed")
 	}
 	wantRedirect(t, "the other browser", other.get("/account"), "/signin?next=%2Faccount")
+}
+
+// TestBrowserCrossOriginSignedIn: a page of another origin on the same
+// site (another port of 127.0.0.1, so the SameSite=Lax cookie is sent)
+// posts "end all other sessions" with the person's cookie; tokend
+// refuses it and the other session lives on.
+func TestBrowserCrossOriginSignedIn(t *testing.T) {
+	s := servertest.New(t)
+	newUser(t, s, "tess", alicePW, false)
+	other := newAgent(t, s.URL)
+	other.signIn("tess", alicePW, "/account")
+	b := newBrowser(t)
+	signInBrowser(b, s.URL, "tess", alicePW, "#profile")
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><form method="post" action="%s/account/sessions/end-others"><button id="go">Claim</button></form>`, s.URL)
+	}))
+	t.Cleanup(evil.Close)
+	b.do(chromedp.Navigate(evil.URL), chromedp.Click(chromedp.ID("go"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	mustContain(t, "refusal page", b.text("main"), "another site", "changed nothing")
+	wantPage(t, "the other session", other.get("/account"), 200)
+	b.do(chromedp.Navigate(s.URL+"/account/sessions"), chromedp.WaitVisible(chromedp.CSS("table")))
+	mustContain(t, "sessions", b.text("table"), "Firefox on Linux")
+}
+
+// TestBrowserEnrol: an admin without a second factor, under the default
+// policy, reaches only the enrolment page.
+func TestBrowserEnrol(t *testing.T) {
+	s := servertest.New(t)
+	newUser(t, s, "uma", alicePW, true)
+	b := newBrowser(t)
+	signInBrowser(b, s.URL, "uma", alicePW, "main h1")
+	if loc := b.location(); !strings.HasSuffix(loc, "/signin/enrol") {
+		t.Fatalf("an admin without a second factor landed on %s", loc)
+	}
+	mustContain(t, "enrol page", b.text("main"), "needs a second factor")
+	b.shoot("signin-enrol")
+	b.do(chromedp.Navigate(s.URL+"/admin/users"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if loc := b.location(); !strings.HasSuffix(loc, "/signin/enrol") {
+		t.Errorf("a pending session reached %s", loc)
+	}
 }
