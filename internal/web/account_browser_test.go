@@ -115,7 +115,7 @@ func TestBrowserEnrol(t *testing.T) {
 	s := servertest.New(t)
 	newUser(t, s, "uma", alicePW, true)
 	b := newBrowser(t)
-	signInBrowser(b, s.URL, "uma", alicePW, "main h1")
+	signInBrowser(b, s.URL, "uma", alicePW, "main form.inline")
 	if loc := b.location(); !strings.HasSuffix(loc, "/signin/enrol") {
 		t.Fatalf("an admin without a second factor landed on %s", loc)
 	}
