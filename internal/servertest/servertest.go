@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -66,12 +68,16 @@ func (l *Logs) String() string {
 
 // Server is a running tokend API.
 type Server struct {
-	URL      string
-	AdminKey string
-	DBPath   string
-	DB       *store.DB
-	Engine   *verify.Engine
-	Keys     *apikey.Service
+	URL string
+	// LocalhostURL is URL with the host name localhost: passkeys are
+	// bound to it, since WebAuthn refuses IP addresses, and browsers
+	// allow WebAuthn over plain http on localhost.
+	LocalhostURL string
+	AdminKey     string
+	DBPath       string
+	DB           *store.DB
+	Engine       *verify.Engine
+	Keys         *apikey.Service
 	// Signer signs JWTs with the issuer Issuer, which is URL.
 	Signer *signer.Signer
 	Issuer string
@@ -122,6 +128,7 @@ func Start(t testing.TB, o Options) *Server {
 	// The listener comes first: the issuer is the server's URL.
 	hs := httptest.NewUnstartedServer(nil)
 	s.URL = "http://" + hs.Listener.Addr().String()
+	s.LocalhostURL = "http://localhost:" + strconv.Itoa(hs.Listener.Addr().(*net.TCPAddr).Port)
 	s.Issuer = s.URL
 	s.Signer, err = signer.New(context.Background(), signer.Config{DB: db, KEK: make([]byte, signer.KEKSize), RS256: true,
 		Logger: log, Now: s.Clock.Now})
@@ -144,7 +151,7 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	// Fast argon2id parameters: the harness tests behaviour, not cost.
 	s.Users = user.New(user.Config{DB: db, Now: s.Clock.Now, Params: user.Params{Time: 1, Memory: 64, Threads: 1},
-		MFA: o.MFA, Directory: o.Directory})
+		MFA: o.MFA, Directory: o.Directory, PublicURL: s.LocalhostURL})
 	if s.Pages, err = web.New(web.Config{Users: s.Users, Logger: log, Now: s.Clock.Now}); err != nil {
 		t.Fatal(err)
 	}

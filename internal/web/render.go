@@ -30,10 +30,11 @@ const (
 	pageUsers        = "users"
 	pageUser         = "user"
 	pageNewUser      = "new_user"
+	pagePasskeys     = "passkeys"
 )
 
 var pageNames = []string{pageError, pageSetPassword, pageSignIn, pageSecondFactor, pageEnrol, pageAccount, pagePassword,
-	pageSessions, pageUsers, pageUser, pageNewUser}
+	pageSessions, pageUsers, pageUser, pageNewUser, pagePasskeys}
 
 // pages holds every page's template: the layout with the page's blocks.
 type pages struct {

@@ -11,7 +11,11 @@ import (
 // factorPages are the pages where a person sets up a second factor, in
 // the order the account and enrolment pages offer them. The TOTP and
 // passkey pages add themselves here.
-func factorPages() []factorPage { return nil }
+func factorPages() []factorPage {
+	return []factorPage{
+		{Path: "/account/passkeys", Name: "Passkeys", Help: "Sign in with your fingerprint, face or security key."},
+	}
+}
 
 // routes lists every page the Site serves. Patterns name their method,
 // so that a GET never changes anything and every POST passes the
@@ -29,6 +33,10 @@ func (s *Site) routes() *http.ServeMux {
 	mux.HandleFunc("POST /signout", s.signOut)
 	mux.HandleFunc("GET /signin/second-factor", s.secondFactor(s.secondFactorForm))
 	mux.HandleFunc("GET /signin/enrol", s.withSession(s.enrolPage, user.PendingEnrol))
+	mux.HandleFunc("POST /signin/passkey/options", s.signInOptions)
+	mux.HandleFunc("POST /signin/passkey", s.signInWithPasskey)
+	mux.HandleFunc("POST /signin/second-factor/passkey/options", s.ceremony(s.secondFactorOptions, user.PendingSecondFactor))
+	mux.HandleFunc("POST /signin/second-factor/passkey", s.ceremony(s.secondFactorPasskey, user.PendingSecondFactor))
 
 	mux.HandleFunc("GET /account", s.signedIn(s.account))
 	mux.HandleFunc("GET /account/password", s.signedIn(s.passwordForm))
@@ -36,6 +44,11 @@ func (s *Site) routes() *http.ServeMux {
 	mux.HandleFunc("GET /account/sessions", s.signedIn(s.sessions))
 	mux.HandleFunc("POST /account/sessions/end-others", s.signedIn(s.endOtherSessions))
 	mux.HandleFunc("POST /account/sessions/{id}/end", s.signedIn(s.endSession))
+	mux.HandleFunc("GET /account/passkeys", s.enrolling(s.passkeys))
+	mux.HandleFunc("POST /account/passkeys/options", s.ceremony(s.registrationOptions, user.PendingEnrol))
+	mux.HandleFunc("POST /account/passkeys", s.ceremony(s.addPasskey, user.PendingEnrol))
+	mux.HandleFunc("POST /account/passkeys/{id}/rename", s.signedIn(s.renamePasskey))
+	mux.HandleFunc("POST /account/passkeys/{id}/remove", s.signedIn(s.removePasskey))
 
 	mux.HandleFunc("GET /admin/users", s.admin(s.listUsers))
 	mux.HandleFunc("GET /admin/users/new", s.admin(s.newUserForm))

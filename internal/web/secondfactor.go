@@ -18,16 +18,30 @@ type factorPage struct {
 type secondFactorView struct {
 	frame
 	Error string
+	// Passkeys: the person has a passkey to use instead of a code.
+	Passkeys bool
 }
 
 func (s *Site) renderSecondFactor(w http.ResponseWriter, r *http.Request, status int, v secondFactorView) {
 	v.frame = s.frame(r, "Second step")
+	if v.Passkeys {
+		v.Scripts = []string{"passkey.js"}
+	}
 	s.render(w, r, status, pageSecondFactor, v)
 }
 
 // secondFactorForm answers GET /signin/second-factor.
-func (s *Site) secondFactorForm(w http.ResponseWriter, r *http.Request, _ visitor) {
-	s.renderSecondFactor(w, r, http.StatusOK, secondFactorView{})
+func (s *Site) secondFactorForm(w http.ResponseWriter, r *http.Request, v visitor) {
+	view := secondFactorView{}
+	if s.users.PasskeysAvailable() == nil {
+		ps, err := s.users.Passkeys(r.Context(), v.user.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		view.Passkeys = len(ps) > 0
+	}
+	s.renderSecondFactor(w, r, http.StatusOK, view)
 }
 
 // enrolView is the page a person sees when policy demands a second

@@ -26,6 +26,9 @@ type signInView struct {
 
 func (s *Site) renderSignIn(w http.ResponseWriter, r *http.Request, status int, v signInView) {
 	v.frame = s.frame(r, "Sign in")
+	if s.users.PasskeysAvailable() == nil {
+		v.Scripts = []string{"passkey.js"}
+	}
 	s.render(w, r, status, pageSignIn, v)
 }
 
