@@ -46,7 +46,7 @@ func newOAuth(cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.E
 	}
 	o, err := oauth.New(oauth.Config{DB: db, Signer: sg, Verifier: engine, Issuer: issuer,
 		Registration: cfg.oauth.dcr, InitialAccessToken: initial, RegistrationLimit: registrationLimit(cfg.oauth.dcrRateLimit),
-		Logger: log})
+		BrowserFlows: true, Logger: log})
 	if err != nil {
 		return nil, err
 	}

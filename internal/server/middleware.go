@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/oauth"
 )
 
 // statusWriter remembers the status for the access log.
@@ -125,7 +126,14 @@ var tokenParams = []string{"access_token", "token", "api_key", "apikey", "key", 
 
 func (s *Server) refuseTokensInURL(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if (r.URL.RawQuery != "" && hasToken(r.URL.RawQuery)) || containsCredential(r.URL.Path) {
+		q := r.URL.RawQuery
+		if r.URL.Path == oauth.EndSessionPath {
+			// RP-initiated logout sends the ID token as id_token_hint in
+			// the query (OIDC RP-Initiated Logout §2). An ID token is
+			// no credential at tokend; the access log keeps no query.
+			q = dropParam(q, "id_token_hint")
+		}
+		if (q != "" && hasToken(q)) || containsCredential(r.URL.Path) {
 			writeProblem(w, api.Problem{Status: http.StatusBadRequest, Type: api.ErrTokenInURL,
 				Detail:    "credentials must not be sent in a URL; send them in the Authorization header or the body",
 				RequestID: w.Header().Get("X-Request-Id")})
@@ -238,4 +246,16 @@ func levelFor(status int) slog.Level {
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo
+}
+
+// dropParam returns rawQuery without the parameters named name.
+func dropParam(rawQuery, name string) string {
+	var kept []string
+	for pair := range strings.FieldsFuncSeq(rawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
+		n, _, _ := strings.Cut(pair, "=")
+		if lenientUnescape(n) != name {
+			kept = append(kept, pair)
+		}
+	}
+	return strings.Join(kept, "&")
 }

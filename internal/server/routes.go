@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -134,8 +135,15 @@ func (s *Server) Handler() http.Handler {
 // problem, never a page.
 var apiPrefixes = []string{"/v1/", "/oauth2/", "/.well-known/"}
 
+// pagePaths are the OAuth endpoints that are browser pages (package web),
+// though they sit under /oauth2/.
+var pagePaths = []string{"/oauth2/authorize", "/oauth2/authorize/decide", "/oauth2/logout"}
+
 // apiOwns reports whether path belongs to the API rather than the pages.
 func apiOwns(path string) bool {
+	if slices.Contains(pagePaths, path) {
+		return false
+	}
 	switch path {
 	case "/v1", "/oauth2", "/.well-known", "/healthz", "/readyz", "/metrics":
 		return true

@@ -31,10 +31,14 @@ const (
 	pageUser         = "user"
 	pageNewUser      = "new_user"
 	pagePasskeys     = "passkeys"
+	pageConsent      = "consent"
+	pageDevice       = "device"
+	pageLogout       = "logout"
+	pageReturn       = "return"
 )
 
 var pageNames = []string{pageError, pageSetPassword, pageSignIn, pageSecondFactor, pageEnrol, pageAccount, pagePassword,
-	pageSessions, pageUsers, pageUser, pageNewUser, pagePasskeys}
+	pageSessions, pageUsers, pageUser, pageNewUser, pagePasskeys, pageConsent, pageDevice, pageLogout, pageReturn}
 
 // pages holds every page's template: the layout with the page's blocks.
 type pages struct {

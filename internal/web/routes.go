@@ -61,6 +61,17 @@ func (s *Site) routes() *http.ServeMux {
 	mux.HandleFunc("POST /admin/users/{id}/end-sessions", s.admin(s.onUser(s.endUserSessions)))
 	mux.HandleFunc("POST /admin/users/{id}/password-link", s.admin(s.passwordLink))
 
+	if s.oauth != nil {
+		mux.HandleFunc("GET /oauth2/authorize", s.authorize)
+		mux.HandleFunc("POST /oauth2/authorize", s.authorize)
+		mux.HandleFunc("POST /oauth2/authorize/decide", s.signedIn(s.authorizeDecide))
+		mux.HandleFunc("GET /device", s.signedIn(s.deviceForm))
+		mux.HandleFunc("POST /device", s.signedIn(s.deviceLookup))
+		mux.HandleFunc("POST /device/decide", s.signedIn(s.deviceDecide))
+		mux.HandleFunc("GET /oauth2/logout", s.logoutForm)
+		mux.HandleFunc("POST /oauth2/logout", s.logout)
+	}
+
 	mux.Handle("/", s.notFound(mux))
 	return mux
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/internal/clientip"
+	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/user"
 )
 
@@ -15,6 +16,10 @@ import (
 type Config struct {
 	// Users signs people in and manages accounts. Required.
 	Users *user.Service
+	// OAuth, when set, adds the pages of the OAuth user grants:
+	// /oauth2/authorize with its consent step, /device and
+	// /oauth2/logout.
+	OAuth *oauth.Service
 	// Secure says the pages are served over HTTPS (directly or behind a
 	// TLS-terminating proxy): the session cookie is then Secure and
 	// named with the __Host- prefix, which browsers allow only on
@@ -34,6 +39,7 @@ type Config struct {
 // http.Handler and safe for concurrent use.
 type Site struct {
 	users     *user.Service
+	oauth     *oauth.Service
 	secure    bool
 	clientIPs *clientip.Resolver
 	log       *slog.Logger
@@ -54,7 +60,7 @@ func New(cfg Config) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Site{users: cfg.Users, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
+	s := &Site{users: cfg.Users, oauth: cfg.OAuth, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
 		log: cfg.Logger, now: cfg.Now, pages: p, factorPages: factorPages()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
