@@ -3,12 +3,15 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/store"
 )
 
 // patFixture is the standard fixture whose API lets group "eng" hold
@@ -426,5 +429,66 @@ func TestPATSecretsNeverLeak(t *testing.T) {
 	}
 	if !strings.Contains(f.Logs.String(), `"path":"/v1/verify"`) {
 		t.Error("the access log is missing; the search above proves nothing")
+	}
+}
+
+// TestPATOwnerScope: the functions a person calls for their own tokens
+// (through the "my tokens" page) treat another person's token as not
+// found and change nothing.
+func TestPATOwnerScope(t *testing.T) {
+	f := newPATFixture(t)
+	ctx := t.Context()
+	aliceActor := audit.Actor{ID: f.alice.ID, IP: "192.0.2.7"}
+	bobActor := audit.Actor{ID: f.bob.ID, IP: "192.0.2.8"}
+	k, secret, err := f.Keys.CreatePAT(ctx, aliceActor, f.alice.ID, api.CreateTokenRequest{APIID: f.api.ID, Name: "mine",
+		Scopes: []string{"write"}, TTL: ttl(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := f.state(t)
+	for _, owner := range []string{f.bob.ID, ""} {
+		if _, err := f.Keys.PAT(ctx, owner, k.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("PAT(owner %q, alice's) = %v, want not found", owner, err)
+		}
+		if _, err := f.Keys.RevokePAT(ctx, bobActor, owner, k.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("RevokePAT(owner %q, alice's) = %v, want not found", owner, err)
+		}
+		if _, _, err := f.Keys.RegeneratePAT(ctx, bobActor, owner, k.ID, 0); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("RegeneratePAT(owner %q, alice's) = %v, want not found", owner, err)
+		}
+		if ks, err := f.Keys.PATs(ctx, owner, "", 10); err == nil && len(ks) != 0 {
+			t.Errorf("PATs(owner %q) = %d tokens, want none", owner, len(ks))
+		}
+	}
+	if after := f.state(t); after != before {
+		t.Errorf("refused calls changed the state:\nbefore %s\nafter  %s", before, after)
+	}
+	if got, err := f.Client.GetToken(ctx, k.ID); err != nil || got.End != k.End || got.RevokedAt != nil {
+		t.Errorf("alice's token after bob's attempts = %+v, %v; want it unchanged", got, err)
+	}
+	key := f.key(t, api.CreateKeyRequest{Subject: f.bob.ID})
+	before = f.state(t)
+	if _, err := f.Keys.RevokePAT(ctx, bobActor, f.bob.ID, key.Key.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RevokePAT(bob, an API key with subject bob) = %v, want not found", err)
+	}
+	if after := f.state(t); after != before {
+		t.Errorf("refused calls changed the state:\nbefore %s\nafter  %s", before, after)
+	}
+	if got := f.code(t, secret, "write"); got != api.CodeValid {
+		t.Errorf("alice's token after bob's attempts = %s, want VALID", got)
+	}
+	ks, err := f.Keys.PATs(ctx, f.alice.ID, "", 10)
+	if err != nil || len(ks) != 1 || ks[0].ID != k.ID {
+		t.Errorf("PATs(alice) = %v, %v; want her token", ks, err)
+	}
+	if _, err := f.Keys.RevokePAT(ctx, aliceActor, f.alice.ID, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.code(t, secret, "write"); got != api.CodeRevoked {
+		t.Errorf("alice's token after she revoked it = %s, want REVOKED", got)
+	}
+	evs, err := f.Client.ListAudit(ctx, auditAll())
+	if err != nil || len(evs.Events) == 0 || evs.Events[0].Action != "pat.revoke" || evs.Events[0].Actor != f.alice.ID {
+		t.Errorf("newest audit event = %+v, %v; want pat.revoke by alice", evs.Events[0], err)
 	}
 }
