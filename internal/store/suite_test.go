@@ -57,6 +57,11 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"Sessions", testSessions},
 		{"EndSessions", testEndSessions},
 		{"ExpiredSessions", testExpiredSessions},
+		{"TOTP", testTOTP},
+		{"RecoveryCodes", testRecoveryCodes},
+		{"ResetMFA", testResetMFA},
+		{"MFAAttempts", testMFAAttempts},
+		{"MFAConcurrent", testMFAConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
