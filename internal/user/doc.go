@@ -3,8 +3,10 @@
 // groups, the tokend:admin role, whether they are enabled and whether
 // they come from tokend itself or from a directory), their passwords
 // (argon2id, parameters recorded in every hash), one-time set-password
-// links and, as they land, second factors, sessions and the sign-in
-// throttle.
+// links, their second factors (TOTP, whose secrets are sealed under the
+// key-encryption key by package seal, and single-use recovery codes,
+// stored hashed, both behind a throttle of wrong codes kept in the store)
+// and, as they land, passkeys, sessions and the sign-in throttle.
 //
 // A directory such as LDAP or Active Directory plugs in behind the small
 // Directory interface of directory.go; package ldap implements it. This

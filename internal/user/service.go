@@ -65,6 +65,13 @@ type Config struct {
 	// discarded). Registerer, if set, gets the sign-in metrics.
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+
+	// KEK is the key-encryption key that seals TOTP secrets at rest
+	// (seal.KEKSize bytes; the one the signing keys use). Without it,
+	// BeginTOTP fails with ErrNoKEK.
+	KEK []byte
+	// Issuer names tokend in authenticator apps (default "tokend").
+	Issuer string
 }
 
 // Service manages users. It is safe for concurrent use.
@@ -85,6 +92,8 @@ type Service struct {
 	metrics     *metrics
 	// webauthn is the passkey relying party; nil when passkeys are off.
 	webauthn *webauthn.WebAuthn
+	kek      []byte
+	issuer   string
 }
 
 // New returns a Service. It subscribes to cfg.DB's changes for as long
@@ -94,6 +103,10 @@ func New(cfg Config) *Service {
 		sessionIdle: orDefault(cfg.SessionIdle, DefaultSessionIdle), sessionMax: orDefault(cfg.SessionMax, DefaultSessionMax),
 		mfa: cfg.MFA, directory: cfg.Directory, dirCheck: orDefault(cfg.DirectoryCheck, DefaultDirectoryCheck),
 		metrics: newMetrics(cfg.Registerer)}
+	s.kek, s.issuer = cfg.KEK, cfg.Issuer
+	if s.issuer == "" {
+		s.issuer = "tokend"
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
