@@ -109,6 +109,19 @@ func (c *Client) EndUserSessions(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/users/"+seg+"/sessions", nil, nil, nil)
 }
 
+// UserMFA reports the user's second factors: whether TOTP is on and how
+// many recovery codes are left.
+func (c *Client) UserMFA(ctx context.Context, id string) (*api.MFA, error) {
+	return userCall[api.MFA](ctx, c, http.MethodGet, id, "/mfa", nil)
+}
+
+// ResetUserMFA removes every second factor of the user (TOTP and
+// recovery codes), for one who lost theirs, and returns what is left:
+// none.
+func (c *Client) ResetUserMFA(ctx context.Context, id string) (*api.MFA, error) {
+	return userCall[api.MFA](ctx, c, http.MethodPost, id, "/reset-mfa", nil)
+}
+
 // DeleteUser deletes the user.
 func (c *Client) DeleteUser(ctx context.Context, id string) error {
 	seg, err := segment("user", id)

@@ -42,8 +42,8 @@ func (c *peopleConfig) check() error {
 // newUsers builds the people service: sessions, sign-in (with the
 // directory, if any) and its throttle, shared through Redis when the
 // node has it.
-func newUsers(cfg serveConfig, db *store.DB, dir user.Directory, failures user.FailureCounter, log *slog.Logger, reg prometheus.Registerer) *user.Service {
+func newUsers(cfg serveConfig, db *store.DB, kek []byte, dir user.Directory, failures user.FailureCounter, log *slog.Logger, reg prometheus.Registerer) *user.Service {
 	mfa, _ := user.ParseMFAPolicy(cfg.people.mfaRequired) // checked by check
 	return user.New(user.Config{DB: db, PublicURL: cfg.signing.issuerURL(cfg), SessionIdle: cfg.people.sessionIdle, SessionMax: cfg.people.sessionMax, MFA: mfa,
-		Directory: dir, DirectoryCheck: cfg.people.directoryCheck, Failures: failures, Logger: log, Registerer: reg})
+		Directory: dir, DirectoryCheck: cfg.people.directoryCheck, Failures: failures, Logger: log, Registerer: reg, KEK: kek})
 }

@@ -252,7 +252,7 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if p.directory != nil {
 		dir = p.directory
 	}
-	p.users = newUsers(cfg, p.db, dir, p.peers.signInFailures(), log, p.reg)
+	p.users = newUsers(cfg, p.db, kek, dir, p.peers.signInFailures(), log, p.reg)
 	if err := p.users.PasskeysAvailable(); err != nil {
 		log.Info("passkeys are off", "reason", err, "public_url", cfg.signing.issuerURL(cfg))
 	}

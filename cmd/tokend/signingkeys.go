@@ -32,7 +32,7 @@ type signingConfig struct {
 
 func (c *signingConfig) register(fs *flag.FlagSet) {
 	str(fs, &c.issuer, "issuer", "", "issuer URL of tokend's JWTs, the same on every node; required with --database (default on SQLite http://<addr>, https with TLS)")
-	str(fs, &c.kekFile, "kek-file", "", "file holding the base64 key-encryption key of the signing keys; else $TOKEND_KEK; else <data-dir>/kek, generated (SQLite only; development only)")
+	str(fs, &c.kekFile, "kek-file", "", "file holding the base64 key-encryption key of the signing keys and TOTP secrets; else $TOKEND_KEK; else <data-dir>/kek, generated (SQLite only; development only)")
 	str(fs, &c.alg, "signing-alg", signer.ES256, "algorithm of new signing keys: ES256, EdDSA or RS256")
 	dur(fs, &c.lead, "signing-key-lead", time.Hour, "how long a new signing key is published before it signs")
 	dur(fs, &c.rotateEvery, "signing-key-rotate-every", 30*24*time.Hour, "how often the signing key rotates")

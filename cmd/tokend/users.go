@@ -22,6 +22,7 @@ func userCommands() []command {
 		{"disable", "stop a user from signing in", usersDisable},
 		{"delete", "delete a user", usersDelete},
 		{"password-link", "make a new one-time set-password link for a user", usersPasswordLink},
+		{"reset-mfa", "remove every second factor of a user who lost theirs", usersResetMFA},
 	}
 }
 

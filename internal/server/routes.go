@@ -71,6 +71,8 @@ func (s *Server) routes() []route {
 		s.as("DELETE /v1/users/{id}/passkeys/{passkey_id}", adminOnly, handle(s, http.StatusNoContent, s.deleteUserPasskey)),
 		s.as("GET /v1/users/{id}/sessions", adminOnly, handle(s, http.StatusOK, s.listUserSessions)),
 		s.as("DELETE /v1/users/{id}/sessions", adminOnly, handle(s, http.StatusNoContent, s.endUserSessions)),
+		s.as("GET /v1/users/{id}/mfa", adminOnly, handle(s, http.StatusOK, s.getUserMFA)),
+		s.as("POST /v1/users/{id}/reset-mfa", adminOnly, handle(s, http.StatusOK, s.resetUserMFA)),
 		open("POST /v1/users/set-password", s.linkHolder(handle(s, http.StatusNoContent, s.setPassword))),
 
 		s.as("GET /v1/users/{id}/tokens", adminOnly, handle(s, http.StatusOK, s.listUserTokens)),

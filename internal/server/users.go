@@ -68,6 +68,20 @@ func (s *Server) endUserSessions(ctx context.Context, c call, _ *none) (none, er
 	return none{}, s.users.AdminEndSessions(ctx, c.by(), c.r.PathValue("id"))
 }
 
+func (s *Server) getUserMFA(ctx context.Context, c call, _ *none) (api.MFA, error) {
+	return s.users.MFA(ctx, c.r.PathValue("id"))
+}
+
+// resetUserMFA answers POST /v1/users/{id}/reset-mfa: every second factor
+// of the user goes, for one who lost theirs.
+func (s *Server) resetUserMFA(ctx context.Context, c call, _ *none) (api.MFA, error) {
+	id := c.r.PathValue("id")
+	if err := s.users.ResetMFA(ctx, c.by(), id); err != nil {
+		return api.MFA{}, err
+	}
+	return s.users.MFA(ctx, id)
+}
+
 // setPassword answers POST /v1/users/set-password, which needs no key:
 // the set-password link's token in the body is the credential. The audit
 // log names the link as the actor.
