@@ -115,8 +115,8 @@ func (c *Client) UserMFA(ctx context.Context, id string) (*api.MFA, error) {
 	return userCall[api.MFA](ctx, c, http.MethodGet, id, "/mfa", nil)
 }
 
-// ResetUserMFA removes every second factor of the user (TOTP and
-// recovery codes), for one who lost theirs, and returns what is left:
+// ResetUserMFA removes every second factor of the user (TOTP, recovery
+// codes and passkeys), for one who lost theirs, and returns what is left:
 // none.
 func (c *Client) ResetUserMFA(ctx context.Context, id string) (*api.MFA, error) {
 	return userCall[api.MFA](ctx, c, http.MethodPost, id, "/reset-mfa", nil)

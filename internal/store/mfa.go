@@ -28,10 +28,12 @@ type RecoveryCode struct {
 }
 
 // MFA is what the store holds of a user's second factors: whether a
-// confirmed TOTP exists, and how many recovery codes are left.
+// confirmed TOTP exists, how many recovery codes are left, and how many
+// passkeys the user has.
 type MFA struct {
 	TOTP          bool
 	RecoveryCodes int
+	Passkeys      int
 }
 
 // MFAAttempt is the throttle's answer to one second-factor code: Allowed,
@@ -231,7 +233,8 @@ func (db *DB) MFAOf(ctx context.Context, userID string) (MFA, error) {
 	var totp int
 	err := db.r.QueryRowContext(ctx, `SELECT
 	(SELECT count(*) FROM totp_secrets WHERE user_id = $1 AND confirmed_at IS NOT NULL),
-	(SELECT count(*) FROM recovery_codes WHERE user_id = $1)`, userID).Scan(&totp, &m.RecoveryCodes)
+	(SELECT count(*) FROM recovery_codes WHERE user_id = $1),
+	(SELECT count(*) FROM passkeys WHERE user_id = $1)`, userID).Scan(&totp, &m.RecoveryCodes, &m.Passkeys)
 	if err != nil {
 		return MFA{}, fmt.Errorf("mfa of %s: %w", userID, err)
 	}
@@ -240,8 +243,9 @@ func (db *DB) MFAOf(ctx context.Context, userID string) (MFA, error) {
 }
 
 // ResetMFA removes every second factor of the user (TOTP, pending or
-// confirmed, and recovery codes) and the throttle's count, and writes ev,
-// in one transaction. It returns what the user had, or ErrNotFound if
+// confirmed, recovery codes, passkeys and passkey ceremonies under way;
+// the WebAuthn user handle stays, as it does for the user's life) and the
+// throttle's count, and writes ev, in one transaction. It returns what the user had, or ErrNotFound if
 // there is no such user.
 func (db *DB) ResetMFA(ctx context.Context, userID string, ev func(before MFA) (Event, error)) (MFA, error) {
 	var before MFA
@@ -257,7 +261,11 @@ func (db *DB) ResetMFA(ctx context.Context, userID string, ev func(before MFA) (
 		if before.RecoveryCodes, err = deleteCount(ctx, tx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
 			return err
 		}
-		for _, q := range []string{`DELETE FROM totp_secrets WHERE user_id = $1`, `DELETE FROM mfa_attempts WHERE user_id = $1`} {
+		if before.Passkeys, err = deleteCount(ctx, tx, `DELETE FROM passkeys WHERE user_id = $1`, userID); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM totp_secrets WHERE user_id = $1`, `DELETE FROM mfa_attempts WHERE user_id = $1`,
+			`DELETE FROM passkey_ceremonies WHERE user_id = $1`} {
 			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"crypto/sha256"
+	"errors"
 	"testing"
 	"time"
 )
@@ -117,16 +118,23 @@ func testResetMFA(t *testing.T, h harness) {
 	mustCreateUser(t, db, newUser("u2", "bob"))
 	mustConfirmTOTP(t, db, "u1", "a", "b")
 	mustConfirmTOTP(t, db, "u2", "c")
+	mustCreatePasskey(t, db, newPasskey("pk1", "u1", "cred1"))
+	mustCreatePasskey(t, db, newPasskey("pk2", "u1", "cred2"))
+	mustCreatePasskey(t, db, newPasskey("pk3", "u2", "cred3"))
+	checkMFA(t, db, "u1", MFA{TOTP: true, RecoveryCodes: 2, Passkeys: 2})
 	if _, err := db.TakeMFAAttempt(ctx, "u1", t0, time.Hour, func(int) time.Duration { return time.Hour }); err != nil {
 		t.Fatal(err)
 	}
 	var seen MFA
 	before, err := db.ResetMFA(ctx, "u1", func(b MFA) (Event, error) { seen = b; return event("user.mfa_reset", "u1"), nil })
-	if err != nil || before != (MFA{TOTP: true, RecoveryCodes: 2}) || seen != before {
+	if err != nil || before != (MFA{TOTP: true, RecoveryCodes: 2, Passkeys: 2}) || seen != before {
 		t.Errorf("ResetMFA = %+v, %v (callback saw %+v)", before, err, seen)
 	}
 	checkMFA(t, db, "u1", MFA{})
-	checkMFA(t, db, "u2", MFA{TOTP: true, RecoveryCodes: 1})
+	checkMFA(t, db, "u2", MFA{TOTP: true, RecoveryCodes: 1, Passkeys: 1})
+	if _, err := db.PasskeyByCredentialID(ctx, []byte("cred1")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("PasskeyByCredentialID(reset user's) = %v, want ErrNotFound", err)
+	}
 	a, err := db.TakeMFAAttempt(ctx, "u1", t0, time.Hour, func(int) time.Duration { return 0 })
 	if err != nil || !a.Allowed || a.Failures != 1 {
 		t.Errorf("TakeMFAAttempt after reset = %+v, %v; want the lock and count gone", a, err)
@@ -149,6 +157,7 @@ func testResetMFA(t *testing.T, h harness) {
 	}
 	checkMFA(t, db, "u2", MFA{})
 	checkLog(t, db, "user.create u1", "user.create u2", "user.totp_enable u1", "user.totp_enable u2",
+		"passkey.create pk1", "passkey.create pk2", "passkey.create pk3",
 		"user.mfa_reset u1", "user.mfa_reset u1", "user.delete u2")
 }
 

@@ -238,8 +238,8 @@ func (s *Service) DisableTOTP(ctx context.Context, userID string) error {
 	return nil
 }
 
-// MFA reports the user's second factors: whether TOTP is on and how many
-// recovery codes are left. It returns store.ErrNotFound if there is no
+// MFA reports the user's second factors: whether TOTP is on, how many
+// recovery codes are left and how many passkeys they have. It returns store.ErrNotFound if there is no
 // such user.
 func (s *Service) MFA(ctx context.Context, userID string) (api.MFA, error) {
 	if _, err := s.db.UserByID(ctx, userID); err != nil {
@@ -249,7 +249,7 @@ func (s *Service) MFA(ctx context.Context, userID string) (api.MFA, error) {
 	if err != nil {
 		return api.MFA{}, err
 	}
-	return api.MFA{TOTP: m.TOTP, RecoveryCodesLeft: m.RecoveryCodes}, nil
+	return api.MFA{TOTP: m.TOTP, RecoveryCodesLeft: m.RecoveryCodes, Passkeys: m.Passkeys}, nil
 }
 
 // mfaEvent is the audit event of a change to a user's second factors: it
@@ -258,6 +258,7 @@ func mfaEvent(by audit.Actor, now time.Time, action, userID string, before, afte
 	type view struct {
 		TOTP          bool `json:"totp"`
 		RecoveryCodes int  `json:"recovery_codes"`
+		Passkeys      int  `json:"passkeys"`
 	}
 	return audit.Change(by, now, action, "user", userID, view(before), view(after))
 }
