@@ -12,7 +12,7 @@ import (
 
 func usersResetMFA(ctx context.Context, c *cmdIO, args []string) error {
 	conn, _, who, err := oneUser(c, "reset-mfa", "users reset-mfa ID|USERNAME [--json]",
-		"Removes every second factor of a user who lost theirs (TOTP, recovery codes and passkeys); they sign in with their password and enrol again.",
+		"Removes every second factor of a user who lost theirs (TOTP, recovery codes and passkeys) and ends their sessions; they sign in with their password and enrol again.",
 		args, nil)
 	if err != nil {
 		return err
@@ -32,7 +32,7 @@ func usersResetMFA(ctx context.Context, c *cmdIO, args []string) error {
 	if conn.json {
 		return printJSON(c.stdout, m)
 	}
-	fmt.Fprintf(c.stdout, "reset the second factors of %s: TOTP off, no recovery codes, no passkeys\n", id)
+	fmt.Fprintf(c.stdout, "reset the second factors of %s: TOTP off, no recovery codes, no passkeys, no sessions\n", id)
 	return nil
 }
 

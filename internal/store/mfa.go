@@ -245,11 +245,12 @@ func (db *DB) MFAOf(ctx context.Context, userID string) (MFA, error) {
 // ResetMFA removes every second factor of the user (TOTP, pending or
 // confirmed, recovery codes, passkeys and passkey ceremonies under way;
 // the WebAuthn user handle stays, as it does for the user's life) and the
-// throttle's count, and writes ev, in one transaction. It returns what the user had, or ErrNotFound if
+// throttle's count, ends every session of the user (announcing their
+// tokens, as DeleteUserSessions does) and writes ev, in one transaction. It returns what the user had, or ErrNotFound if
 // there is no such user.
 func (db *DB) ResetMFA(ctx context.Context, userID string, ev func(before MFA) (Event, error)) (MFA, error) {
 	var before MFA
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.change(ctx, func(tx *sql.Tx, c *Change) error {
 		if _, err := scanUser(tx.QueryRowContext(ctx, db.d.userForUpdate, userID)); err != nil {
 			return err
 		}
@@ -270,6 +271,11 @@ func (db *DB) ResetMFA(ctx context.Context, userID string, ev func(before MFA) (
 				return err
 			}
 		}
+		hs, err := queryHashes(ctx, tx, `DELETE FROM sessions WHERE user_id = $1 RETURNING hash`, userID)
+		if err != nil {
+			return err
+		}
+		c.Secrets = hs
 		e, err := ev(before)
 		if err != nil {
 			return callbackError{err}

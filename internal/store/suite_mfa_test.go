@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/sha256"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 )
@@ -121,7 +122,12 @@ func testResetMFA(t *testing.T, h harness) {
 	mustCreatePasskey(t, db, newPasskey("pk1", "u1", "cred1"))
 	mustCreatePasskey(t, db, newPasskey("pk2", "u1", "cred2"))
 	mustCreatePasskey(t, db, newPasskey("pk3", "u2", "cred3"))
+	s1 := mustCreateSession(t, db, newSession("s1", "u1", t0))
+	mustCreateSession(t, db, newSession("s2", "u2", t0))
 	checkMFA(t, db, "u1", MFA{TOTP: true, RecoveryCodes: 2, Passkeys: 2})
+	var heard []Change
+	var mu sync.Mutex
+	defer db.Subscribe(func(c Change) { mu.Lock(); heard = append(heard, c); mu.Unlock() })()
 	if _, err := db.TakeMFAAttempt(ctx, "u1", t0, time.Hour, func(int) time.Duration { return time.Hour }); err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +138,14 @@ func testResetMFA(t *testing.T, h harness) {
 	}
 	checkMFA(t, db, "u1", MFA{})
 	checkMFA(t, db, "u2", MFA{TOTP: true, RecoveryCodes: 1, Passkeys: 1})
+	if got, want := sessionIDs(t, db, "u1"), sessionIDs(t, db, "u2"); len(got) != 0 || len(want) != 1 {
+		t.Errorf("after the reset, u1 has sessions %v (want none), u2 %v (want s2)", got, want)
+	}
+	mu.Lock()
+	if len(heard) != 1 || len(heard[0].Secrets) != 1 || heard[0].Secrets[0] != s1.Hash {
+		t.Errorf("ResetMFA announced %+v, want the hash of s1's token", heard)
+	}
+	mu.Unlock()
 	if _, err := db.PasskeyByCredentialID(ctx, []byte("cred1")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("PasskeyByCredentialID(reset user's) = %v, want ErrNotFound", err)
 	}
@@ -157,7 +171,7 @@ func testResetMFA(t *testing.T, h harness) {
 	}
 	checkMFA(t, db, "u2", MFA{})
 	checkLog(t, db, "user.create u1", "user.create u2", "user.totp_enable u1", "user.totp_enable u2",
-		"passkey.create pk1", "passkey.create pk2", "passkey.create pk3",
+		"passkey.create pk1", "passkey.create pk2", "passkey.create pk3", "session.create s1", "session.create s2",
 		"user.mfa_reset u1", "user.mfa_reset u1", "user.delete u2")
 }
 

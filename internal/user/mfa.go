@@ -91,7 +91,8 @@ func (s *Service) auditFailure(ctx context.Context, userID, kind string, now tim
 
 // ResetMFA removes every second factor of the user, for one who lost
 // them: TOTP (pending or confirmed), recovery codes and passkeys, and the
-// count of wrong codes. It is an audit event of by. It returns store.ErrNotFound
+// count of wrong codes; and it ends every session of the user, so that
+// none signed in with the old factors goes on. It is an audit event of by. It returns store.ErrNotFound
 // if there is no such user.
 func (s *Service) ResetMFA(ctx context.Context, by audit.Actor, userID string) error {
 	_, err := s.db.ResetMFA(ctx, userID, func(before store.MFA) (store.Event, error) {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -424,4 +425,35 @@ func (e *env) mfaUser(t *testing.T, username string) string {
 		t.Fatal(err)
 	}
 	return u.ID
+}
+
+// TestTOTPSignIn: with TOTP on, a right password opens a session that
+// waits for the second factor; a right code completes it; ResetMFA ends
+// every session of the user, and the next sign-in asks for nothing more.
+func TestTOTPSignIn(t *testing.T) {
+	e := mfaEnv(t)
+	ctx := t.Context()
+	alice, secret, _ := e.enrol(t, "alice")
+	meta := ClientMeta{IP: "192.0.2.5", UserAgent: "test"}
+	in, err := e.svc.SignIn(ctx, "alice", goodPassword, meta)
+	if err != nil || in.Session.Pending != PendingSecondFactor {
+		t.Fatalf("SignIn with TOTP on = %+v, %v; want a session pending the second factor", in.Session, err)
+	}
+	if err := e.svc.CheckTOTP(ctx, alice.ID, codeAt(t, secret, e.now)); err != nil {
+		t.Fatal(err)
+	}
+	full, err := e.svc.CompleteSecondFactor(ctx, in.Token, "otp", meta)
+	if err != nil || full.Session.Pending != "" || !slices.Contains(full.Session.AMR, "otp") || !slices.Contains(full.Session.AMR, "mfa") {
+		t.Fatalf("CompleteSecondFactor = %+v, %v", full.Session, err)
+	}
+	if err := e.svc.ResetMFA(ctx, admin, alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.CheckSession(ctx, full.Token); !errors.Is(err, ErrNoSession) {
+		t.Errorf("CheckSession after ResetMFA = %v, want ErrNoSession", err)
+	}
+	in, err = e.svc.SignIn(ctx, "alice", goodPassword, meta)
+	if err != nil || in.Session.Pending != "" {
+		t.Errorf("SignIn after ResetMFA = %+v, %v; want a full session", in.Session, err)
+	}
 }
