@@ -239,10 +239,12 @@ func TestTwoNodes(t *testing.T) {
 		p.warm(t, token)
 		counts, took := p.burst(t, token, 300)
 		// GCRA frees one request every 600ms; a burst that took longer
-		// than that may rightly admit one more per 600ms.
-		want := 100 + int(took/(600*time.Millisecond))
-		if counts[api.CodeValid] != want || counts[api.CodeRateLimited] != 300-want {
-			t.Fatalf("answers %v in %v, want %d VALID and the rest RATE_LIMITED", counts, took, want)
+		// than that may rightly admit up to one more per 600ms, but need
+		// not (the last requests may arrive before the slot frees).
+		most := 100 + int(took/(600*time.Millisecond))
+		valid := counts[api.CodeValid]
+		if valid < 100 || valid > most || counts[api.CodeRateLimited] != 300-valid {
+			t.Fatalf("answers %v in %v, want 100 to %d VALID and the rest RATE_LIMITED", counts, took, most)
 		}
 		t.Logf("answers %v in %v", counts, took)
 	})
