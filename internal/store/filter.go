@@ -19,6 +19,15 @@ func (f *filter) add(cond string, arg any) {
 	f.conds = append(f.conds, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(f.args))))
 }
 
+// addArgs appends cond, whose "$1?", "$2?" … stand for args in turn.
+func (f *filter) addArgs(cond string, args ...any) {
+	for i, a := range args {
+		f.args = append(f.args, a)
+		cond = strings.ReplaceAll(cond, "$"+strconv.Itoa(i+1)+"?", "$"+strconv.Itoa(len(f.args)))
+	}
+	f.conds = append(f.conds, cond)
+}
+
 // addCond appends cond, which takes no argument.
 func (f *filter) addCond(cond string) { f.conds = append(f.conds, cond) }
 

@@ -13,6 +13,8 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrDisabled: a session would be made for a disabled user.
 	ErrDisabled = errors.New("user disabled")
+	// ErrBadCursor means a list was given a cursor it did not return.
+	ErrBadCursor = errors.New("bad cursor")
 	// ErrInUse means the row is still referenced by live rows.
 	ErrInUse = errors.New("in use")
 )
@@ -142,9 +144,14 @@ type Event struct {
 	After      []byte
 }
 
-// KeyFilter selects keys for ListKeys. After is a key ID: the page starts
-// after it. Limit is at least 1. Without Personal it selects API keys
-// only; with Personal, personal access tokens only (of UserID, if set).
+// KeyFilter selects keys for ListKeys. After is the cursor of the last
+// key of the previous page (KeyCursor): the page starts after it. Limit
+// is at least 1. Without Personal it selects API keys only; with
+// Personal, personal access tokens only (of UserID, if set).
+//
+// Pages are in key ID order, except with ExpiringBy (soonest expiry
+// first) or UnusedSince (least recently used first): each order has its
+// index (migration 0011), so that a page costs the same at any depth.
 type KeyFilter struct {
 	APIID    string
 	Subject  string
@@ -152,7 +159,31 @@ type KeyFilter struct {
 	UserID   string
 	After    string
 	Limit    int
+	// State keeps the keys in one state at Now; "" keeps all.
+	State KeyState
+	// ExpiringBy, when set, keeps the keys neither revoked nor expired
+	// at Now whose expiry is at or before it.
+	ExpiringBy time.Time
+	// UnusedSince, when set, keeps the keys neither revoked nor expired
+	// at Now that were last used before it, or never used and created
+	// before it.
+	UnusedSince time.Time
+	// Now is the time State, ExpiringBy and UnusedSince are judged at.
+	Now time.Time
 }
+
+// KeyState is a key's state at some time, for KeyFilter.State.
+type KeyState string
+
+// The states of a key: active (enabled, neither revoked nor expired),
+// disabled (neither revoked nor expired), revoked, expired (and not
+// revoked).
+const (
+	KeyActive   KeyState = "active"
+	KeyDisabled KeyState = "disabled"
+	KeyRevoked  KeyState = "revoked"
+	KeyExpired  KeyState = "expired"
+)
 
 // EventFilter selects audit events for ListEvents, newest first. Before is
 // an event ID: the page holds older events only (0: from the newest).

@@ -54,6 +54,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"UsePasskey", testUsePasskey},
 		{"PasskeyCeremonies", testPasskeyCeremonies},
 		{"PersonalTokens", testPersonalTokens},
+		{"AdminKeyLists", testAdminKeyLists},
 		{"Sessions", testSessions},
 		{"EndSessions", testEndSessions},
 		{"ExpiredSessions", testExpiredSessions},
