@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tokend/tokend/bench/internal/proccpu"
 )
 
 // wrk runs the wrk binary.
@@ -44,14 +46,14 @@ func (w *wrk) run(ctx context.Context, t *target, r request, d time.Duration) (r
 		"-d", strconv.Itoa(secs)+"s", "--timeout", "5s", "--latency", "-s", script, t.base+r.path)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
-	cpu0, err := processCPU(t.pid)
+	cpu0, err := proccpu.Of(t.pid)
 	if err != nil {
 		return result{}, err
 	}
 	if err := cmd.Run(); err != nil {
 		return result{}, fmt.Errorf("wrk: %w: %s%s", err, stderr.String(), out.String())
 	}
-	cpu1, err := processCPU(t.pid)
+	cpu1, err := proccpu.Of(t.pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -64,31 +66,6 @@ func (w *wrk) run(ctx context.Context, t *target, r request, d time.Duration) (r
 		res.wrkCPU = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()) / time.Duration(res.requests)
 	}
 	return res, nil
-}
-
-// processCPU returns the user and system CPU time of process pid so far,
-// from /proc/<pid>/stat (clock ticks of 1/100 s).
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses: state is
-	// field 3, utime 14 and stime 15.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
 // luaScript makes every request of wrk the POST r.

@@ -496,3 +496,22 @@ func requests(t *testing.T, reg *prometheus.Registry, route, code string) float6
 	}
 	return 0
 }
+
+// TestGatewayLeavesAcceptEncoding: a request without Accept-Encoding
+// reaches the upstream without one (the gateway's transport neither asks
+// for gzip on its own nor decompresses), and one with it keeps it.
+func TestGatewayLeavesAcceptEncoding(t *testing.T) {
+	f := newFixture(t, 5*time.Second)
+	if code, body := f.raw(t, "/orders", f.read); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if got := f.upstream.seen().Header.Get("Accept-Encoding"); got != "" {
+		t.Errorf("upstream got Accept-Encoding %q from a client that sent none", got)
+	}
+	if resp, body := f.get(t, "/orders", f.read, http.Header{"Accept-Encoding": {"br"}}); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if got := f.upstream.seen().Header.Get("Accept-Encoding"); got != "br" {
+		t.Errorf("upstream got Accept-Encoding %q, want the client's br", got)
+	}
+}

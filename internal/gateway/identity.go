@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -30,8 +31,11 @@ type IdentityConfig struct {
 	// Issuer is the iss of every JWT, which the upstream checks; default
 	// "tokend-gateway".
 	Issuer string
-	// TTL is how long a JWT is valid after the gateway makes it, for
-	// one request: default one minute, at most an hour.
+	// TTL is how long a JWT is valid after the gateway makes it: default
+	// one minute, at most an hour. The gateway reuses a JWT for further
+	// requests of the same caller to the same audience during the first
+	// half of its life, so that every JWT an upstream receives has at
+	// least half of TTL left.
 	TTL time.Duration
 }
 
@@ -42,6 +46,7 @@ type Identity struct {
 	jwks   []byte // the JSON Web Key Set of the public key
 	issuer string
 	ttl    time.Duration
+	made   *jwtCache
 }
 
 // NewIdentity returns an Identity for cfg. The key id is the key's RFC
@@ -84,7 +89,7 @@ func NewIdentity(cfg IdentityConfig) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: identity signer: %w", err)
 	}
-	return &Identity{signer: signer, jwks: jwks, issuer: cfg.Issuer, ttl: cfg.TTL}, nil
+	return &Identity{signer: signer, jwks: jwks, issuer: cfg.Issuer, ttl: cfg.TTL, made: newJWTCache(jwtCacheSize)}, nil
 }
 
 // ParseIdentityKey reads a PEM private key: PKCS #8 ("PRIVATE KEY", as
@@ -116,8 +121,30 @@ func ParseIdentityKey(pemBytes []byte) (crypto.Signer, error) {
 }
 
 // token returns the identity JWT of p for a request to a route of
-// audience, made at now.
+// audience at now: the one made for the same claims within the last half
+// TTL, or a new one. Signing is most of the gateway's cost per request;
+// the token itself was checked for this request all the same.
 func (id *Identity) token(p *tokenauth.Principal, audience string, now time.Time) (string, error) {
+	k := identityKey(p, audience)
+	if jwt, ok := id.made.get(k, now); ok {
+		return jwt, nil
+	}
+	jwt, err := id.sign(p, audience, now)
+	if err != nil {
+		return "", err
+	}
+	id.made.put(k, jwt, now.Add(id.ttl/2), now)
+	return jwt, nil
+}
+
+// identityKey is every input of an identity JWT but the time: requests
+// with the same key may share a JWT.
+func identityKey(p *tokenauth.Principal, audience string) string {
+	return strings.Join([]string{audience, p.Subject, p.TokenID, p.Kind, strings.Join(p.Scopes, " "), p.ClientID, p.APIID}, "\x00")
+}
+
+// sign makes a new identity JWT of p for audience at now.
+func (id *Identity) sign(p *tokenauth.Principal, audience string, now time.Time) (string, error) {
 	c := api.IdentityClaims{Issuer: id.issuer, Subject: p.Subject, Audience: audience,
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(id.ttl).Unix(), ID: rand.Text(),
 		TokenID: p.TokenID, TokenKind: p.Kind, Scope: strings.Join(p.Scopes, " "), ClientID: p.ClientID, APIID: p.APIID}
@@ -143,4 +170,53 @@ func (id *Identity) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Write(id.jwks)
+}
+
+// jwtCacheSize bounds the identity JWTs kept for reuse: one per active
+// caller and audience.
+const jwtCacheSize = 10000
+
+type jwtEntry struct {
+	jwt   string
+	until time.Time // reused before this instant only
+}
+
+// jwtCache keeps identity JWTs for reuse, at most size of them.
+type jwtCache struct {
+	mu   sync.RWMutex
+	m    map[string]jwtEntry
+	size int
+}
+
+func newJWTCache(size int) *jwtCache { return &jwtCache{m: make(map[string]jwtEntry), size: size} }
+
+func (c *jwtCache) get(k string, now time.Time) (string, bool) {
+	c.mu.RLock()
+	e, ok := c.m[k]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.until) {
+		return "", false
+	}
+	return e.jwt, true
+}
+
+// put keeps jwt for k until until. When full, it first drops expired
+// entries it comes across, then an arbitrary one (map iteration order is
+// random).
+func (c *jwtCache) put(k, jwt string, until, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.size {
+		evicted := 0
+		for key, e := range c.m {
+			if !now.Before(e.until) || evicted == 0 {
+				delete(c.m, key)
+				evicted++
+			}
+			if evicted >= 16 {
+				break
+			}
+		}
+	}
+	c.m[k] = jwtEntry{jwt: jwt, until: until}
 }

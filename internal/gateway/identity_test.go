@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,8 +24,9 @@ import (
 
 // identityGateway serves f's routes through a gateway that signs identity
 // JWTs with a new key of the given kind ("ec" or "ed25519"), read from
-// PEM as `tokend gateway --identity-key` reads it.
-func identityGateway(t *testing.T, f *fixture, kind string) string {
+// PEM as `tokend gateway --identity-key` reads it, and with the clock now
+// when not nil.
+func identityGateway(t *testing.T, f *fixture, kind string, now func() time.Time) string {
 	t.Helper()
 	var priv any
 	var err error
@@ -48,7 +50,7 @@ func identityGateway(t *testing.T, f *fixture, kind string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.another(t, func(_ *tokenauth.Config, gc *gateway.Config) { gc.Identity = id })
+	return f.another(t, func(_ *tokenauth.Config, gc *gateway.Config) { gc.Identity, gc.Now = id, now })
 }
 
 // TestGatewayIdentityJWT: with an identity key, the upstream receives a
@@ -60,7 +62,7 @@ func TestGatewayIdentityJWT(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
 	for _, tt := range []struct{ kind, alg string }{{"ec", "ES256"}, {"ed25519", "EdDSA"}} {
 		t.Run(tt.kind, func(t *testing.T) {
-			gw := identityGateway(t, f, tt.kind)
+			gw := identityGateway(t, f, tt.kind, nil)
 			g := &fixture{url: gw}
 			forged := http.Header{api.HeaderIdentity: {"eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9."}}
 			resp, body := g.get(t, "/invoices", f.read, forged)
@@ -111,6 +113,47 @@ func TestGatewayIdentityJWT(t *testing.T) {
 				t.Errorf("JWKS %s (%v)", b, err)
 			}
 		})
+	}
+}
+
+// TestGatewayIdentityJWTReused: the gateway signs one identity JWT per
+// caller and audience per half TTL: the same caller's next request within
+// it carries the same JWT, another caller's its own, and past half the
+// TTL a new one is made, valid for a whole TTL from then.
+func TestGatewayIdentityJWTReused(t *testing.T) {
+	f := newFixture(t, 5*time.Second)
+	var mu sync.Mutex
+	clock := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	g := &fixture{url: identityGateway(t, f, "ec", now)}
+	jwt := func(key string) string {
+		t.Helper()
+		if resp, body := g.get(t, "/invoices", key, nil); resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		return f.upstream.seen().Header.Get(api.HeaderIdentity)
+	}
+	first := jwt(f.read)
+	if again := jwt(f.read); again != first {
+		t.Error("a second request of the same caller within half the TTL got a new JWT")
+	}
+	if other := jwt(f.limited); other == first || other == "" {
+		t.Error("another caller got the first caller's JWT")
+	}
+	mu.Lock()
+	clock = clock.Add(15 * time.Second) // half of the 30s TTL
+	mu.Unlock()
+	later := jwt(f.read)
+	if later == first {
+		t.Fatal("the JWT was reused past half its TTL")
+	}
+	var c api.IdentityClaims
+	parsed, err := jose.ParseSigned(later, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil || json.Unmarshal(parsed.UnsafePayloadWithoutVerification(), &c) != nil {
+		t.Fatal(err)
+	}
+	if c.IssuedAt != now().Unix() || c.Expiry != now().Add(30*time.Second).Unix() {
+		t.Errorf("new JWT iat %d exp %d, want %d and 30s later", c.IssuedAt, c.Expiry, now().Unix())
 	}
 }
 
