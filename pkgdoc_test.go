@@ -66,6 +66,10 @@ func TestPackageDocs(t *testing.T) {
 //   - clientip (the client address behind trusted proxies) is a helper of
 //     the HTTP surfaces: it may speak net/http and imports no tokend
 //     package.
+//   - fetch (documents fetched from URLs third parties name, guarded
+//     against SSRF) is a leaf of the standard library that speaks
+//     net/http; the domain packages reach it only through interfaces
+//     they own, wired by cmd.
 //   - routetable (the route file of the gateway and forward-auth) is a leaf
 //     of the standard library, shared by the two surfaces that use it.
 //   - ldap implements user.Directory and imports user alone; its test
@@ -93,6 +97,7 @@ var layers = func() map[string][]string {
 		"internal/seal":       nil,
 		"internal/store":      {"internal/credential"},
 		"internal/clientip":   nil,
+		"internal/fetch":      nil,
 		"internal/routetable": nil,
 		"internal/server":     slices.Concat(below, []string{"internal/clientip", "internal/routetable", "tokenauth"}),
 		"internal/gateway":    {"api", "tokenauth", "internal/routetable", "internal/clientip"},
@@ -117,7 +122,7 @@ func harness(pkg string) bool {
 // speaksHTTP reports the packages that may import net/http: the surfaces,
 // the public client and middleware, and the harnesses.
 func speaksHTTP(pkg string) bool {
-	return harness(pkg) || pkg == "internal/server" || pkg == "internal/gateway" || pkg == "internal/web" || pkg == "internal/clientip" || pkg == "client" || pkg == "tokenauth"
+	return harness(pkg) || pkg == "internal/server" || pkg == "internal/gateway" || pkg == "internal/web" || pkg == "internal/clientip" || pkg == "internal/fetch" || pkg == "client" || pkg == "tokenauth"
 }
 
 // TestImportRules enforces the dependency direction of STYLE.md §3 (see

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/credential"
+	"github.com/tokend/tokend/internal/fetch"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
@@ -23,12 +24,30 @@ type oauthConfig struct {
 	dcr             bool
 	dcrInitialToken string // a file path
 	dcrRateLimit    int    // registrations per address per hour; 0: none
+	cimd            bool
+	cimdInsecure    bool
 }
 
 func (c *oauthConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.dcr, "dcr", false, "enable RFC 7591 dynamic client registration at /oauth2/register ($TOKEND_DCR)")
 	str(fs, &c.dcrInitialToken, "dcr-initial-token-file", "", "file holding the initial access token registrations must present; without it registration is open to anyone")
 	intFlag(fs, &c.dcrRateLimit, "dcr-rate-limit", 20, "registration requests one client address may make per hour (0: no limit)")
+	fs.BoolVar(&c.cimd, "cimd", false, "accept client ID metadata documents: an https URL as client_id names a public client described by the JSON there ($"+envName("cimd")+")")
+	fs.BoolVar(&c.cimdInsecure, "cimd-insecure-allow-private", false, "let --cimd fetch documents over plain http and from loopback, private and link-local addresses: for development and tests only ($"+envName("cimd-insecure-allow-private")+")")
+}
+
+// documents returns the fetcher of client ID metadata documents, or nil
+// when --cimd is off.
+func (c *oauthConfig) documents(log *slog.Logger) (oauth.DocumentFetcher, error) {
+	switch {
+	case c.cimdInsecure && !c.cimd:
+		return nil, fmt.Errorf("%w: --cimd-insecure-allow-private needs --cimd", errUsage)
+	case !c.cimd:
+		return nil, nil
+	case c.cimdInsecure:
+		log.Warn("--cimd-insecure-allow-private is set: anyone who names a client_id URL can make tokend call loopback, private and cloud-metadata addresses over plain http; NOT SAFE FOR PRODUCTION USE")
+	}
+	return fetch.New(fetch.Config{InsecureAllowPrivate: c.cimdInsecure}), nil
 }
 
 // newOAuth builds the authorization server.
@@ -44,9 +63,13 @@ func newOAuth(cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.E
 			return nil, fmt.Errorf("%w: the initial access token in %s must be at least 32 characters", errUsage, f)
 		}
 	}
+	docs, err := cfg.oauth.documents(log)
+	if err != nil {
+		return nil, err
+	}
 	o, err := oauth.New(oauth.Config{DB: db, Signer: sg, Verifier: engine, Issuer: issuer,
 		Registration: cfg.oauth.dcr, InitialAccessToken: initial, RegistrationLimit: registrationLimit(cfg.oauth.dcrRateLimit),
-		BrowserFlows: true, Logger: log})
+		BrowserFlows: true, Documents: docs, Logger: log})
 	if err != nil {
 		return nil, err
 	}

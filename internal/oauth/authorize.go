@@ -134,7 +134,7 @@ func (s *Service) authorizeClient(ctx context.Context, f Form) (store.Client, er
 	if id == "" {
 		return store.Client{}, invalidRequest("client_id is required")
 	}
-	c, err := s.client(ctx, id)
+	c, err := s.lookupClient(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
 		return store.Client{}, newError(400, ErrInvalidClient, "no client with this client_id may use the authorization code grant")
 	}

@@ -171,8 +171,16 @@ func (s *Service) checkAssertion(ctx context.Context, cr Credentials, c store.Cl
 // publicClient identifies a client that sent only its client_id: that is
 // enough for a public client (token_endpoint_auth_method none), whose
 // grants are bound to a PKCE verifier or a device code instead of a
-// secret; any other client must authenticate.
+// secret; any other client must authenticate. A client_id that is a URL
+// names a client ID metadata document, whose clients are all public.
 func (s *Service) publicClient(ctx context.Context, cr Credentials, id string) (store.Client, error) {
+	if IsMetadataURL(id) {
+		c, err := s.lookupClient(ctx, id)
+		if e, ok := errors.AsType[*Error](err); ok {
+			e.Status, e.Basic = 401, cr.Basic
+		}
+		return c, err
+	}
 	if !ids.Valid(ClientIDPrefix, id) {
 		return store.Client{}, s.clientError(cr, "client authentication failed")
 	}

@@ -37,8 +37,12 @@ type ScopeInfo struct {
 // (its name, and for a dynamically registered one the host it redirects
 // to, since anyone can register any name), which API and which scopes.
 type ConsentRequest struct {
-	ClientName   string
-	Dynamic      bool
+	ClientName string
+	Dynamic    bool
+	// DocumentHost is the host serving the client ID metadata document
+	// that describes the client, when one does: the one name in the
+	// request that its author cannot choose freely.
+	DocumentHost string
 	RedirectHost string
 	ClientURI    string
 	APIName      string
@@ -49,6 +53,9 @@ type ConsentRequest struct {
 // described by tokend.
 func (s *Service) ConsentFor(a *Authorization) ConsentRequest {
 	cr := ConsentRequest{ClientName: a.Client.Name, Dynamic: a.Client.Dynamic, ClientURI: a.Client.Meta.ClientURI}
+	if u, err := url.Parse(a.Client.ID); err == nil && IsMetadataURL(a.Client.ID) {
+		cr.DocumentHost = u.Host
+	}
 	if u, err := url.Parse(a.RedirectURI); err == nil {
 		cr.RedirectHost = u.Host
 		if cr.RedirectHost == "" {

@@ -85,6 +85,8 @@ type Metadata struct {
 	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthSigningAlgs       []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
+	// ClientIDMetadataDocumentSupported: draft-ietf-oauth-client-id-metadata-document §5.
+	ClientIDMetadataDocumentSupported bool `json:"client_id_metadata_document_supported,omitempty"`
 }
 
 // claimsSupported are the claims of ID tokens and userinfo.
@@ -132,6 +134,9 @@ func (s *Service) Metadata() Metadata {
 		m.EndSessionEndpoint = s.issuer + EndSessionPath
 		m.ResponseTypesSupported = []string{"code"}
 		m.GrantTypesSupported = []string{GrantAuthorizationCode, GrantDeviceCode, GrantClientCredentials, GrantRefreshToken}
+	}
+	if s.browserFlows && s.documents != nil {
+		m.ClientIDMetadataDocumentSupported = true
 	}
 	if s.registration {
 		m.RegistrationEndpoint = s.issuer + RegisterPath

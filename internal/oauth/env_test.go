@@ -20,7 +20,13 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	s := servertest.New(t)
+	return startEnv(t, servertest.Options{})
+}
+
+// startEnv is newEnv with a server set up with o.
+func startEnv(t testing.TB, o servertest.Options) *env {
+	t.Helper()
+	s := servertest.Start(t, o)
 	e := &env{Server: s}
 	var err error
 	if e.billing, err = s.Client.CreateAPI(t.Context(), api.CreateAPIRequest{Name: "Billing",

@@ -60,6 +60,11 @@ type Config struct {
 	// InitialAccessToken, when set, must accompany every registration as
 	// a bearer token (RFC 7591 §3). Empty leaves registration open.
 	InitialAccessToken string
+	// Documents, when set, makes the Service accept client ID metadata
+	// documents: a client_id that is an https URL names a public client
+	// described by the JSON document there, fetched with Documents. Nil
+	// refuses such client ids and leaves them unadvertised.
+	Documents DocumentFetcher
 	// RegistrationLimit is how many registration requests one client
 	// address (an IPv6 address by its /64) may make per hour; more get
 	// 429. 0 means 20; negative means no limit.
@@ -96,9 +101,14 @@ type Service struct {
 	// userCodes counts wrong device user codes per address.
 	userCodes *failures
 	clients   ttlCache[store.Client]
-	apis      ttlCache[[]store.API]
-	log       *slog.Logger
-	now       func() time.Time
+	// documents fetches client ID metadata documents (nil: refused);
+	// docClients are the clients made of them, each for as long as its
+	// document may be reused.
+	documents  DocumentFetcher
+	docClients ttlCache[store.Client]
+	apis       ttlCache[[]store.API]
+	log        *slog.Logger
+	now        func() time.Time
 }
 
 // New returns a Service subscribed to cfg.DB's changes, or an error
@@ -121,7 +131,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("oauth config: %w", errors.Join(errs...))
 	}
 	s := &Service{db: cfg.DB, signer: cfg.Signer, verifier: cfg.Verifier, issuer: strings.TrimSuffix(cfg.Issuer, "/"),
-		registration: cfg.Registration, browserFlows: cfg.BrowserFlows, log: cfg.Logger, now: cfg.Now}
+		registration: cfg.Registration, browserFlows: cfg.BrowserFlows, documents: cfg.Documents, log: cfg.Logger, now: cfg.Now}
 	if cfg.InitialAccessToken != "" {
 		s.initialHash, s.hasInitial = credential.Hash(cfg.InitialAccessToken), true
 	}
@@ -281,6 +291,12 @@ func (c *ttlCache[V]) generation() uint64 {
 
 // put stores v unless a drop happened since gen was read.
 func (c *ttlCache[V]) put(k string, v V, now time.Time, gen uint64) {
+	c.putUntil(k, v, now.Add(c.ttl), gen)
+}
+
+// putUntil stores v until the given time unless a drop happened since
+// gen was read.
+func (c *ttlCache[V]) putUntil(k string, v V, until time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {
@@ -289,7 +305,7 @@ func (c *ttlCache[V]) put(k string, v V, now time.Time, gen uint64) {
 	if c.m == nil || len(c.m) > 100_000 {
 		c.m = make(map[string]ttlEntry[V])
 	}
-	c.m[k] = ttlEntry[V]{v: v, until: now.Add(c.ttl)}
+	c.m[k] = ttlEntry[V]{v: v, until: until}
 }
 
 // drop removes the given keys; none removes everything.
@@ -312,10 +328,12 @@ func (s *Service) onChange(c store.Change) {
 	switch {
 	case c.All:
 		s.clients.drop()
+		s.docClients.drop()
 		s.apis.drop()
 		return
 	case len(c.Clients) > 0:
 		s.clients.drop(c.Clients...)
+		s.docClients.drop(c.Clients...)
 	}
 	if len(c.APIs) > 0 {
 		s.apis.drop()

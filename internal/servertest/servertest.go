@@ -104,6 +104,9 @@ type Options struct {
 	MFA user.MFAPolicy
 	// Directory, if set, is the LDAP directory sign-in consults.
 	Directory user.Directory
+	// Documents, if set, makes the authorization server accept client
+	// ID metadata documents, fetched with it.
+	Documents oauth.DocumentFetcher
 }
 
 // New starts a server and stops it when t ends.
@@ -145,7 +148,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	s.OAuth, err = oauth.New(oauth.Config{DB: db, Signer: s.Signer, Verifier: s.Engine, Issuer: s.Issuer,
-		Registration: true, BrowserFlows: true, Logger: log, Now: s.Clock.Now})
+		Registration: true, BrowserFlows: true, Documents: o.Documents, Logger: log, Now: s.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
