@@ -179,3 +179,30 @@ func TestDirectoryDown(t *testing.T) {
 		t.Errorf("SignIn(local, wrong, directory down) = %v, want ErrInvalidCredentials", err)
 	}
 }
+
+// TestDirectorySignInEqualWork: with a directory, a sign-in as someone
+// nobody knows, as a directory user with a wrong password and as a local
+// user with a wrong password each check one password with argon2id, so
+// that the time of the refusal does not tell which it was. (The times
+// themselves are not asserted: the test counts the work.)
+func TestDirectorySignInEqualWork(t *testing.T) {
+	e := newDirEnv(t, "")
+	ctx := t.Context()
+	if _, err := e.svc.Create(ctx, audit.Actor{ID: "test"}, api.CreateUserRequest{Username: "local-lou",
+		Password: "harbour-lantern-quiet-7"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ what, username string }{
+		{"unknown user", "nobody-at-all"}, {"directory user, wrong password", "alice"},
+		{"local user, wrong password", "local-lou"}, {"filter metacharacters", "al*)(uid=*"},
+	} {
+		before := user.PasswordChecks(e.svc)
+		_, err := e.svc.SignIn(ctx, tc.username, "not-the-password-9", user.ClientMeta{IP: "192.0.2.7"})
+		if !errors.Is(err, user.ErrInvalidCredentials) {
+			t.Fatalf("%s: SignIn = %v, want ErrInvalidCredentials", tc.what, err)
+		}
+		if n := user.PasswordChecks(e.svc) - before; n != 1 {
+			t.Errorf("%s: %d argon2id checks, want 1 as for every refusal", tc.what, n)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -87,6 +88,9 @@ type hasher struct {
 	// the user is unknown or has no password, so that such a sign-in
 	// costs what a real one costs.
 	dummy string
+	// checks counts the passwords checked, for the tests that show a
+	// refusal did the work of a wrong password.
+	checks atomic.Int64
 }
 
 // newHasher returns a hasher with params and as many slots as the Go
@@ -146,6 +150,7 @@ func (h *hasher) check(ctx context.Context, encoded, password string) (ok, rehas
 		return false, false, err
 	}
 	defer release()
+	h.checks.Add(1)
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
 	ok = subtle.ConstantTimeCompare(got, want) == 1 && encoded != ""
 	return ok, ok && p.weaker(h.params), nil

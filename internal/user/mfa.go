@@ -100,3 +100,19 @@ func (s *Service) ResetMFA(ctx context.Context, by audit.Actor, userID string) e
 	})
 	return err
 }
+
+// CheckCode checks a code typed at the second step after a password:
+// six digits are a code from the authenticator app (CheckTOTP), anything
+// else a recovery code (UseRecoveryCode). Each works once, under the
+// user's code throttle. It returns ErrInvalidCode (also for a TOTP code
+// of a user without TOTP), *CodeThrottledError, or an internal error.
+func (s *Service) CheckCode(ctx context.Context, userID, code string) error {
+	if _, ok := normalTOTP(code); ok {
+		err := s.CheckTOTP(ctx, userID, code)
+		if errors.Is(err, ErrNoTOTP) {
+			return ErrInvalidCode
+		}
+		return err
+	}
+	return s.UseRecoveryCode(ctx, userID, code)
+}

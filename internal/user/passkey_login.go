@@ -54,6 +54,21 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, userID string) (options
 	return s.beginCeremony(ctx, ceremonyLogin, userID, assertion, sd)
 }
 
+// BeginPasswordlessLogin starts a passwordless passkey sign-in, as
+// BeginPasskeyLogin with no user, for the browser m describes. Anyone may
+// start one, so each client address may start only so many
+// (passkeyStarts): beyond them it returns *ThrottledError, before any
+// ceremony is stored.
+func (s *Service) BeginPasswordlessLogin(ctx context.Context, m ClientMeta) (options json.RawMessage, state string, err error) {
+	if _, err := s.rp(); err != nil {
+		return nil, "", err
+	}
+	if err := s.throttle.start(ctx, m.IP, s.now()); err != nil {
+		return nil, "", err
+	}
+	return s.BeginPasskeyLogin(ctx, "")
+}
+
 // FinishPasskeyLogin checks body, the browser's answer (the
 // PublicKeyCredential as JSON) to the sign-in ceremony that state names,
 // and returns the user it proves. The state works once, so a replayed

@@ -60,6 +60,13 @@ func (s *Service) authenticate(ctx context.Context, username, password string) (
 	if s.directory != nil && (err != nil || local.Source == api.UserSourceLDAP) {
 		u, err := s.directorySignIn(ctx, username, password)
 		if errors.Is(err, ErrInvalidCredentials) {
+			// A local user's wrong password costs an argon2id
+			// check; a refusal of the directory (an unknown name
+			// above all) costs one too, so that the time of the
+			// answer does not tell a local account from no account.
+			if _, _, herr := s.hasher.check(ctx, "", password); herr != nil {
+				return store.User{}, herr
+			}
 			return store.User{ID: local.ID}, err
 		}
 		return u, err

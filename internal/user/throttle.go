@@ -60,6 +60,43 @@ var (
 	DefaultAddressThrottle = ThrottlePolicy{Free: 30, Base: time.Second, Lock: 15 * time.Minute, Forget: 24 * time.Hour}
 )
 
+// passkeyStarts limits the passwordless passkey sign-ins a client
+// address may start: each start stores a ceremony for
+// PasskeyCeremonyTTL, so an unlimited flood would grow the store without
+// bound. Starts are counted like failures (every start, since none needs
+// a password): the first 60 within a ceremony's lifetime are free (the
+// sign-in page starts one per visit for the browser's autofill, and many
+// people may share one NAT address), then each further one waits 1s,
+// doubling, up to the ceremony's lifetime. So an address holds at most
+// about 70 live ceremonies, and the counts live in the throttle's
+// bounded table (or Redis).
+var passkeyStarts = ThrottlePolicy{Free: 60, Base: time.Second, Lock: PasskeyCeremonyTTL, Forget: PasskeyCeremonyTTL}
+
+// passkeyStartKey is the throttle key of the passkey sign-ins an address
+// starts, apart from its failed sign-ins.
+func passkeyStartKey(ip string) string { return "p" + addressKey(ip) }
+
+// start counts one passwordless passkey sign-in started from ip at now,
+// or refuses it with a *ThrottledError while the address must wait.
+func (t *throttle) start(ctx context.Context, ip string, now time.Time) error {
+	key := passkeyStartKey(ip)
+	var n int64
+	var last time.Time
+	if err := t.run(ctx, func(c FailureCounter) (err error) {
+		n, last, err = c.Failures(ctx, key)
+		return err
+	}); err != nil {
+		return err
+	}
+	if w := passkeyStarts.wait(n); w > 0 && now.Before(last.Add(w)) {
+		return &ThrottledError{RetryAfter: (last.Add(w).Sub(now) + time.Second - 1).Truncate(time.Second)}
+	}
+	return t.run(ctx, func(c FailureCounter) error {
+		_, err := c.AddFailure(ctx, key, now, passkeyStarts.Forget)
+		return err
+	})
+}
+
 // wait returns how long after its last failure a key with n failures
 // must wait.
 func (p ThrottlePolicy) wait(n int64) time.Duration {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"image/png"
@@ -95,6 +96,12 @@ func (s *Service) BeginTOTP(ctx context.Context, userID string) (TOTPEnrolment, 
 		}
 		return TOTPEnrolment{}, err
 	}
+	return enrolment(key)
+}
+
+// enrolment is what a person is shown of key: its secret, URL and QR
+// code.
+func enrolment(key *otp.Key) (TOTPEnrolment, error) {
 	img, err := key.Image(qrSize, qrSize)
 	if err != nil {
 		return TOTPEnrolment{}, fmt.Errorf("totp qr code: %w", err)
@@ -104,6 +111,38 @@ func (s *Service) BeginTOTP(ctx context.Context, userID string) (TOTPEnrolment, 
 		return TOTPEnrolment{}, fmt.Errorf("totp qr code: %w", err)
 	}
 	return TOTPEnrolment{Secret: key.Secret(), URL: key.URL(), QRPNG: buf.Bytes()}, nil
+}
+
+// PendingTOTP shows again the enrolment BeginTOTP started and nobody
+// confirmed yet, for a person who typed a wrong first code or reloaded
+// the page: the same secret, URL and QR code. It returns ErrNoTOTP if no
+// enrolment is pending (none, or TOTP already on).
+func (s *Service) PendingTOTP(ctx context.Context, userID string) (TOTPEnrolment, error) {
+	t, err := s.db.TOTPOf(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !t.ConfirmedAt.IsZero() {
+		return TOTPEnrolment{}, ErrNoTOTP
+	}
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
+	u, err := s.db.UserByID(ctx, userID)
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
+	sealed, err := seal.Open(s.kek, totpAD(userID), t.Sealed)
+	if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("totp secret of %s: %w", userID, err)
+	}
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(string(sealed))
+	if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("totp secret of %s: %w", userID, err)
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: s.issuer, AccountName: u.Username, Period: totpPeriod,
+		Secret: raw, Digits: totpDigits, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("totp key of %s: %w", userID, err)
+	}
+	return enrolment(key)
 }
 
 // totpAD binds a sealed TOTP secret to its user's row.

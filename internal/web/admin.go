@@ -46,7 +46,7 @@ var adminNotices = map[string]string{
 	"deleted":  "The user was deleted.",
 	"groups":   "The groups were saved.",
 	"signout":  "Every session of the user was ended.",
-	"mfa":      "The user's second factors were removed; they set up new ones at their next sign-in.",
+	"mfa":      "The user's second factors were removed and they are signed out everywhere; they set up new ones at their next sign-in.",
 }
 
 // usersView is the list of users.
@@ -85,8 +85,9 @@ type userView struct {
 	Error    string
 	// Link is a new set-password link, shown once.
 	Link *linkView
-	// ResetMFA offers to remove the user's second factors.
-	ResetMFA bool
+	// MFA are the user's second factors; the page offers to remove
+	// them.
+	MFA api.MFA
 }
 
 // linkView is a set-password link as a page shows it once.
@@ -101,8 +102,14 @@ func (s *Site) renderUser(w http.ResponseWriter, r *http.Request, status int, v 
 		s.fail(w, r, err)
 		return
 	}
+	m, err := s.users.MFA(r.Context(), uv.Subject.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	uv.frame = s.accountFrame(r, uv.Subject.Username, "admin", v)
 	uv.Sessions = len(ss.Sessions)
+	uv.MFA = m
 	s.render(w, r, status, pageUser, uv)
 }
 
@@ -195,6 +202,15 @@ func (s *Site) setGroups(r *http.Request, v visitor, id string, f url.Values) (s
 	return "groups", err
 }
 
+// resetMFA removes the user's second factors (a lost phone or passkey)
+// and ends their sessions; the box must be ticked.
+func (s *Site) resetMFA(r *http.Request, v visitor, id string, f url.Values) (string, error) {
+	if f.Get("confirm") != "yes" {
+		return "", errConfirmReset
+	}
+	return "mfa", s.users.ResetMFA(r.Context(), s.actor(r, v), id)
+}
+
 func (s *Site) endUserSessions(r *http.Request, v visitor, id string, _ url.Values) (string, error) {
 	return "signout", s.users.AdminEndSessions(r.Context(), s.actor(r, v), id)
 }
@@ -202,6 +218,7 @@ func (s *Site) endUserSessions(r *http.Request, v visitor, id string, _ url.Valu
 var (
 	errSelf          = &publicError{http.StatusConflict, "You cannot disable or delete your own account here; ask another administrator."}
 	errConfirmDelete = &publicError{http.StatusBadRequest, "Tick the box to confirm that the user is to be deleted."}
+	errConfirmReset  = &publicError{http.StatusBadRequest, "Tick the box to confirm that the user's second factors are to be removed. Nothing was changed."}
 )
 
 // passwordLink answers POST /admin/users/{id}/password-link: a new

@@ -179,8 +179,9 @@ func TestBrowserDeviceFlow(t *testing.T) {
 	b.shoot("device")
 	b.do(chromedp.Click(chromedp.CSS("main form button[type=submit]"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("button[value=allow]")))
 	mustContain(t, "device consent", b.text("main"), "TV app", "Know who you are")
-	b.do(chromedp.Click(chromedp.CSS("button[value=allow]"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS(".notice")))
-	mustContain(t, "device done", b.text(".notice"), "Your device is connected")
+	// The consent page has a .notice too: wait for the answer's.
+	b.do(chromedp.Click(chromedp.CSS("button[value=allow]"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS(`.notice[role=status]`)))
+	mustContain(t, "device done", b.text(`.notice[role=status]`), "Your device is connected")
 	tok, err := cfg.DeviceAccessToken(ctx, da)
 	if err != nil || tok.Extra("id_token") == nil {
 		t.Fatalf("DeviceAccessToken: %v", err)

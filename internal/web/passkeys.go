@@ -148,7 +148,7 @@ func (s *Site) signInOptions(w http.ResponseWriter, r *http.Request) {
 		s.answerJSON(w, r, nil, err)
 		return
 	}
-	opts, state, err := s.users.BeginPasskeyLogin(r.Context(), "")
+	opts, state, err := s.users.BeginPasswordlessLogin(r.Context(), s.meta(r))
 	s.answerJSON(w, r, ceremonyStart{Options: opts, State: state}, err)
 }
 
@@ -204,7 +204,7 @@ func (s *Site) secondFactorPasskey(w http.ResponseWriter, r *http.Request, v vis
 		return
 	}
 	s.setSession(w, in)
-	s.answerJSON(w, r, ceremonyDone{Redirect: s.stepPage(in.Session)}, nil)
+	s.answerJSON(w, r, ceremonyDone{Redirect: orDefault(localPath(a.Next), s.stepPage(in.Session))}, nil)
 }
 
 // ceremony runs h, a passkey endpoint of passkey.js, for a session whose
@@ -284,6 +284,7 @@ func (s *Site) answerJSON(w http.ResponseWriter, r *http.Request, v any, err err
 		var msg string
 		var internal bool
 		status, msg, internal = passkeyError(err)
+		retryAfter(w, err)
 		if internal {
 			s.log.ErrorContext(r.Context(), "page failed", "request_id", w.Header().Get("X-Request-Id"),
 				"path", r.URL.Path, "err", err)
@@ -298,6 +299,10 @@ func (s *Site) answerJSON(w http.ResponseWriter, r *http.Request, v any, err err
 // passkeyError is what the passkey pages say of a refusal. A refused
 // answer says nothing of why (the detail is for the log only).
 func passkeyError(err error) (status int, msg string, internal bool) {
+	if te, ok := errors.AsType[*user.ThrottledError](err); ok {
+		return http.StatusTooManyRequests, "Too many passkey sign-ins were started from your network. Wait " +
+			waitText(te.RetryAfter) + ", or sign in with your password.", false
+	}
 	switch {
 	case errors.Is(err, user.ErrPasskeyRefused):
 		return http.StatusUnauthorized, "The passkey was not accepted. Try again, or use another way to sign in.", false

@@ -19,26 +19,29 @@ var assets embed.FS
 // Every name here is parsed by New; a render method names its page by
 // one of these constants.
 const (
-	pageError        = "error"
-	pageSetPassword  = "set_password"
-	pageSignIn       = "signin"
-	pageSecondFactor = "second_factor"
-	pageEnrol        = "enrol"
-	pageAccount      = "account"
-	pagePassword     = "password"
-	pageSessions     = "sessions"
-	pageUsers        = "users"
-	pageUser         = "user"
-	pageNewUser      = "new_user"
-	pagePasskeys     = "passkeys"
-	pageConsent      = "consent"
-	pageDevice       = "device"
-	pageLogout       = "logout"
-	pageReturn       = "return"
+	pageError         = "error"
+	pageSetPassword   = "set_password"
+	pageSignIn        = "signin"
+	pageSecondFactor  = "second_factor"
+	pageEnrol         = "enrol"
+	pageAccount       = "account"
+	pagePassword      = "password"
+	pageSessions      = "sessions"
+	pageUsers         = "users"
+	pageUser          = "user"
+	pageNewUser       = "new_user"
+	pagePasskeys      = "passkeys"
+	pageConsent       = "consent"
+	pageDevice        = "device"
+	pageLogout        = "logout"
+	pageReturn        = "return"
+	pageTOTP          = "totp"
+	pageRecoveryCodes = "recovery_codes"
 )
 
 var pageNames = []string{pageError, pageSetPassword, pageSignIn, pageSecondFactor, pageEnrol, pageAccount, pagePassword,
-	pageSessions, pageUsers, pageUser, pageNewUser, pagePasskeys, pageConsent, pageDevice, pageLogout, pageReturn}
+	pageSessions, pageUsers, pageUser, pageNewUser, pagePasskeys, pageConsent, pageDevice, pageLogout, pageReturn,
+	pageTOTP, pageRecoveryCodes}
 
 // pages holds every page's template: the layout with the page's blocks.
 type pages struct {

@@ -13,6 +13,7 @@ import (
 // passkey pages add themselves here.
 func factorPages() []factorPage {
 	return []factorPage{
+		{Path: "/account/totp", Name: "Authenticator app", Help: "A six-digit code from an app on your phone, with recovery codes."},
 		{Path: "/account/passkeys", Name: "Passkeys", Help: "Sign in with your fingerprint, face or security key."},
 	}
 }
@@ -32,6 +33,7 @@ func (s *Site) routes() *http.ServeMux {
 	mux.HandleFunc("POST /signin", s.signIn)
 	mux.HandleFunc("POST /signout", s.signOut)
 	mux.HandleFunc("GET /signin/second-factor", s.secondFactor(s.secondFactorForm))
+	mux.HandleFunc("POST /signin/second-factor", s.secondFactor(s.secondFactorCode))
 	mux.HandleFunc("GET /signin/enrol", s.withSession(s.enrolPage, user.PendingEnrol))
 	mux.HandleFunc("POST /signin/passkey/options", s.signInOptions)
 	mux.HandleFunc("POST /signin/passkey", s.signInWithPasskey)
@@ -44,6 +46,11 @@ func (s *Site) routes() *http.ServeMux {
 	mux.HandleFunc("GET /account/sessions", s.signedIn(s.sessions))
 	mux.HandleFunc("POST /account/sessions/end-others", s.signedIn(s.endOtherSessions))
 	mux.HandleFunc("POST /account/sessions/{id}/end", s.signedIn(s.endSession))
+	mux.HandleFunc("GET /account/totp", s.enrolling(s.totpPage))
+	mux.HandleFunc("POST /account/totp/begin", s.enrolling(s.beginTOTP))
+	mux.HandleFunc("POST /account/totp/confirm", s.enrolling(s.confirmTOTP))
+	mux.HandleFunc("POST /account/totp/disable", s.enrolling(s.disableTOTP))
+	mux.HandleFunc("POST /account/totp/recovery-codes", s.signedIn(s.newRecoveryCodes))
 	mux.HandleFunc("GET /account/passkeys", s.enrolling(s.passkeys))
 	mux.HandleFunc("POST /account/passkeys/options", s.ceremony(s.registrationOptions, user.PendingEnrol))
 	mux.HandleFunc("POST /account/passkeys", s.ceremony(s.addPasskey, user.PendingEnrol))
@@ -59,6 +66,7 @@ func (s *Site) routes() *http.ServeMux {
 	mux.HandleFunc("POST /admin/users/{id}/delete", s.admin(s.onUser(s.deleteUser)))
 	mux.HandleFunc("POST /admin/users/{id}/groups", s.admin(s.onUser(s.setGroups)))
 	mux.HandleFunc("POST /admin/users/{id}/end-sessions", s.admin(s.onUser(s.endUserSessions)))
+	mux.HandleFunc("POST /admin/users/{id}/reset-mfa", s.admin(s.onUser(s.resetMFA)))
 	mux.HandleFunc("POST /admin/users/{id}/password-link", s.admin(s.passwordLink))
 
 	if s.oauth != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/tokend/tokend/internal/user"
@@ -50,7 +49,11 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 func (s *Site) signInForm(w http.ResponseWriter, r *http.Request) {
 	next := localPath(r.URL.Query().Get("next"))
 	if v, err := s.visit(r); err == nil {
-		http.Redirect(w, r, orDefault(next, s.stepPage(v.session)), http.StatusSeeOther)
+		to := orDefault(next, s.stepPage(v.session))
+		if v.session.Pending != "" {
+			to = withNext(s.stepPage(v.session), next)
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
 	view := signInView{Next: next}
@@ -75,15 +78,13 @@ func (s *Site) signIn(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		if te, ok := errors.AsType[*user.ThrottledError](err); ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(te.RetryAfter.Seconds()))))
-		}
+		retryAfter(w, err)
 		s.renderSignIn(w, r, status, signInView{Username: username, Next: next, Error: msg})
 		return
 	}
 	s.setSession(w, in)
 	if in.Session.Pending != "" {
-		next = s.stepPage(in.Session)
+		next = withNext(s.stepPage(in.Session), next)
 	}
 	http.Redirect(w, r, orDefault(next, "/account"), http.StatusSeeOther)
 }
