@@ -58,3 +58,19 @@ type TokenList struct {
 	Tokens     []Token `json:"tokens"`
 	NextCursor string  `json:"next_cursor,omitempty"`
 }
+
+// TokenUse is one line of a personal access token's recent uses: Count
+// verifications in the minute starting at Minute, from client address IP,
+// answered Code.
+type TokenUse struct {
+	Minute time.Time `json:"minute"`
+	IP     string    `json:"ip"`
+	Code   Code      `json:"code"`
+	Count  int64     `json:"count"`
+}
+
+// TokenUseList is the answer of GET /v1/me/tokens/{id}/uses, newest
+// first.
+type TokenUseList struct {
+	Uses []TokenUse `json:"uses"`
+}

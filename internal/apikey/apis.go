@@ -27,6 +27,12 @@ const (
 	ScopeAdmin = "tokend:admin"
 	// ScopeVerify grants POST /v1/verify and nothing else.
 	ScopeVerify = "tokend:verify"
+	// ScopeSelf, held by a person's own personal access token of the
+	// built-in API, grants /v1/me: what the person may do for
+	// themselves, and nothing of anyone else.
+	ScopeSelf = "tokend:self"
+	// SelfTokenMaxTTL caps the lifetime of those tokens.
+	SelfTokenMaxTTL = 365 * 24 * time.Hour
 )
 
 // ErrSystemAPI is returned for changes the built-in API does not allow.
@@ -60,11 +66,35 @@ func NewService(cfg Config) *Service {
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// EnsureSystemAPI creates the built-in API if it is missing.
+// EnsureSystemAPI creates the built-in API if it is missing, and gives
+// one created by an older tokend the tokend:self scope and the policy
+// that lets every person hold it in a personal access token.
 func (s *Service) EnsureSystemAPI(ctx context.Context) error {
 	now := s.clock()
-	return s.db.EnsureAPI(ctx, store.API{ID: SystemAPIID, Name: "tokend", Audience: SystemAudience,
-		Scopes: []string{ScopeAdmin, ScopeVerify}, KeyPrefix: SystemPrefix, CreatedAt: now, UpdatedAt: now})
+	sys := store.API{ID: SystemAPIID, Name: "tokend", Audience: SystemAudience,
+		Scopes: []string{ScopeAdmin, ScopeVerify, ScopeSelf}, KeyPrefix: SystemPrefix, Policy: systemPolicy(),
+		CreatedAt: now, UpdatedAt: now}
+	if err := s.db.EnsureAPI(ctx, sys); err != nil {
+		return err
+	}
+	a, err := s.db.APIByID(ctx, SystemAPIID)
+	if err != nil || slices.Contains(a.Scopes, ScopeSelf) {
+		return err
+	}
+	_, err = s.db.UpdateAPI(ctx, SystemAPIID, func(a *store.API) (store.Event, error) {
+		before := auditAPI(*a)
+		a.Scopes, a.Policy, a.UpdatedAt = sys.Scopes, sys.Policy, now
+		return audit.Change(audit.System, now, "api.update", "api", a.ID, before, auditAPI(*a))
+	})
+	return err
+}
+
+// systemPolicy is the built-in API's policy: every person may hold a
+// personal access token with tokend:self, for at most SelfTokenMaxTTL.
+func systemPolicy() store.Policy {
+	return store.Policy{UserScopes: []store.UserScopes{{Everyone: true, Scopes: []string{ScopeSelf}}},
+		PATMaxTTL:         SelfTokenMaxTTL,
+		ScopeDescriptions: map[string]string{ScopeSelf: "See and manage your own tokens, apps, sessions and passkeys"}}
 }
 
 // CreateAPI validates req and creates the API. It returns *valid.Error or

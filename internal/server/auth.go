@@ -13,24 +13,30 @@ import (
 )
 
 // The kinds of principal. An admin key holds tokend:admin; a verify key
-// holds tokend:verify only. A signed-in user and a personal access token
-// come next.
+// holds tokend:verify only. A person calls /v1/me with their browser
+// session (kindSession) or with a personal access token of theirs holding
+// tokend:self (kindPersonalToken); see me_auth.go.
 const (
-	kindAdminKey  = "admin_key"
-	kindVerifyKey = "verify_key"
+	kindAdminKey      = "admin_key"
+	kindVerifyKey     = "verify_key"
+	kindSession       = "session"
+	kindPersonalToken = "personal_access_token"
 )
 
 // principal is who is calling: resolved once, by the middleware (caller),
 // before the handler runs, and handed to it. A handler never
 // authenticates by itself.
 type principal struct {
-	id     string   // the key id
-	kind   string   // kindAdminKey or kindVerifyKey
+	id     string   // the key id; for a person, their user id
+	kind   string   // one of the kinds above
 	scopes []string // what it may do; shared with the verification cache, read only
 	ip     string   // the client address the request came from
+	// via is the session or personal access token a person called with.
+	via string
 }
 
-// actor is the principal as the audit log records it.
+// actor is the principal as the audit log records it: for a person, the
+// person.
 func (p principal) actor() audit.Actor { return audit.Actor{ID: p.id, IP: p.ip} }
 
 // The scopes a route may require: admin routes, and the routes a verify

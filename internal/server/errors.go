@@ -84,6 +84,7 @@ var titles = map[string]string{
 	api.ErrInsufficientScope: "Insufficient scope", api.ErrNotFound: "Not found", api.ErrConflict: "Conflict",
 	api.ErrTokenInURL: "Token in URL", api.ErrRateLimited: "Too many requests", api.ErrInternal: "Internal error",
 	api.ErrMethodNotAllowed: "Method not allowed", api.ErrNoRoute: "No route",
+	api.ErrCrossOrigin: "Cross-origin request",
 }
 
 // fail writes err as a problem document and logs internal errors once.

@@ -107,7 +107,7 @@ func (s *Server) routes() []route {
 		open("DELETE /oauth2/register/{id}", oauthJSON(s, http.StatusNoContent, s.deleteRegistration)),
 		open("GET /.well-known/oauth-authorization-server", http.HandlerFunc(s.metadata)),
 		open("GET /.well-known/openid-configuration", http.HandlerFunc(s.metadata)),
-	}, s.envoyAuthz()...)
+	}, append(s.meRoutes(), s.envoyAuthz()...)...)
 }
 
 // envoyAuthz are the routes of Envoy's ext_authz check requests: every

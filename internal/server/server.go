@@ -83,6 +83,7 @@ type Server struct {
 	// authzRoutes is the route table of /v1/authz, swapped on reload.
 	authzRoutes atomic.Pointer[routetable.Table]
 	pages       http.Handler
+	crossOrigin *http.CrossOriginProtection // for /v1/me callers with a session cookie
 	log         *slog.Logger
 	now         func() time.Time
 	reqPfx      string
@@ -99,7 +100,8 @@ type database interface {
 // New returns a Server.
 func New(cfg Config) *Server {
 	s := &Server{database: cfg.DB, audit: audit.NewLog(cfg.DB), keys: cfg.Keys, engine: cfg.Engine, signer: cfg.Signer, oauth: cfg.OAuth, users: cfg.Users, gatherer: cfg.Gatherer, ready: cfg.Ready,
-		clientIPs: clientip.New(cfg.TrustedProxies), hsts: cfg.HSTS, pages: cfg.Pages, log: cfg.Logger, now: cfg.Now}
+		clientIPs: clientip.New(cfg.TrustedProxies), hsts: cfg.HSTS, pages: cfg.Pages, log: cfg.Logger, now: cfg.Now,
+		crossOrigin: http.NewCrossOriginProtection()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

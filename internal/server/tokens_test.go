@@ -142,7 +142,7 @@ func TestPATPolicyRefusals(t *testing.T) {
 		{"both expiries", f.alice.ID, api.CreateTokenRequest{ExpiresAt: &tooLate, TTL: ttl(time.Hour)}, "ttl"},
 		{"no name", f.alice.ID, api.CreateTokenRequest{Name: "-", TTL: ttl(time.Hour)}, "name"},
 		{"unknown API", f.alice.ID, api.CreateTokenRequest{APIID: "api_nope", TTL: ttl(time.Hour)}, "api_id"},
-		{"tokend's own API", f.alice.ID, api.CreateTokenRequest{APIID: "api_tokend", Scopes: []string{"tokend:admin"}, TTL: ttl(time.Hour)}, "api_id"},
+		{"tokend:admin on tokend's own API", f.alice.ID, api.CreateTokenRequest{APIID: "api_tokend", Scopes: []string{"tokend:admin"}, TTL: ttl(time.Hour)}, "scopes"},
 		{"bad cidr", f.alice.ID, api.CreateTokenRequest{AllowedCIDRs: []string{"10.0.0.0/33"}, TTL: ttl(time.Hour)}, "allowed_cidrs"},
 	}
 	before := f.state(t)

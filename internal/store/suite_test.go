@@ -63,6 +63,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"ResetMFA", testResetMFA},
 		{"MFAAttempts", testMFAAttempts},
 		{"MFAConcurrent", testMFAConcurrent},
+		{"KeyUses", testKeyUses},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

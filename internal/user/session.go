@@ -331,3 +331,10 @@ func sessionEvent(by audit.Actor, now time.Time, action string, ss store.Session
 		"user_id": ss.UserID, "pending": ss.Pending, "amr": ss.AMR, "expires_at": ss.ExpiresAt,
 		"ip": ss.IP, "user_agent": ss.UserAgent})
 }
+
+// EndSessionsCounted ends every session of user userID but the one with
+// id keep ("" for none), as by (the person, or an admin), and returns how
+// many ended.
+func (s *Service) EndSessionsCounted(ctx context.Context, by audit.Actor, userID, keep string) (int, error) {
+	return s.endSessions(ctx, by, userID, keep)
+}

@@ -56,6 +56,7 @@ type Engine struct {
 	ttl, negTTL int64
 	flushEvery  time.Duration
 	usage       *usage
+	uses        *uses
 	jwt         *jwtVerifier // nil: JWTs are NOT_FOUND
 	metrics     *Metrics
 	log         *slog.Logger
@@ -67,7 +68,7 @@ type Engine struct {
 func New(cfg Config) *Engine {
 	e := &Engine{db: cfg.DB, limiter: cfg.Limiter, metrics: cfg.Metrics, log: cfg.Logger, now: cfg.Now,
 		ttl: int64(or(cfg.CacheTTL, 10*time.Second)), negTTL: int64(or(cfg.NegativeTTL, 5*time.Second)),
-		flushEvery: or(cfg.UsageFlush, 2*time.Second), usage: newUsage(), jwt: newJWTVerifier(cfg.JWT)}
+		flushEvery: or(cfg.UsageFlush, 2*time.Second), usage: newUsage(), uses: newUses(), jwt: newJWTVerifier(cfg.JWT)}
 	size := cfg.CacheSize
 	if size == 0 {
 		size = 100_000
@@ -131,6 +132,9 @@ func (e *Engine) Verify(ctx context.Context, req *Request, res *Result) error {
 	res.Code, res.Token, res.HasCredits, res.Credits = api.CodeNotFound, nil, false, 0
 	res.RateLimits = res.RateLimits[:0]
 	err := e.verify(ctx, req, res, start)
+	if t := res.Token; err == nil && t != nil && t.Kind == credential.KindPersonalToken {
+		e.uses.record(t.ID, start, req.ClientIP, res.Code)
+	}
 	e.metrics.observe(res.Code, err, e.now().Sub(start))
 	return err
 }

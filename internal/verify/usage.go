@@ -66,13 +66,17 @@ func (u *usage) restore(batch []store.Usage) {
 
 // Flush writes the bookkeeping gathered so far.
 func (e *Engine) Flush(ctx context.Context) error {
-	batch := e.usage.take()
-	if len(batch) == 0 {
-		return nil
+	if batch := e.usage.take(); len(batch) > 0 {
+		if err := e.db.RecordUsage(ctx, batch); err != nil {
+			e.usage.restore(batch) // the database may be back by the next flush
+			return err
+		}
 	}
-	if err := e.db.RecordUsage(ctx, batch); err != nil {
-		e.usage.restore(batch) // the database may be back by the next flush
-		return err
+	if batch := e.uses.take(); len(batch) > 0 {
+		if err := e.db.RecordKeyUses(ctx, batch, e.now()); err != nil {
+			e.uses.restore(batch)
+			return err
+		}
 	}
 	return nil
 }
