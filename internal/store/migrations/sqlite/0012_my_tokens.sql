@@ -1,7 +1,7 @@
 -- The "my tokens" page and /v1/me: a person's refresh-token families by
 -- subject, the device sign-in that started a family, and the recent uses
 -- of personal access tokens. Keep in step with the other dialect's
--- 0011_my_tokens.sql.
+-- 0012_my_tokens.sql.
 CREATE INDEX oauth_refresh_tokens_subject ON oauth_refresh_tokens (subject, created_at);
 CREATE INDEX oauth_device_codes_family ON oauth_device_codes (family_id) WHERE family_id IS NOT NULL;
 
@@ -11,11 +11,11 @@ CREATE INDEX oauth_device_codes_family ON oauth_device_codes (family_id) WHERE f
 -- rows older than the retention.
 CREATE TABLE key_uses (
 	key_id TEXT NOT NULL,
-	minute BIGINT NOT NULL,
+	minute INTEGER NOT NULL,
 	ip     TEXT NOT NULL,
 	code   TEXT NOT NULL,
-	count  BIGINT NOT NULL,
+	count  INTEGER NOT NULL,
 	PRIMARY KEY (key_id, minute, ip, code)
-);
+) STRICT, WITHOUT ROWID;
 
 CREATE INDEX key_uses_minute ON key_uses (minute);
