@@ -206,3 +206,20 @@ func TestDirectorySignInEqualWork(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectoryReauthenticate: a directory user proves themselves again
+// with the directory's password; a wrong one is refused.
+func TestDirectoryReauthenticate(t *testing.T) {
+	e := newDirEnv(t, "")
+	ctx := t.Context()
+	si, err := e.svc.SignIn(ctx, "alice", "alice-password-1", meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Reauthenticate(ctx, si.User.ID, "alice-password-1"); err != nil {
+		t.Errorf("Reauthenticate(the directory's password) = %v", err)
+	}
+	if err := e.svc.Reauthenticate(ctx, si.User.ID, "not-alice-password"); !errors.Is(err, user.ErrInvalidCredentials) {
+		t.Errorf("Reauthenticate(a wrong password) = %v, want ErrInvalidCredentials", err)
+	}
+}

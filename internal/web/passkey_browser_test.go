@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"net/url"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/tokend/tokend/internal/servertest"
 	"github.com/tokend/tokend/internal/user"
+	"golang.org/x/oauth2"
 )
 
 // virtualAuthenticator attaches one of Chrome's virtual authenticators
@@ -223,4 +225,34 @@ func TestBrowserPasskeyEnrol(t *testing.T) {
 	b.arrive("/account/passkeys?done=added", ".notice")
 	b.do(chromedp.Navigate(base + "/account"))
 	b.arrive("/account", "#profile")
+}
+
+// TestBrowserAuthorizePasskeyEnrol: an app's authorization request meets
+// a person whom policy holds on the enrolment step; they add a passkey
+// there and land on that request's consent page, then back at the app.
+// (The browser uses the localhost address: passkeys need a host name.)
+func TestBrowserAuthorizePasskeyEnrol(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{MFA: user.MFAEveryone})
+	newUser(t, s, "wanda", alicePW, false)
+	rp := newRelyingParty(t)
+	client := registerPublic(t, s, map[string]any{"client_name": "Photos", "token_endpoint_auth_method": "none",
+		"application_type": "native", "redirect_uris": []string{"http://127.0.0.1/callback"},
+		"grant_types": []string{"authorization_code"}})
+	authURL := s.LocalhostURL + "/oauth2/authorize?" + url.Values{"client_id": {client}, "response_type": {"code"},
+		"redirect_uri": {rp.URL + "/callback"}, "scope": {"openid"}, "state": {"e1"},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}.Encode()
+	b := newBrowser(t)
+	virtualAuthenticator(b)
+	noAutofill(b)
+	b.do(chromedp.Navigate(authURL), chromedp.WaitVisible(chromedp.CSS("#username")))
+	b.submit([][2]string{{"#username", "wanda"}, {"#password", alicePW}}, "main form button[type=submit]", `a[href^="/account/passkeys?next="]`)
+	b.do(chromedp.Click(chromedp.CSS(`a[href^="/account/passkeys?next="]`), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS("#passkey-name")),
+		chromedp.Click(chromedp.CSS(`form[data-passkey=register] button`), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS("button[value=allow]")))
+	mustContain(t, "consent page", b.text("main"), "Photos")
+	b.do(chromedp.Click(chromedp.CSS("button[value=allow]"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("#back")))
+	if q := rp.query(); q.Get("state") != "e1" || q.Get("code") == "" {
+		t.Fatalf("back at the app with %v", q)
+	}
 }

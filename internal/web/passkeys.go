@@ -27,6 +27,9 @@ type passkeysView struct {
 	Off    string
 	Error  string
 	Notice string
+	// Next is the local page to go to once a passkey is added (from
+	// the enrolment step).
+	Next string
 }
 
 func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, status int, v visitor, pv passkeysView) {
@@ -48,7 +51,7 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, status int
 
 // passkeys answers GET /account/passkeys.
 func (s *Site) passkeys(w http.ResponseWriter, r *http.Request, v visitor) {
-	pv := passkeysView{}
+	pv := passkeysView{Next: localPath(r.URL.Query().Get("next"))}
 	switch r.URL.Query().Get("done") {
 	case "added":
 		pv.Notice = "Your passkey is added. You can sign in with it now."
@@ -119,7 +122,7 @@ func (s *Site) registrationOptions(w http.ResponseWriter, r *http.Request, v vis
 
 // addPasskey answers POST /account/passkeys: the registration's answer.
 // A session that was waiting for a second factor to be set up becomes a
-// full one.
+// full one, and goes on to the answer's next, if any.
 func (s *Site) addPasskey(w http.ResponseWriter, r *http.Request, v visitor) {
 	a, err := readAnswer(w, r)
 	if err == nil {
@@ -137,7 +140,7 @@ func (s *Site) addPasskey(w http.ResponseWriter, r *http.Request, v visitor) {
 		}
 		s.setSession(w, in)
 	}
-	s.answerJSON(w, r, ceremonyDone{Redirect: "/account/passkeys?done=added"}, nil)
+	s.answerJSON(w, r, ceremonyDone{Redirect: orDefault(localPath(a.Next), "/account/passkeys?done=added")}, nil)
 }
 
 // signInOptions answers POST /signin/passkey/options: a passwordless

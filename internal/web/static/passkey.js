@@ -136,7 +136,12 @@
       var name = form.elements.name ? form.elements.name.value : "";
       post(form.getAttribute("data-options")).then(function (begun) {
         return navigator.credentials.create({ publicKey: creationOptions(begun.options) }).then(function (cred) {
-          return post(form.action, { state: begun.state, name: name, credential: credentialJSON(cred) });
+          return post(form.action, {
+            state: begun.state,
+            name: name,
+            credential: credentialJSON(cred),
+            next: form.getAttribute("data-next") || undefined
+          });
         });
       }).then(function (done) {
         window.location.assign(done.redirect || window.location.pathname);
