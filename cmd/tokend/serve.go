@@ -286,7 +286,7 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		p.close()
 		return nil, err
 	}
-	pages, err := newPages(cfg, p.users, p.oauth, log)
+	pages, err := newPages(cfg, p, log)
 	if err != nil {
 		ln.Close()
 		p.close()
@@ -328,9 +328,10 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 // newPages builds the browser pages. People reach them over HTTPS when
 // tokend serves TLS itself or its public URL (the issuer) is https, as
 // behind a TLS-terminating proxy: the session cookie is then Secure.
-func newPages(cfg serveConfig, users *user.Service, o *oauth.Service, log *slog.Logger) (*web.Site, error) {
+func newPages(cfg serveConfig, p *parts, log *slog.Logger) (*web.Site, error) {
 	secure := cfg.tlsCert != "" || strings.HasPrefix(cfg.signing.issuerURL(cfg), "https://")
-	return web.New(web.Config{Users: users, OAuth: o, Secure: secure, TrustedProxies: cfg.trustedProxies, Logger: log})
+	return web.New(web.Config{Users: p.users, OAuth: p.oauth, Keys: p.keys, Secure: secure, TrustedProxies: cfg.trustedProxies,
+		Logger: log})
 }
 
 func (n *node) serve(ln net.Listener, cfg serveConfig) error {

@@ -118,8 +118,10 @@ func grants(p store.Policy, groups []string, scope string) bool {
 	return false
 }
 
-// patMaxTTL is the longest lifetime p allows a personal access token:
+// PATMaxTTL is the longest lifetime p allows a personal access token:
 // pat_max_ttl, else max_key_ttl; 0 means no cap.
+func PATMaxTTL(p store.Policy) time.Duration { return patMaxTTL(p) }
+
 func patMaxTTL(p store.Policy) time.Duration {
 	if p.PATMaxTTL > 0 {
 		return p.PATMaxTTL

@@ -53,6 +53,7 @@ func TestChangesReachTheOtherNodeWithinOneSecond(t *testing.T) {
 		{"client secret rotation", k.secretRotation},
 		{"signing key rotation", k.signingKeyRotation},
 		{"personal access token revocation", k.patChange(api.CodeRevoked, revokePAT)},
+		{"personal access token revoked by its owner", k.patChange(api.CodeRevoked, k.revokeOwnPAT)},
 		{"PAT owner loses the granting group", k.patChange(api.CodeDisabled, dropGroups)},
 		{"PAT owner disabled", k.patChange(api.CodeDisabled, disableOwner)},
 		{"PAT owner deleted", k.patChange(api.CodeNotFound, deleteOwner)},

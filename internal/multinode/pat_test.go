@@ -67,3 +67,16 @@ func disableOwner(t *testing.T, c *client.Client, userID, _ string) error {
 func deleteOwner(t *testing.T, c *client.Client, userID, _ string) error {
 	return c.DeleteUser(t.Context(), userID)
 }
+
+// revokeOwnPAT revokes the token as its owner would, through /v1/me with
+// a tokend:self token of theirs (made through the admin API here).
+func (k *changeKinds) revokeOwnPAT(t *testing.T, c *client.Client, userID, tokenID string) error {
+	ttl := api.Duration(time.Hour)
+	self, err := c.CreateUserToken(t.Context(), userID, api.CreateTokenRequest{APIID: "api_tokend", Name: "laptop",
+		Scopes: []string{"tokend:self"}, TTL: &ttl})
+	if err != nil {
+		return err
+	}
+	_, err = k.p.a.Client(self.Secret).RevokeMyToken(t.Context(), tokenID)
+	return err
+}

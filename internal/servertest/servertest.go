@@ -155,7 +155,7 @@ func Start(t testing.TB, o Options) *Server {
 	// Fast argon2id parameters: the harness tests behaviour, not cost.
 	s.Users = user.New(user.Config{DB: db, Now: s.Clock.Now, Params: user.Params{Time: 1, Memory: 64, Threads: 1},
 		MFA: o.MFA, Directory: o.Directory, PublicURL: s.LocalhostURL, KEK: make([]byte, signer.KEKSize)})
-	if s.Pages, err = web.New(web.Config{Users: s.Users, OAuth: s.OAuth, Logger: log, Now: s.Clock.Now}); err != nil {
+	if s.Pages, err = web.New(web.Config{Users: s.Users, OAuth: s.OAuth, Keys: s.Keys, Logger: log, Now: s.Clock.Now}); err != nil {
 		t.Fatal(err)
 	}
 	h := server.New(server.Config{DB: db, Keys: s.Keys, Engine: s.Engine, Signer: s.Signer, OAuth: s.OAuth, Users: s.Users,

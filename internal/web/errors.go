@@ -80,11 +80,18 @@ func fieldMessage(e *valid.Error) string {
 // fieldLabels are the labels of form fields whose names differ from the
 // API's field names.
 var fieldLabels = map[string]string{
-	"password":     "Password",
-	"username":     "Username",
-	"email":        "Email",
-	"display_name": "Display name",
-	"groups":       "Groups",
+	"password":      "Password",
+	"username":      "Username",
+	"email":         "Email",
+	"display_name":  "Display name",
+	"groups":        "Groups",
+	"name":          "Name",
+	"scopes":        "Scopes",
+	"expires_at":    "Expires",
+	"ttl":           "Expires",
+	"api_id":        "API",
+	"allowed_cidrs": "Allowed addresses",
+	"ratelimits":    "Rate limit",
 }
 
 // fail renders the error page for err. An internal error is logged once,

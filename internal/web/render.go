@@ -37,11 +37,17 @@ const (
 	pageReturn        = "return"
 	pageTOTP          = "totp"
 	pageRecoveryCodes = "recovery_codes"
+	pageTokens        = "tokens"
+	pageToken         = "token"
+	pageNewToken      = "token_new"
+	pageTokenSecret   = "token_secret"
+	pageRevokeAll     = "revoke_all"
 )
 
 var pageNames = []string{pageError, pageSetPassword, pageSignIn, pageSecondFactor, pageEnrol, pageAccount, pagePassword,
 	pageSessions, pageUsers, pageUser, pageNewUser, pagePasskeys, pageConsent, pageDevice, pageLogout, pageReturn,
-	pageTOTP, pageRecoveryCodes}
+	pageTOTP, pageRecoveryCodes,
+	pageTokens, pageToken, pageNewToken, pageTokenSecret, pageRevokeAll}
 
 // pages holds every page's template: the layout with the page's blocks.
 type pages struct {

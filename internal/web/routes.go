@@ -57,6 +57,22 @@ func (s *Site) routes() *http.ServeMux {
 	mux.HandleFunc("POST /account/passkeys/{id}/rename", s.signedIn(s.renamePasskey))
 	mux.HandleFunc("POST /account/passkeys/{id}/remove", s.signedIn(s.removePasskey))
 
+	if s.keys != nil {
+		mux.HandleFunc("GET /account/tokens", s.signedIn(s.tokens))
+		mux.HandleFunc("GET /account/tokens/new", s.signedIn(s.newToken))
+		mux.HandleFunc("POST /account/tokens", s.signedIn(s.createToken))
+		mux.HandleFunc("GET /account/tokens/revoke-all", s.signedIn(s.revokeAllForm))
+		mux.HandleFunc("POST /account/tokens/revoke-all", s.signedIn(s.revokeAll))
+		mux.HandleFunc("GET /account/tokens/{id}", s.signedIn(s.token))
+		mux.HandleFunc("POST /account/tokens/{id}/revoke", s.signedIn(s.revokeToken))
+		mux.HandleFunc("POST /account/tokens/sessions/{id}/end", s.signedIn(s.endSessionHere))
+		mux.HandleFunc("POST /account/tokens/passkeys/{id}/remove", s.signedIn(s.removePasskeyHere))
+	}
+	if s.keys != nil && s.oauth != nil {
+		mux.HandleFunc("POST /account/tokens/apps/{client_id}/revoke", s.signedIn(s.revokeApp))
+		mux.HandleFunc("POST /account/tokens/families/{id}/revoke", s.signedIn(s.revokeFamily))
+	}
+
 	mux.HandleFunc("GET /admin/users", s.admin(s.listUsers))
 	mux.HandleFunc("GET /admin/users/new", s.admin(s.newUserForm))
 	mux.HandleFunc("POST /admin/users", s.admin(s.createUser))

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/user"
@@ -20,6 +21,10 @@ type Config struct {
 	// /oauth2/authorize with its consent step, /device and
 	// /oauth2/logout.
 	OAuth *oauth.Service
+	// Keys, when set, adds the "my tokens" pages under /account/tokens:
+	// a person's personal access tokens beside their apps, device
+	// sign-ins, sessions and passkeys.
+	Keys *apikey.Service
 	// Secure says the pages are served over HTTPS (directly or behind a
 	// TLS-terminating proxy): the session cookie is then Secure and
 	// named with the __Host- prefix, which browsers allow only on
@@ -40,6 +45,7 @@ type Config struct {
 type Site struct {
 	users     *user.Service
 	oauth     *oauth.Service
+	keys      *apikey.Service
 	secure    bool
 	clientIPs *clientip.Resolver
 	log       *slog.Logger
@@ -60,7 +66,7 @@ func New(cfg Config) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Site{users: cfg.Users, oauth: cfg.OAuth, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
+	s := &Site{users: cfg.Users, oauth: cfg.OAuth, keys: cfg.Keys, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
 		log: cfg.Logger, now: cfg.Now, pages: p, factorPages: factorPages()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
