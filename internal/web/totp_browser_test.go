@@ -63,10 +63,12 @@ func signOutBrowser(b *browser) {
 // account page (the test reads the key the page shows and computes the
 // app's codes), then signs in with password and code; a wrong code and a
 // code used already are refused on the page; a recovery code works once.
+// JavaScript is off throughout: none of it needs any.
 func TestBrowserTOTP(t *testing.T) {
 	s := servertest.New(t)
 	newUser(t, s, "tara", alicePW, false)
 	b := newBrowser(t)
+	b.noScript()
 	base := s.URL
 	signInBrowser(b, base, "tara", alicePW, "#profile")
 	b.do(chromedp.Click(chromedp.CSS(`a[href="/account/totp"]`), chromedp.NodeVisible),
