@@ -99,6 +99,12 @@ func ConflictColumn(err error) string {
 	return ""
 }
 
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	e, ok := errors.AsType[*sqlite.Error](err)
+	return ok && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // isForeignKeyViolation reports whether err is a foreign key constraint
 // failure, in either driver.
 func isForeignKeyViolation(err error) bool {

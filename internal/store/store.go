@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
@@ -131,7 +132,7 @@ func openPostgres(dsn string) (*DB, error) {
 // init checks the connection, migrates, and prepares the hot statements.
 // The writer goes first: on SQLite it is the connection that turns on WAL.
 func (db *DB) init(ctx context.Context) error {
-	if err := db.w.PingContext(ctx); err != nil {
+	if err := db.pingWriter(ctx); err != nil {
 		return err
 	}
 	if err := db.migrate(ctx); err != nil {
@@ -143,6 +144,25 @@ func (db *DB) init(ctx context.Context) error {
 	}
 	db.verify = stmt
 	return nil
+}
+
+// pingWriter opens the writer connection. Two processes opening one new
+// SQLite file at once race to turn on WAL, and SQLite answers the loser
+// SQLITE_BUSY at once, without waiting out busy_timeout; that open is
+// retried for up to five seconds.
+func (db *DB) pingWriter(ctx context.Context) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := db.w.PingContext(ctx)
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Close releases the connections. Calls in flight may fail.
