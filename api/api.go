@@ -122,9 +122,12 @@ type Key struct {
 	Metadata     json.RawMessage `json:"metadata,omitempty"`
 	Enabled      bool            `json:"enabled"`
 	RevokedAt    *time.Time      `json:"revoked_at,omitempty"`
-	CreatedAt    time.Time       `json:"created_at"`
-	UpdatedAt    time.Time       `json:"updated_at"`
-	LastUsedAt   *time.Time      `json:"last_used_at,omitempty"`
+	// RevokedReason says why the key was revoked, when tokend knows:
+	// RevokedLeaked, or absent.
+	RevokedReason string     `json:"revoked_reason,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	LastUsedAt    *time.Time `json:"last_used_at,omitempty"`
 	// UsageCount counts successful verifications; it and LastUsedAt are
 	// written in batches, so they may trail by a few seconds.
 	UsageCount int64 `json:"usage_count"`

@@ -20,10 +20,13 @@ type Token struct {
 	AllowedCIDRs []string    `json:"allowed_cidrs,omitempty"`
 	RateLimits   []RateLimit `json:"ratelimits,omitempty"`
 	RevokedAt    *time.Time  `json:"revoked_at,omitempty"`
-	CreatedAt    time.Time   `json:"created_at"`
-	UpdatedAt    time.Time   `json:"updated_at"`
-	LastUsedAt   *time.Time  `json:"last_used_at,omitempty"`
-	UsageCount   int64       `json:"usage_count"`
+	// RevokedReason says why the token was revoked, when tokend knows:
+	// RevokedLeaked, or absent.
+	RevokedReason string     `json:"revoked_reason,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	LastUsedAt    *time.Time `json:"last_used_at,omitempty"`
+	UsageCount    int64      `json:"usage_count"`
 }
 
 // CreateTokenRequest is the body of POST /v1/users/{id}/tokens (and of

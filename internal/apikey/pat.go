@@ -269,7 +269,7 @@ func (s *Service) revokePAT(ctx context.Context, by audit.Actor, id string, may 
 func TokenView(k store.Key, now time.Time) api.Token {
 	v := api.Token{ID: k.ID, UserID: k.UserID, APIID: k.APIID, Name: k.Name, Prefix: k.Prefix, Start: k.Start,
 		End: k.End, Scopes: nonNil(k.Scopes), ExpiresAt: timePtr(k.ExpiresAt), AllowedCIDRs: k.AllowedCIDRs,
-		RateLimits: limitsView(k.RateLimits), RevokedAt: timePtr(k.RevokedAt), CreatedAt: k.CreatedAt,
+		RateLimits: limitsView(k.RateLimits), RevokedAt: timePtr(k.RevokedAt), RevokedReason: k.RevokedReason, CreatedAt: k.CreatedAt,
 		UpdatedAt: k.UpdatedAt, LastUsedAt: timePtr(k.LastUsedAt), UsageCount: k.UsageCount}
 	v.ExpiringSoon = k.RevokedAt.IsZero() && !k.ExpiresAt.IsZero() && k.ExpiresAt.After(now) &&
 		!k.ExpiresAt.After(now.Add(ExpiringSoon))

@@ -24,7 +24,7 @@ func KeyView(k store.Key) api.Key {
 	v := api.Key{ID: k.ID, APIID: k.APIID, Subject: k.Subject, Name: k.Name, Prefix: k.Prefix,
 		Start: k.Start, End: k.End, Scopes: nonNil(k.Scopes), ExpiresAt: timePtr(k.ExpiresAt),
 		AllowedCIDRs: k.AllowedCIDRs, RateLimits: limitsView(k.RateLimits), Metadata: json.RawMessage(k.Metadata),
-		Enabled: k.Enabled, RevokedAt: timePtr(k.RevokedAt), CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
+		Enabled: k.Enabled, RevokedAt: timePtr(k.RevokedAt), RevokedReason: k.RevokedReason, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
 		LastUsedAt: timePtr(k.LastUsedAt), UsageCount: k.UsageCount}
 	if c := k.Credits; c != nil {
 		v.Credits = &api.Credits{Remaining: c.Remaining}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/leak"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/user"
@@ -34,12 +37,15 @@ func problem(err error) (p api.Problem, internal bool) {
 		auth  *authError
 		field *valid.Error
 		limit *limitError
+		flood *leak.ThrottledError
 	)
 	switch {
 	case errors.As(err, &bad):
 		return api.Problem{Status: bad.status, Type: bad.code, Detail: bad.msg, Field: bad.field}, false
 	case errors.As(err, &auth):
 		return api.Problem{Status: auth.status, Type: auth.code, Detail: auth.msg}, false
+	case errors.As(err, &flood):
+		return api.Problem{Status: http.StatusTooManyRequests, Type: api.ErrRateLimited, Detail: flood.Error()}, false
 	case errors.As(err, &limit):
 		return api.Problem{Status: http.StatusTooManyRequests, Type: api.ErrRateLimited, Detail: limit.msg}, false
 	case errors.As(err, &field):
@@ -97,6 +103,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var auth *authError
 	if errors.As(err, &auth) && auth.challenge != "" {
 		w.Header().Set("WWW-Authenticate", auth.challenge)
+	}
+	if flood, ok := errors.AsType[*leak.ThrottledError](err); ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((flood.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	writeProblem(w, p)
 }

@@ -74,6 +74,8 @@ func (s *Server) routes() []route {
 		s.as("GET /v1/users/{id}/mfa", adminOnly, handle(s, http.StatusOK, s.getUserMFA)),
 		s.as("POST /v1/users/{id}/reset-mfa", adminOnly, handle(s, http.StatusOK, s.resetUserMFA)),
 		open("POST /v1/users/set-password", s.linkHolder(handle(s, http.StatusNoContent, s.setPassword))),
+		// Anyone may report a tokend token found in public (leaks.go).
+		open("POST /v1/leaked-tokens", s.leakReporter(handle(s, http.StatusAccepted, s.reportLeak))),
 
 		s.as("GET /v1/users/{id}/tokens", adminOnly, handle(s, http.StatusOK, s.listUserTokens)),
 		s.as("POST /v1/users/{id}/tokens", adminOnly, handle(s, http.StatusCreated, s.createUserToken)),

@@ -16,6 +16,7 @@ import (
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/clientip"
+	"github.com/tokend/tokend/internal/leak"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/routetable"
 	"github.com/tokend/tokend/internal/signer"
@@ -76,6 +77,7 @@ type Server struct {
 	signer    *signer.Signer
 	oauth     *oauth.Service
 	users     *user.Service
+	leaks     *leak.Service
 	gatherer  prometheus.Gatherer
 	ready     func(ctx context.Context) (map[string]string, bool)
 	clientIPs *clientip.Resolver
@@ -111,6 +113,7 @@ func New(cfg Config) *Server {
 	if s.gatherer == nil {
 		s.gatherer = prometheus.NewRegistry()
 	}
+	s.leaks = leak.New(leak.Config{Keys: cfg.Keys, OAuth: cfg.OAuth, Users: cfg.Users, Logger: s.log, Now: s.now})
 	s.authzRoutes.Store(cfg.AuthzRoutes)
 	var b [4]byte
 	rand.Read(b[:])

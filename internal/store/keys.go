@@ -11,8 +11,8 @@ import (
 const insertKeySQL = `INSERT INTO keys (id, api_id, subject, name, prefix, secret_start, secret_end,
 	scopes, expires_at, allowed_cidrs, ratelimits,
 	credits_remaining, refill_amount, refill_interval_us, refilled_at,
-	metadata, enabled, revoked_at, created_at, updated_at, last_used_at, usage_count, user_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`
+	metadata, enabled, revoked_at, created_at, updated_at, last_used_at, usage_count, user_id, revoked_reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`
 
 // CreateKey inserts k, its current secret s and ev. s.KeyID may be empty;
 // it is set to k.ID. It returns ErrNotFound if k.APIID names no API, and
@@ -56,7 +56,7 @@ func insertKey(ctx context.Context, tx *sql.Tx, k Key, s Secret) error {
 		v.scopes, v.expires, v.cidrs, v.limits,
 		v.remaining, v.refillAmount, v.refillUS, v.refilled,
 		v.metadata, k.Enabled, v.revoked, v.created, v.updated, micros(k.LastUsedAt), k.UsageCount,
-		sql.NullString{String: k.UserID, Valid: k.UserID != ""})
+		sql.NullString{String: k.UserID, Valid: k.UserID != ""}, k.RevokedReason)
 	if isForeignKeyViolation(err) {
 		return fmt.Errorf("api %s: %w", k.APIID, ErrNotFound)
 	}
@@ -266,11 +266,11 @@ func saveKey(ctx context.Context, tx *sql.Tx, k Key) error {
 	_, err = tx.ExecContext(ctx, `UPDATE keys SET subject = $2, name = $3, secret_start = $4, secret_end = $5,
 	scopes = $6, expires_at = $7, allowed_cidrs = $8, ratelimits = $9,
 	credits_remaining = $10, refill_amount = $11, refill_interval_us = $12, refilled_at = $13,
-	metadata = $14, enabled = $15, revoked_at = $16, updated_at = $17
+	metadata = $14, enabled = $15, revoked_at = $16, updated_at = $17, revoked_reason = $18
 WHERE id = $1`, k.ID, k.Subject, k.Name, k.Start, k.End,
 		v.scopes, v.expires, v.cidrs, v.limits,
 		v.remaining, v.refillAmount, v.refillUS, v.refilled,
-		v.metadata, k.Enabled, v.revoked, v.updated)
+		v.metadata, k.Enabled, v.revoked, v.updated, k.RevokedReason)
 	return err
 }
 

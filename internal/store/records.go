@@ -93,10 +93,13 @@ type Key struct {
 	Metadata     []byte   // a JSON object, or nil
 	Enabled      bool
 	RevokedAt    time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	LastUsedAt   time.Time
-	UsageCount   int64
+	// RevokedReason says why the key was revoked, when tokend knows
+	// (api.RevokedLeaked), or "".
+	RevokedReason string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastUsedAt    time.Time
+	UsageCount    int64
 }
 
 // Secret is one SHA-256 hash that authenticates as a key. A key has one

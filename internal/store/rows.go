@@ -45,7 +45,8 @@ func encodeAPI(a API) (apiValues, error) {
 const keyCols = `k.id, k.api_id, k.subject, k.name, k.prefix, k.secret_start, k.secret_end,
 	k.scopes, k.expires_at, k.allowed_cidrs, k.ratelimits,
 	k.credits_remaining, k.refill_amount, k.refill_interval_us, k.refilled_at,
-	k.metadata, k.enabled, k.revoked_at, k.created_at, k.updated_at, k.last_used_at, k.usage_count, k.user_id`
+	k.metadata, k.enabled, k.revoked_at, k.created_at, k.updated_at, k.last_used_at, k.usage_count, k.user_id,
+	k.revoked_reason`
 
 // keyRow receives one row of keyCols.
 type keyRow struct {
@@ -62,7 +63,7 @@ func (r *keyRow) dest() []any {
 	return []any{&k.ID, &k.APIID, &k.Subject, &k.Name, &k.Prefix, &k.Start, &k.End,
 		&r.scopes, &r.expires, &r.cidrs, &r.limits,
 		&r.remaining, &r.refillAmount, &r.refillUS, &r.refilled,
-		&r.metadata, &k.Enabled, &r.revoked, &r.created, &r.updated, &r.used, &k.UsageCount, &r.userID}
+		&r.metadata, &k.Enabled, &r.revoked, &r.created, &r.updated, &r.used, &k.UsageCount, &r.userID, &k.RevokedReason}
 }
 
 func (r *keyRow) key() (Key, error) {
