@@ -51,7 +51,7 @@ func (c *oauthConfig) documents(log *slog.Logger) (oauth.DocumentFetcher, error)
 }
 
 // newOAuth builds the authorization server.
-func newOAuth(cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.Engine, log *slog.Logger) (*oauth.Service, error) {
+func newOAuth(ctx context.Context, cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.Engine, log *slog.Logger) (*oauth.Service, error) {
 	issuer := cfg.signing.issuerURL(cfg)
 	var initial string
 	if f := cfg.oauth.dcrInitialToken; f != "" {
@@ -72,6 +72,9 @@ func newOAuth(cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.E
 		BrowserFlows: true, Documents: docs, Logger: log})
 	if err != nil {
 		return nil, err
+	}
+	if err := o.EnsureCLIClient(ctx); err != nil {
+		return nil, fmt.Errorf("create the built-in CLI client: %w", err)
 	}
 	if oauth.InsecureIssuer(issuer) {
 		log.Warn("the OAuth issuer is plain http on a non-loopback address: client secrets and tokens cross the network in clear; serve TLS", "issuer", issuer)

@@ -57,7 +57,11 @@ func commandTree() []cmdNode {
 		{name: "gateway", flags: helpFlags("gateway")},
 		{name: "admin-key", subs: []cmdNode{{name: "create", flags: helpFlags("admin-key", "create")}}},
 	}
-	for _, g := range []string{"apis", "keys", "clients", "users", "signing-keys"} {
+	for _, g := range []string{"apis", "keys", "clients", "users", "signing-keys", "login", "me", "pat"} {
+		if groups()[g] == nil {
+			top = append(top, cmdNode{name: g, flags: helpFlags(g)})
+			continue
+		}
 		n := cmdNode{name: g}
 		for _, cmd := range groups()[g] {
 			n.subs = append(n.subs, cmdNode{name: cmd.name, flags: helpFlags(g, cmd.name)})

@@ -31,6 +31,9 @@ Usage:
   tokend signing-keys <command>     JWT signing keys   (list, rotate)
   tokend clients <command> [flags]  OAuth clients      (create, list, show, update, rotate-secret, delete)
   tokend users <command> [flags]    people             (create, list, show, update, disable, delete, password-link)
+  tokend login --server URL         sign yourself in through the device flow (no admin key)
+  tokend me                         who you are signed in as
+  tokend pat <command> [flags]      your personal access tokens (create, list, rotate, revoke)
   tokend completion bash|zsh|fish   print a shell completion script
   tokend version                    print the version
 
@@ -47,11 +50,13 @@ func groups() map[string][]command {
 		"clients":      clientCommands(),
 		"users":        userCommands(),
 		"signing-keys": signingKeyCommands(),
+		"pat":          patCommands(),
 	}
 }
 
 // topCommands are the first words tokend knows, for "did you mean".
-var topCommands = []string{"serve", "gateway", "admin-key", "apis", "keys", "clients", "users", "signing-keys", "completion", "version", "help"}
+var topCommands = []string{"serve", "gateway", "admin-key", "apis", "keys", "clients", "users", "signing-keys", "login", "me", "pat",
+	"completion", "version", "help"}
 
 // run is the whole program; main only adds the process around it, so the
 // end-to-end test can run the real entry point in process.
@@ -69,7 +74,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runGateway(ctx, args[1:], c)
 	case "admin-key":
 		err = runAdminKey(ctx, args[1:], c)
-	case "apis", "keys", "clients", "users", "signing-keys":
+	case "login":
+		err = runLogin(ctx, args[1:], c)
+	case "me":
+		err = runMe(ctx, args[1:], c)
+	case "apis", "keys", "clients", "users", "signing-keys", "pat":
 		err = dispatch(ctx, name, groups()[name], c, args[1:])
 	case "completion":
 		err = runCompletion(args[1:], c)

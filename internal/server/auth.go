@@ -14,13 +14,17 @@ import (
 
 // The kinds of principal. An admin key holds tokend:admin; a verify key
 // holds tokend:verify only. A person calls /v1/me with their browser
-// session (kindSession) or with a personal access token of theirs holding
-// tokend:self (kindPersonalToken); see me_auth.go.
+// session (kindSession), a personal access token of theirs holding
+// tokend:self (kindPersonalToken), or the access token of a CLI sign-in
+// (kindCLISignIn); see me_auth.go.
 const (
 	kindAdminKey      = "admin_key"
 	kindVerifyKey     = "verify_key"
 	kindSession       = "session"
 	kindPersonalToken = "personal_access_token"
+	// kindCLISignIn is the access token "tokend login" got through the
+	// device flow, for the built-in CLI client.
+	kindCLISignIn = "cli_sign_in"
 )
 
 // principal is who is calling: resolved once, by the middleware (caller),

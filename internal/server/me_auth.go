@@ -63,6 +63,9 @@ func (s *Server) resolvePerson(r *http.Request) (principal, error) {
 // API through the verification engine, with the same codes, limits and
 // bookkeeping as every other token.
 func (s *Server) personalToken(r *http.Request, token string) (principal, error) {
+	if s.oauth != nil && credential.LooksLikeJWT(token) {
+		return s.cliSignIn(r, token)
+	}
 	var res verify.Result
 	req := verify.Request{Token: token, Audience: apikey.SystemAudience, ClientIP: s.clientIP(r), Scopes: selfOnly, Cost: 1}
 	if err := s.engine.Verify(r.Context(), &req, &res); err != nil {
@@ -95,4 +98,19 @@ func (s *Server) session(r *http.Request, token string) (principal, error) {
 		return principal{}, err
 	}
 	return principal{id: u.ID, kind: kindSession, scopes: selfOnly, ip: s.clientIP(r), via: ss.ID}, nil
+}
+
+// cliSignIn authenticates the access token "tokend login" got through
+// the device flow for the built-in CLI client (oauth.CLIClientID): it
+// stands for the person who approved it.
+func (s *Server) cliSignIn(r *http.Request, token string) (principal, error) {
+	id, ok, err := s.oauth.CLIPerson(r.Context(), token)
+	if err != nil {
+		return principal{}, err
+	}
+	if !ok {
+		return principal{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+			"the bearer token is not a valid personal access token", `Bearer realm="tokend", error="invalid_token"`}
+	}
+	return principal{id: id, kind: kindCLISignIn, scopes: selfOnly, ip: s.clientIP(r)}, nil
 }

@@ -369,3 +369,47 @@ func TestMeTokenUsesAndRevokeAll(t *testing.T) {
 		t.Errorf("the calling session after revoke-all: %d, want 200", st)
 	}
 }
+
+// TestMeCLISignIn: an access token the built-in CLI client got through
+// the device flow stands for the person on /v1/me; another app's access
+// token for the same person does not.
+func TestMeCLISignIn(t *testing.T) {
+	f := newPATFixture(t)
+	ctx := t.Context()
+	other, _, _, _ := f.deviceTokens(t, f.alice.User.ID)
+	if st, p := f.me(t, meCall{bearer: other}, "GET", "/v1/me", "", nil); st != 401 {
+		t.Errorf("another app's access token on /v1/me = %d %+v, want 401", st, p)
+	}
+	var da struct {
+		DeviceCode string `json:"device_code"`
+		UserCode   string `json:"user_code"`
+	}
+	f.tokenForm(t, "/oauth2/device_authorization", url.Values{"client_id": {oauth.CLIClientID}, "scope": {"openid"}}, &da)
+	req, err := f.OAuth.LookupUserCode(ctx, da.UserCode, "192.0.2.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	who := oauth.SignedIn{UserID: f.alice.User.ID, AuthTime: f.Clock.Now(), AMR: []string{"pwd"}}
+	if err := f.OAuth.DecideDevice(ctx, adminActor, req.UserCode, who, true); err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	f.tokenForm(t, "/oauth2/token", url.Values{"grant_type": {oauth.GrantDeviceCode}, "device_code": {da.DeviceCode},
+		"client_id": {oauth.CLIClientID}}, &tok)
+	var me api.User
+	if st, p := f.me(t, meCall{bearer: tok.AccessToken}, "GET", "/v1/me", "", &me); st != 200 || me.ID != f.alice.User.ID {
+		t.Fatalf("the CLI's access token on /v1/me = %d %+v", st, p)
+	}
+	var self api.CreatedToken
+	if st, p := f.me(t, meCall{bearer: tok.AccessToken}, "POST", "/v1/me/tokens", selfToken, &self); st != 201 {
+		t.Fatalf("POST /v1/me/tokens with the CLI's access token = %d %+v", st, p)
+	}
+	if _, err := f.Client.DisableUser(ctx, f.alice.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := f.me(t, meCall{bearer: tok.AccessToken}, "GET", "/v1/me", "", nil); st != 401 {
+		t.Errorf("the CLI's access token of a disabled person = %d, want 401", st)
+	}
+}

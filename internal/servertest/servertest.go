@@ -152,6 +152,9 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.OAuth.EnsureCLIClient(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	// Fast argon2id parameters: the harness tests behaviour, not cost.
 	s.Users = user.New(user.Config{DB: db, Now: s.Clock.Now, Params: user.Params{Time: 1, Memory: 64, Threads: 1},
 		MFA: o.MFA, Directory: o.Directory, PublicURL: s.LocalhostURL, KEK: make([]byte, signer.KEKSize)})
