@@ -218,8 +218,9 @@ func TestMetadataDocumentRefusals(t *testing.T) {
 		}
 	}
 	for _, e := range []*env{strict, open} {
-		if cs, err := e.Client.ListClients(ctx, "", 100); err != nil || len(cs.Clients) != 0 {
-			t.Errorf("clients after the refusals: %v %v, want none", cs, err)
+		// The built-in CLI client is the only one.
+		if cs, err := e.Client.ListClients(ctx, "", 100); err != nil || len(cs.Clients) != 1 || cs.Clients[0].ID != oauth.CLIClientID {
+			t.Errorf("clients after the refusals: %v %v, want only the built-in CLI client", cs, err)
 		}
 	}
 	if err := authorize(open, good); err != nil {
