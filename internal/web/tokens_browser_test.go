@@ -19,7 +19,7 @@ func paymentsAPI(t *testing.T, s *servertest.Server) *api.API {
 		Scopes: []string{"read", "write"}, KeyPrefix: "pay", Policy: api.Policy{
 			ScopeDescriptions: map[string]string{"read": "See your payments", "write": "Make payments"},
 			UserScopes:        []api.UserScopes{{Everyone: true, Scopes: []string{"read"}}},
-			PATMaxTTL:         api.Duration(30 * 24 * time.Hour)}})
+			PATMaxTTL:         api.Duration(30 * 24 * time.Hour), DynamicClientScopes: []string{"read"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

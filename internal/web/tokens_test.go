@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/servertest"
 	"github.com/tokend/tokend/internal/user"
 )
@@ -90,3 +92,84 @@ func TestMyTokensPages(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestMyTokensRevokeApp: an app the person approved through the device
+// flow shows on the page with its scopes in the API's words and its
+// refresh-token family; its revoke button refuses its refresh token.
+func TestMyTokensRevokeApp(t *testing.T) {
+	s := servertest.New(t)
+	paymentsAPI(t, s)
+	rosa := newUser(t, s, "rosa", alicePW, false)
+	h := sessionHeader(t, s, "rosa")
+	clientID, refresh := deviceApp(t, s, rosa.ID)
+	wantPage(t, "tokens page with the app", getAs(t, s, h, "/account/tokens"), 200, "CLI app", "See your payments",
+		"last refreshed", "/account/tokens/apps/"+clientID+"/revoke")
+	if p := post(t, s.URL, "/account/tokens/apps/"+clientID+"/revoke", nil, h); p.status != http.StatusSeeOther {
+		t.Fatalf("revoke app = %d\n%s", p.status, p.body)
+	}
+	resp, err := http.PostForm(s.URL+"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh},
+		"client_id": {clientID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("refresh after the revoke button = %d, want 400", resp.StatusCode)
+	}
+	wantPage(t, "tokens page after", getAs(t, s, h, "/account/tokens?done=app"), 200, "You have not allowed any app")
+}
+
+// deviceApp registers a public app allowed the device flow and refresh
+// tokens, approves it for userID and returns its id and refresh token.
+func deviceApp(t *testing.T, s *servertest.Server, userID string) (clientID, refresh string) {
+	t.Helper()
+	var reg struct {
+		ClientID string `json:"client_id"`
+	}
+	body := `{"client_name":"CLI app","grant_types":["urn:ietf:params:oauth:grant-type:device_code","refresh_token"],` +
+		`"token_endpoint_auth_method":"none","scope":"openid offline_access read","application_type":"native"}`
+	resp, err := http.Post(s.URL+"/oauth2/register", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&reg)
+	resp.Body.Close()
+	var da struct {
+		DeviceCode string `json:"device_code"`
+		UserCode   string `json:"user_code"`
+	}
+	formJSON(t, s.URL+"/oauth2/device_authorization", url.Values{"client_id": {reg.ClientID},
+		"scope": {"openid offline_access read"}, "resource": {"https://pay.example"}}, &da)
+	req, err := s.OAuth.LookupUserCode(t.Context(), da.UserCode, "192.0.2.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	who := oauth.SignedIn{UserID: userID, AuthTime: s.Clock.Now(), AMR: []string{"pwd"}}
+	if err := s.OAuth.DecideDevice(t.Context(), audit.System, req.UserCode, who, true); err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	formJSON(t, s.URL+"/oauth2/token", url.Values{"grant_type": {oauth.GrantDeviceCode}, "device_code": {da.DeviceCode},
+		"client_id": {reg.ClientID}}, &tok)
+	if tok.RefreshToken == "" {
+		t.Fatal("the device flow gave no refresh token")
+	}
+	return reg.ClientID, tok.RefreshToken
+}
+
+func formJSON(t *testing.T, u string, form url.Values, out any) {
+	t.Helper()
+	resp, err := http.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST %s = %d", u, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatal(err)
+	}
+}
