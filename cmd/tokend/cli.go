@@ -89,14 +89,30 @@ key. Prefer TOKEND_TOKEN to --token: a flag's value shows in process lists
 and shell history.
 `
 
+// personHelp explains the connection of the person's commands.
+const personHelp = `
+Connection: the server and token 'tokend login' stored in your config directory
+(no admin key), and TOKEND_CACERT for a private CA.
+`
+
 // newFlagSet returns a flag set for "tokend <usage>" that reports to stderr.
 func newFlagSet(c *cmdIO, name, usage, help string) *flag.FlagSet {
+	return flagSet(c, name, usage, help, connHelp)
+}
+
+// newPersonFlagSet is newFlagSet for the commands a person runs with
+// their stored login (login.go, pat.go).
+func newPersonFlagSet(c *cmdIO, name, usage, help string) *flag.FlagSet {
+	return flagSet(c, name, usage, help, personHelp)
+}
+
+func flagSet(c *cmdIO, name, usage, help, footer string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: tokend %s\n\n%s\n\nflags:\n", usage, help)
 		printFlags(fs)
-		fmt.Fprint(fs.Output(), connHelp)
+		fmt.Fprint(fs.Output(), footer)
 	}
 	return fs
 }

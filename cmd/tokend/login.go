@@ -99,7 +99,7 @@ func loadLogin() (login, error) {
 func runLogin(ctx context.Context, args []string, c *cmdIO) error {
 	var server, name, cacert string
 	var ttl time.Duration
-	fs := newFlagSet(c, "login", "login --server URL [--name N] [--ttl 90d]",
+	fs := newPersonFlagSet(c, "login", "login --server URL [--name N] [--ttl 90d]",
 		"Signs you in to a tokend server through the device flow: open the address it prints in a\n"+
 			"browser, sign in there and enter the code. It then keeps a personal access token with the\n"+
 			"tokend:self scope in your config directory, for 'tokend me' and 'tokend pat'.")

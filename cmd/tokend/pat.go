@@ -58,7 +58,7 @@ func personClient(c *cmdIO, fs *flag.FlagSet, f *personFlags, args []string, n i
 
 func runMe(ctx context.Context, args []string, c *cmdIO) error {
 	var f personFlags
-	fs := newFlagSet(c, "me", "me", "Shows who you are signed in as (see 'tokend login').")
+	fs := newPersonFlagSet(c, "me", "me", "Shows who you are signed in as (see 'tokend login').")
 	_, cl, err := personClient(c, fs, &f, args, 0, "no arguments")
 	if err != nil {
 		return err
@@ -86,7 +86,7 @@ func patCreate(ctx context.Context, c *cmdIO, args []string) error {
 	var limits rateLimitsFlag
 	var ttl time.Duration
 	var noExpiry bool
-	fs := newFlagSet(c, "pat create", "pat create --api ID --name N --scopes S --ttl D [flags]",
+	fs := newPersonFlagSet(c, "pat create", "pat create --api ID --name N --scopes S --ttl D [flags]",
 		"Creates a personal access token for one API, with scopes the API's policy grants your\n"+
 			"groups, and prints its secret, which is shown only this once.")
 	fs.StringVar(&req.APIID, "api", "", "`ID` of the API the token is for (required)")
@@ -129,7 +129,7 @@ func showCreatedToken(c *cmdIO, f personFlags, ct *api.CreatedToken) error {
 
 func patList(ctx context.Context, c *cmdIO, args []string) error {
 	var f personFlags
-	fs := newFlagSet(c, "pat list", "pat list", "Lists your personal access tokens, revoked and expired ones included.")
+	fs := newPersonFlagSet(c, "pat list", "pat list", "Lists your personal access tokens, revoked and expired ones included.")
 	_, cl, err := personClient(c, fs, &f, args, 0, "no arguments")
 	if err != nil {
 		return err
@@ -181,7 +181,7 @@ func patIDArg(fs *flag.FlagSet, pos []string) error {
 func patRotate(ctx context.Context, c *cmdIO, args []string) error {
 	var f personFlags
 	var grace time.Duration
-	fs := newFlagSet(c, "pat rotate", "pat rotate ID [--grace 1h]",
+	fs := newPersonFlagSet(c, "pat rotate", "pat rotate ID [--grace 1h]",
 		"Gives one of your tokens a new secret with the same settings and prints it once; the old\n"+
 			"secret keeps working for --grace.")
 	durVar(fs, &grace, "grace", "how long the old secret keeps working, up to 7d (default 0)")
@@ -201,7 +201,7 @@ func patRotate(ctx context.Context, c *cmdIO, args []string) error {
 
 func patRevoke(ctx context.Context, c *cmdIO, args []string) error {
 	var f personFlags
-	fs := newFlagSet(c, "pat revoke", "pat revoke ID", "Revokes one of your tokens for good; it stops working at once.")
+	fs := newPersonFlagSet(c, "pat revoke", "pat revoke ID", "Revokes one of your tokens for good; it stops working at once.")
 	pos, cl, err := personClient(c, fs, &f, args, 1, "one token ID")
 	if err != nil {
 		return err
