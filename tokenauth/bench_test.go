@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -69,10 +70,20 @@ func BenchmarkJWT(b *testing.B) {
 	if _, err := e.auth.Check(r, req); err != nil {
 		b.Fatal(err)
 	}
+	// The JWKS may also publish the next key: take the token's.
+	var hdr struct{ Kid string }
+	raw, err := base64.RawURLEncoding.DecodeString(tok[:strings.IndexByte(tok, '.')])
+	if err != nil || json.Unmarshal(raw, &hdr) != nil {
+		b.Fatalf("token header: %v", err)
+	}
 	set := e.Signer.JWKS()
-	pub, ok := set.Keys[0].Key.(*ecdsa.PublicKey)
-	if !ok || len(set.Keys) != 1 {
-		b.Fatalf("want one ES256 key, have %d", len(set.Keys))
+	keys := set.Key(hdr.Kid)
+	if len(keys) != 1 {
+		b.Fatalf("want one key of kid %q, have %d", hdr.Kid, len(keys))
+	}
+	pub, ok := keys[0].Key.(*ecdsa.PublicKey)
+	if !ok {
+		b.Fatalf("the token's key is a %T, want ES256", keys[0].Key)
 	}
 	dot := strings.LastIndexByte(tok, '.')
 	sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])

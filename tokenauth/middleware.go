@@ -127,14 +127,26 @@ func isB64Token(s string) bool {
 		return false
 	}
 	for i := 0; i < end; i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+		if !b64tokenChar[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// b64tokenChar holds the characters of a b64token before its padding:
+// one table lookup per character, on every request.
+var b64tokenChar = func() (t [256]bool) {
+	for _, r := range [...][2]byte{{'a', 'z'}, {'A', 'Z'}, {'0', '9'}} {
+		for c := r[0]; c <= r[1]; c++ {
+			t[c] = true
+		}
+	}
+	for _, c := range []byte("-._~+/") {
+		t[c] = true
+	}
+	return t
+}()
 
 // tokenInQuery reports whether a query string carries a credential: a
 // parameter named access_token (RFC 6750 §2.3, any case) or any value
