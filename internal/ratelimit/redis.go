@@ -226,3 +226,19 @@ if out[1] == 1 then
 end
 return out
 `)
+
+// Claim records key (a signed request's key ID and nonce) for ttl and
+// reports whether it was fresh, with one SET NX PX, so that every node on
+// this Redis refuses a nonce any of them has seen. It implements
+// httpsig.NonceStore; its error wraps ErrUnavailable when Redis does not
+// answer.
+func (r *Redis) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := r.c.SetNX(ctx, r.prefix+"nonce:"+key, 1, ttl).Result()
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return ok, nil
+}
