@@ -45,6 +45,11 @@ type Policy struct {
 	// PATAllowNoExpiry lets people create personal access tokens without
 	// an expiry. It is refused while a maximum lifetime applies.
 	PATAllowNoExpiry bool `json:"pat_allow_no_expiry,omitempty"`
+	// RequireSignedRequests makes every request with the API's keys carry
+	// an RFC 9421 signature by the key's signing key; an unsigned one
+	// verifies as SIGNATURE_REQUIRED. New keys must then have a signing
+	// key.
+	RequireSignedRequests bool `json:"require_signed_requests,omitempty"`
 }
 
 // UserScopes grants Scopes to the members of Group, or to every user
@@ -131,6 +136,35 @@ type Key struct {
 	// UsageCount counts successful verifications; it and LastUsedAt are
 	// written in batches, so they may trail by a few seconds.
 	UsageCount int64 `json:"usage_count"`
+	// Signing is the key's request-signing key (RFC 9421), if it has one.
+	Signing *KeySigning `json:"signing,omitempty"`
+}
+
+// The request-signing algorithms (RFC 9421 §3.3).
+const (
+	SigHMACSHA256 = "hmac-sha256"
+	SigEd25519    = "ed25519"
+	SigECDSAP256  = "ecdsa-p256-sha256"
+)
+
+// KeySigning describes a key's request-signing key. A signature names
+// the key by its ID in keyid.
+type KeySigning struct {
+	// Alg is SigHMACSHA256, SigEd25519 or SigECDSAP256.
+	Alg string `json:"alg"`
+	// PublicKey is the registered public key as PEM (PKIX), for ed25519
+	// and ecdsa-p256-sha256. An HMAC secret is never shown again.
+	PublicKey string `json:"public_key,omitempty"`
+}
+
+// KeySigningRequest asks for a request-signing key on a new key: for
+// hmac-sha256 tokend makes a 32-byte secret and returns it once (in
+// CreatedKey.SigningSecret); for ed25519 and ecdsa-p256-sha256 the caller
+// registers its public key, as PEM in PublicKey or as a JWK in PublicJWK.
+type KeySigningRequest struct {
+	Alg       string          `json:"alg"`
+	PublicKey string          `json:"public_key,omitempty"`
+	PublicJWK json.RawMessage `json:"public_jwk,omitempty"`
 }
 
 // CreateKeyRequest is the body of POST /v1/keys. ExpiresAt and TTL are
@@ -147,6 +181,8 @@ type CreateKeyRequest struct {
 	Credits      *Credits        `json:"credits,omitempty"`
 	Metadata     json.RawMessage `json:"metadata,omitempty"`
 	Enabled      *bool           `json:"enabled,omitempty"`
+	// Signing gives the key a request-signing key (RFC 9421).
+	Signing *KeySigningRequest `json:"signing,omitempty"`
 }
 
 // CreatedKey is the answer of POST /v1/keys and of a rotation: the key and
@@ -154,6 +190,9 @@ type CreateKeyRequest struct {
 type CreatedKey struct {
 	Key    Key    `json:"key"`
 	Secret string `json:"secret"`
+	// SigningSecret is the key's hmac-sha256 signing secret, base64
+	// (standard, padded), returned this once; tokend keeps it encrypted.
+	SigningSecret string `json:"signing_secret,omitempty"`
 }
 
 // UpdateKeyRequest is the body of PATCH /v1/keys/{id}; absent fields keep
@@ -231,6 +270,26 @@ type VerifyRequest struct {
 	ClientIP string   `json:"client_ip,omitempty"`
 	// Cost is how many credits the request consumes; nil means 1.
 	Cost *int64 `json:"cost,omitempty"`
+	// Request is the request the token came with, for checking its RFC
+	// 9421 signature. Without it, a key whose API requires signed
+	// requests is SIGNATURE_REQUIRED.
+	Request *SignedRequest `json:"request,omitempty"`
+}
+
+// SignedRequest is what an RFC 9421 signature covers of a request: its
+// method, its absolute target URI, and its header fields, among them
+// Signature-Input, Signature and Content-Digest. tokend cannot see the
+// body: the caller recomputes the body's digest against Content-Digest
+// (the gateway, forward-auth's upstream and tokenauth do) and says
+// HasBody, so that content-digest must be covered.
+type SignedRequest struct {
+	Method string `json:"method"`
+	// TargetURI is absolute: scheme://authority/path?query.
+	TargetURI string `json:"target_uri"`
+	// Authority, if given, must be the authority of TargetURI.
+	Authority string              `json:"authority,omitempty"`
+	Headers   map[string][]string `json:"headers"`
+	HasBody   bool                `json:"has_body,omitempty"`
 }
 
 // Code is the outcome of a verification.
@@ -245,13 +304,19 @@ const (
 	CodeRevoked           Code = "REVOKED"
 	CodeForbiddenIP       Code = "FORBIDDEN_IP"
 	CodeInsufficientScope Code = "INSUFFICIENT_SCOPE"
-	CodeRateLimited       Code = "RATE_LIMITED"
-	CodeUsageExceeded     Code = "USAGE_EXCEEDED"
+	// CodeSignatureRequired: the API requires signed requests, and the
+	// request is not signed (or the key has no signing key).
+	CodeSignatureRequired Code = "SIGNATURE_REQUIRED"
+	// CodeSignatureInvalid: the request's signature does not hold;
+	// VerifyResponse.Problem says what did not match.
+	CodeSignatureInvalid Code = "SIGNATURE_INVALID"
+	CodeRateLimited      Code = "RATE_LIMITED"
+	CodeUsageExceeded    Code = "USAGE_EXCEEDED"
 )
 
 // Codes lists every Code in check order.
 var Codes = []Code{CodeValid, CodeNotFound, CodeDisabled, CodeExpired, CodeRevoked,
-	CodeForbiddenIP, CodeInsufficientScope, CodeRateLimited, CodeUsageExceeded}
+	CodeForbiddenIP, CodeInsufficientScope, CodeSignatureRequired, CodeSignatureInvalid, CodeRateLimited, CodeUsageExceeded}
 
 // TokenInfo describes the verified token.
 type TokenInfo struct {
@@ -294,6 +359,13 @@ type VerifyResponse struct {
 	Token      *TokenInfo       `json:"token,omitempty"`
 	RateLimits []RateLimitState `json:"ratelimits,omitempty"`
 	Credits    *CreditState     `json:"credits,omitempty"`
+	// Problem says, for SIGNATURE_REQUIRED and SIGNATURE_INVALID, what
+	// did not match.
+	Problem string `json:"problem,omitempty"`
+	// SignatureChecked is set when the answer depended on the request's
+	// signature (the key has a signing key, or its API requires signed
+	// requests): it holds for that one request, and must not be cached.
+	SignatureChecked bool `json:"signature_checked,omitempty"`
 }
 
 // AuditEvent is one entry of the audit log.

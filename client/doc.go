@@ -69,6 +69,16 @@
 //		return fmt.Errorf("rejected: %s", res.Code)
 //	}
 //
+// # Signing requests
+//
+// A key created with a signing key (api.CreateKeyRequest.Signing) signs
+// its requests with a [RequestSigner] (RFC 9421 HTTP Message Signatures
+// over the method, the target URI and the body's Content-Digest):
+//
+//	secret, _ := base64.StdEncoding.DecodeString(created.SigningSecret)
+//	s := &client.RequestSigner{KeyID: created.Key.ID, Alg: api.SigHMACSHA256, Secret: secret}
+//	hc := &http.Client{Transport: s.Transport(nil)} // signs every request
+//
 // # Errors
 //
 // Every answer outside 2xx is returned as an *[api.Problem], decoded from

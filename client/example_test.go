@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/tokend/tokend/api"
@@ -184,4 +185,23 @@ func ExampleClient_UpdateKey() {
 		log.Fatal(err)
 	}
 	fmt.Println(k.Name)
+}
+
+// A RequestSigner signs requests made with a key that has a signing key:
+// here an hmac-sha256 one, whose secret tokend returned at creation.
+func ExampleRequestSigner() {
+	secret := []byte("0123456789abcdef0123456789abcdef") // base64-decoded api.CreatedKey.SigningSecret
+	s := &client.RequestSigner{KeyID: "key_1", Alg: api.SigHMACSHA256, Secret: secret,
+		Now: func() time.Time { return time.Unix(1_800_000_000, 0) }}
+	req, _ := http.NewRequest("POST", "https://billing.example.com/v1/invoices", strings.NewReader(`{"amount":100}`))
+	req.Header.Set("Authorization", "Bearer "+os.Getenv("TOKEN"))
+	if err := s.Sign(req); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(req.Header.Get("Content-Digest"))
+	in := req.Header.Get("Signature-Input")
+	fmt.Println(in[:strings.Index(in, ";nonce")])
+	// Output:
+	// sha-256=:TUu+Wcaq0iRCzeGZpqil8DRAX814+1qBwk7ySd4cRfE=:
+	// sig1=("@method" "@target-uri" "content-digest");created=1800000000
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/tokend/tokend/internal/cluster"
+	"github.com/tokend/tokend/internal/httpsig"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/user"
@@ -70,6 +71,27 @@ func (p *peers) rateLimiter() verify.Limiter {
 		return nil
 	}
 	return p.limiter
+}
+
+// nonces is where signed requests' nonces are remembered: Redis, shared
+// by every node, or (nil) in process without it. A Redis that does not
+// answer makes a signed request undecided (an error), never a replay
+// accepted.
+func (p *peers) nonces() httpsig.NonceStore {
+	if p.redis == nil {
+		return nil
+	}
+	return p.redis
+}
+
+// signatureVerifier checks signed requests (RFC 9421) with the default
+// window and skew, its nonces in Redis when there is one.
+func signatureVerifier(p *peers) *httpsig.Verifier {
+	v := &httpsig.Verifier{Nonces: httpsig.NewMemory(0)}
+	if n := p.nonces(); n != nil {
+		v.Nonces = n
+	}
+	return v
 }
 
 // signInFailures is the sign-in throttle's shared counter: nil (in

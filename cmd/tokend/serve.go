@@ -237,11 +237,12 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	p.engine = verify.New(verify.Config{DB: p.db, Limiter: p.peers.rateLimiter(), CacheSize: cfg.cacheSize,
 		CacheTTL: cfg.cacheTTL, NegativeTTL: cfg.negativeTTL, Metrics: verify.NewMetrics(p.reg), Logger: log,
-		JWT: &verify.JWTConfig{Signer: p.signer, Issuer: cfg.signing.issuerURL(cfg)}})
+		JWT: &verify.JWTConfig{Signer: p.signer, Issuer: cfg.signing.issuerURL(cfg)},
+		KEK: kek, Signatures: signatureVerifier(p.peers)})
 	if err = p.peers.listen(ctx, p.db, dsn, log, p.reg); err != nil {
 		return p, err
 	}
-	p.keys = apikey.NewService(apikey.Config{DB: p.db, Logger: log})
+	p.keys = apikey.NewService(apikey.Config{DB: p.db, Logger: log, KEK: kek})
 	if err = bootstrap(ctx, p.keys, stdout); err != nil {
 		return p, err
 	}

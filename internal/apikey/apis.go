@@ -43,6 +43,9 @@ type Config struct {
 	DB     *store.DB
 	Logger *slog.Logger
 	Now    func() time.Time
+	// KEK is the key-encryption key (seal.KEKSize bytes) that seals keys'
+	// hmac-sha256 signing secrets. Without it, such keys cannot be made.
+	KEK []byte
 }
 
 // Service manages APIs and keys. It is safe for concurrent use.
@@ -50,11 +53,12 @@ type Service struct {
 	db  *store.DB
 	log *slog.Logger
 	now func() time.Time
+	kek []byte
 }
 
 // NewService returns a Service.
 func NewService(cfg Config) *Service {
-	s := &Service{db: cfg.DB, log: cfg.Logger, now: cfg.Now}
+	s := &Service{db: cfg.DB, log: cfg.Logger, now: cfg.Now, kek: cfg.KEK}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -184,7 +188,8 @@ func policy(p api.Policy) store.Policy {
 	ls, _ := checkLimits("", p.DefaultRateLimits)
 	return store.Policy{MaxKeyTTL: p.MaxKeyTTL.Std(), RequireIPAllowlist: p.RequireIPAllowlist, DefaultRateLimits: ls,
 		UserScopes: userScopes(p.UserScopes), PATMaxTTL: p.PATMaxTTL.Std(), PATAllowNoExpiry: p.PATAllowNoExpiry,
-		DynamicClientScopes: p.DynamicClientScopes, ScopeDescriptions: p.ScopeDescriptions}
+		DynamicClientScopes: p.DynamicClientScopes, ScopeDescriptions: p.ScopeDescriptions,
+		RequireSignedRequests: p.RequireSignedRequests}
 }
 
 // checkLimits validates named limits (at most 10, distinct names, a limit

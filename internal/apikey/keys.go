@@ -22,33 +22,55 @@ var ErrRevoked = errors.New("key is revoked")
 
 // CreateKey validates req under its API's policy and creates the key. It
 // returns the key and its secret, which exists nowhere else, or a
-// *valid.Error.
+// *valid.Error. A key with an hmac-sha256 signing secret is made by
+// IssueKey, which returns that secret too.
 func (s *Service) CreateKey(ctx context.Context, by audit.Actor, req api.CreateKeyRequest) (store.Key, string, error) {
+	if req.Signing != nil && req.Signing.Alg == api.SigHMACSHA256 {
+		return store.Key{}, "", valid.Errorf("signing.alg", "this caller cannot return an hmac-sha256 signing secret")
+	}
+	c, err := s.IssueKey(ctx, by, req)
+	return c.Key, c.Secret, err
+}
+
+// Issued is a new key and what is shown of it once: its secret and, for
+// an hmac-sha256 signing key, the signing secret.
+type Issued struct {
+	Key           store.Key
+	Secret        string
+	SigningSecret []byte
+}
+
+// IssueKey is CreateKey, returning the signing secret as well.
+func (s *Service) IssueKey(ctx context.Context, by audit.Actor, req api.CreateKeyRequest) (Issued, error) {
 	a, err := s.db.APIByID(ctx, req.APIID)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Key{}, "", valid.Errorf("api_id", "no API has this id")
+		return Issued{}, valid.Errorf("api_id", "no API has this id")
 	}
 	if err != nil {
-		return store.Key{}, "", err
+		return Issued{}, err
 	}
 	now := s.clock()
 	k := store.Key{ID: ids.New("key", now), APIID: a.ID, Prefix: a.KeyPrefix, Subject: req.Subject, Name: req.Name,
 		Scopes: nonNil(req.Scopes), Metadata: req.Metadata, Enabled: req.Enabled == nil || *req.Enabled,
 		CreatedAt: now, UpdatedAt: now}
 	if err := s.settle(&k, a, req, now); err != nil {
-		return store.Key{}, "", err
+		return Issued{}, err
+	}
+	signing, err := s.settleSigning(&k, a, req.Signing)
+	if err != nil {
+		return Issued{}, err
 	}
 	token := credential.Generate(a.KeyPrefix)
 	sec := secretFor(token, k.ID, now)
 	k.Start, k.End = sec.Start, sec.End
 	ev, err := audit.Change(by, now, "key.create", "key", k.ID, nil, auditKey(k))
 	if err != nil {
-		return store.Key{}, "", err
+		return Issued{}, err
 	}
 	if err := s.db.CreateKey(ctx, k, sec, ev); err != nil {
-		return store.Key{}, "", fmt.Errorf("create key: %w", err)
+		return Issued{}, fmt.Errorf("create key: %w", err)
 	}
-	return k, token, nil
+	return Issued{Key: k, Secret: token, SigningSecret: signing}, nil
 }
 
 // settle validates and fills the settings of a new key.

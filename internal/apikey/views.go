@@ -14,8 +14,9 @@ func APIView(a store.API) api.API {
 		Policy: api.Policy{MaxKeyTTL: api.Duration(a.Policy.MaxKeyTTL), RequireIPAllowlist: a.Policy.RequireIPAllowlist,
 			DefaultRateLimits: limitsView(a.Policy.DefaultRateLimits), UserScopes: userScopesView(a.Policy.UserScopes),
 			PATMaxTTL: api.Duration(a.Policy.PATMaxTTL), PATAllowNoExpiry: a.Policy.PATAllowNoExpiry,
-			DynamicClientScopes: a.Policy.DynamicClientScopes,
-			ScopeDescriptions:   a.Policy.ScopeDescriptions},
+			RequireSignedRequests: a.Policy.RequireSignedRequests,
+			DynamicClientScopes:   a.Policy.DynamicClientScopes,
+			ScopeDescriptions:     a.Policy.ScopeDescriptions},
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
@@ -25,7 +26,7 @@ func KeyView(k store.Key) api.Key {
 		Start: k.Start, End: k.End, Scopes: nonNil(k.Scopes), ExpiresAt: timePtr(k.ExpiresAt),
 		AllowedCIDRs: k.AllowedCIDRs, RateLimits: limitsView(k.RateLimits), Metadata: json.RawMessage(k.Metadata),
 		Enabled: k.Enabled, RevokedAt: timePtr(k.RevokedAt), RevokedReason: k.RevokedReason, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
-		LastUsedAt: timePtr(k.LastUsedAt), UsageCount: k.UsageCount}
+		LastUsedAt: timePtr(k.LastUsedAt), UsageCount: k.UsageCount, Signing: signingView(k)}
 	if c := k.Credits; c != nil {
 		v.Credits = &api.Credits{Remaining: c.Remaining}
 		if c.RefillInterval > 0 {

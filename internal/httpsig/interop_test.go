@@ -2,6 +2,7 @@ package httpsig_test
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -10,12 +11,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/tokend/tokend/client"
 	"github.com/tokend/tokend/internal/httpsig"
 )
 
@@ -177,6 +180,40 @@ func TestInteropNodeVerifies(t *testing.T) {
 				"request": map[string]any{"method": "POST", "url": m.TargetURI, "headers": headers}}, &out)
 			if out.OK {
 				t.Error("node accepts our signature with another method")
+			}
+		})
+	}
+}
+
+// TestInteropNodeVerifiesClient: requests signed by the Go client's
+// RequestSigner verify with http-message-signatures.
+func TestInteropNodeVerifiesClient(t *testing.T) {
+	n := newNode(t)
+	for _, k := range interopKeys(t) {
+		t.Run(k.key.Alg, func(t *testing.T) {
+			s := &client.RequestSigner{KeyID: k.key.ID, Alg: k.key.Alg, Secret: k.key.Secret}
+			if k.key.Private != nil {
+				s.PrivateKey = k.key.Private.(crypto.Signer)
+			}
+			r, err := http.NewRequest("POST", "https://api.example.com:8443/v1/pay?a=1&b=%20x", strings.NewReader(`{"amount":5}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Sign(r); err != nil {
+				t.Fatal(err)
+			}
+			headers := map[string]string{}
+			for name := range r.Header {
+				headers[strings.ToLower(name)] = r.Header.Get(name)
+			}
+			var out struct {
+				OK    bool
+				Error string
+			}
+			n.run(t, map[string]any{"op": "verify", "alg": k.key.Alg, "key": k.pub, "keyid": k.key.ID,
+				"request": map[string]any{"method": "POST", "url": r.URL.String(), "headers": headers}}, &out)
+			if !out.OK {
+				t.Fatalf("node refuses the client's signature: %s (headers %v)", out.Error, headers)
 			}
 		})
 	}

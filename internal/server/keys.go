@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"strconv"
 
@@ -12,8 +13,12 @@ import (
 )
 
 func (s *Server) createKey(ctx context.Context, c call, req *api.CreateKeyRequest) (api.CreatedKey, error) {
-	k, secret, err := s.keys.CreateKey(ctx, c.by(), *req)
-	return api.CreatedKey{Key: apikey.KeyView(k), Secret: secret}, err
+	is, err := s.keys.IssueKey(ctx, c.by(), *req)
+	out := api.CreatedKey{Key: apikey.KeyView(is.Key), Secret: is.Secret}
+	if is.SigningSecret != nil {
+		out.SigningSecret = base64.StdEncoding.EncodeToString(is.SigningSecret)
+	}
+	return out, err
 }
 
 func (s *Server) listKeys(ctx context.Context, c call, _ *none) (api.KeyList, error) {

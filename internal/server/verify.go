@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"net/netip"
+	"net/url"
+	"strings"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/httpsig"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/valid"
 	"github.com/tokend/tokend/internal/verify"
@@ -28,12 +31,20 @@ func (s *Server) verify(ctx context.Context, _ call, req *api.VerifyRequest) (*a
 			return nil, valid.Errorf("client_ip", "must be an IPv4 or IPv6 address")
 		}
 	}
+	if req.Request != nil {
+		m, err := signedMessage(req.Request)
+		if err != nil {
+			return nil, err
+		}
+		q.Signed = m
+	}
 	var buf [4]ratelimit.State
 	res := verify.Result{RateLimits: buf[:0]}
 	if err := s.engine.Verify(ctx, &q, &res); err != nil {
 		return nil, err
 	}
-	out := &api.VerifyResponse{Valid: res.Valid(), Code: res.Code, Token: res.Token}
+	out := &api.VerifyResponse{Valid: res.Valid(), Code: res.Code, Token: res.Token, Problem: res.Problem,
+		SignatureChecked: res.SignatureChecked}
 	if len(res.RateLimits) > 0 {
 		out.RateLimits = make([]api.RateLimitState, len(res.RateLimits))
 		for i, l := range res.RateLimits {
@@ -44,4 +55,20 @@ func (s *Server) verify(ctx context.Context, _ call, req *api.VerifyRequest) (*a
 		out.Credits = &api.CreditState{Remaining: res.Credits}
 	}
 	return out, nil
+}
+
+// signedMessage checks the request a token came with, as /v1/verify's
+// request field gives it, and returns it as httpsig sees it.
+func signedMessage(r *api.SignedRequest) (*httpsig.Message, error) {
+	if err := valid.Text("request.method", r.Method, 1, 32); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(r.TargetURI)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, valid.Errorf("request.target_uri", "must be an absolute http or https URI")
+	}
+	if r.Authority != "" && !strings.EqualFold(r.Authority, u.Host) {
+		return nil, valid.Errorf("request.authority", "is not the authority of target_uri (%s)", u.Host)
+	}
+	return &httpsig.Message{Method: r.Method, TargetURI: r.TargetURI, Header: r.Headers, HasBody: r.HasBody}, nil
 }

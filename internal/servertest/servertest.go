@@ -7,6 +7,7 @@ package servertest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 	"github.com/tokend/tokend/client"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/oauth"
+	"github.com/tokend/tokend/internal/seal"
 	"github.com/tokend/tokend/internal/server"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
@@ -138,9 +140,13 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A random key-encryption key for keys' signing secrets, so that a
+	// test reading the database sees only what was sealed under it.
+	kek := make([]byte, seal.KEKSize)
+	rand.Read(kek)
 	s.Engine = verify.New(verify.Config{DB: db, Metrics: verify.NewMetrics(reg), Logger: log, Now: s.Clock.Now,
-		JWT: &verify.JWTConfig{Signer: s.Signer, Issuer: s.Issuer}})
-	s.Keys = apikey.NewService(apikey.Config{DB: db, Logger: log, Now: s.Clock.Now})
+		JWT: &verify.JWTConfig{Signer: s.Signer, Issuer: s.Issuer}, KEK: kek})
+	s.Keys = apikey.NewService(apikey.Config{DB: db, Logger: log, Now: s.Clock.Now, KEK: kek})
 	if err := s.Keys.EnsureSystemAPI(context.Background()); err != nil {
 		t.Fatal(err)
 	}

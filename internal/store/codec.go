@@ -68,6 +68,7 @@ type policyJSON struct {
 	UserScopes         []userScopesJSON  `json:"user_scopes,omitempty"`
 	PATMaxTTLNS        int64             `json:"pat_max_ttl_ns,omitempty"`
 	PATAllowNoExpiry   bool              `json:"pat_allow_no_expiry,omitempty"`
+	RequireSigned      bool              `json:"require_signed_requests,omitempty"`
 }
 
 type userScopesJSON struct {
@@ -115,6 +116,7 @@ func encodePolicy(p Policy) (string, error) {
 		UserScopes:         toUserScopesJSON(p.UserScopes),
 		PATMaxTTLNS:        int64(p.PATMaxTTL),
 		PATAllowNoExpiry:   p.PATAllowNoExpiry,
+		RequireSigned:      p.RequireSignedRequests,
 	})
 }
 
@@ -146,14 +148,15 @@ func decodePolicy(s string) (Policy, error) {
 		return Policy{}, err
 	}
 	return Policy{
-		MaxKeyTTL:           time.Duration(p.MaxKeyTTLNS),
-		RequireIPAllowlist:  p.RequireIPAllowlist,
-		DefaultRateLimits:   fromRateLimitsJSON(p.DefaultRateLimits),
-		DynamicClientScopes: p.DynamicScopes,
-		ScopeDescriptions:   p.ScopeDescriptions,
-		UserScopes:          fromUserScopesJSON(p.UserScopes),
-		PATMaxTTL:           time.Duration(p.PATMaxTTLNS),
-		PATAllowNoExpiry:    p.PATAllowNoExpiry,
+		MaxKeyTTL:             time.Duration(p.MaxKeyTTLNS),
+		RequireIPAllowlist:    p.RequireIPAllowlist,
+		DefaultRateLimits:     fromRateLimitsJSON(p.DefaultRateLimits),
+		DynamicClientScopes:   p.DynamicScopes,
+		ScopeDescriptions:     p.ScopeDescriptions,
+		UserScopes:            fromUserScopesJSON(p.UserScopes),
+		PATMaxTTL:             time.Duration(p.PATMaxTTLNS),
+		PATAllowNoExpiry:      p.PATAllowNoExpiry,
+		RequireSignedRequests: p.RequireSigned,
 	}, nil
 }
 

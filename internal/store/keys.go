@@ -11,8 +11,9 @@ import (
 const insertKeySQL = `INSERT INTO keys (id, api_id, subject, name, prefix, secret_start, secret_end,
 	scopes, expires_at, allowed_cidrs, ratelimits,
 	credits_remaining, refill_amount, refill_interval_us, refilled_at,
-	metadata, enabled, revoked_at, created_at, updated_at, last_used_at, usage_count, user_id, revoked_reason)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`
+	metadata, enabled, revoked_at, created_at, updated_at, last_used_at, usage_count, user_id, revoked_reason,
+	signing_alg, signing_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`
 
 // CreateKey inserts k, its current secret s and ev. s.KeyID may be empty;
 // it is set to k.ID. It returns ErrNotFound if k.APIID names no API, and
@@ -56,7 +57,8 @@ func insertKey(ctx context.Context, tx *sql.Tx, k Key, s Secret) error {
 		v.scopes, v.expires, v.cidrs, v.limits,
 		v.remaining, v.refillAmount, v.refillUS, v.refilled,
 		v.metadata, k.Enabled, v.revoked, v.created, v.updated, micros(k.LastUsedAt), k.UsageCount,
-		sql.NullString{String: k.UserID, Valid: k.UserID != ""}, k.RevokedReason)
+		sql.NullString{String: k.UserID, Valid: k.UserID != ""}, k.RevokedReason,
+		sql.NullString{String: k.SigningAlg, Valid: k.SigningAlg != ""}, k.SigningKey)
 	if isForeignKeyViolation(err) {
 		return fmt.Errorf("api %s: %w", k.APIID, ErrNotFound)
 	}
@@ -107,13 +109,17 @@ func (db *DB) KeyBySecretHash(ctx context.Context, hash [32]byte) (VerifyRecord,
 	if vr.Key, err = kr.key(); err != nil {
 		return VerifyRecord{}, fmt.Errorf("key by secret: %w", err)
 	}
-	if vr.Key.UserID == "" {
+	// Only a personal access token, or a key of an API that may require
+	// signed requests, pays for decoding the policy and the owner's groups.
+	if vr.Key.UserID == "" && !strings.Contains(policy, `"require_signed_requests"`) {
 		return vr, nil
 	}
-	// Only a personal access token pays for decoding the policy and the
-	// owner's groups.
 	if vr.Policy, err = decodePolicy(policy); err != nil {
 		return VerifyRecord{}, fmt.Errorf("key by secret: api %s policy: %w", vr.Key.APIID, err)
+	}
+	vr.RequireSigned = vr.Policy.RequireSignedRequests
+	if vr.Key.UserID == "" {
+		return vr, nil
 	}
 	if owner.Valid {
 		vr.Owner = &Owner{Enabled: enabled.Bool}

@@ -41,6 +41,9 @@ type Policy struct {
 	PATMaxTTL time.Duration
 	// PATAllowNoExpiry allows personal access tokens without expiry.
 	PATAllowNoExpiry bool
+	// RequireSignedRequests refuses requests with the API's keys that are
+	// not signed (RFC 9421) with the key's signing key.
+	RequireSignedRequests bool
 }
 
 // UserScopes grants Scopes to the members of Group, or to everyone.
@@ -100,6 +103,13 @@ type Key struct {
 	UpdatedAt     time.Time
 	LastUsedAt    time.Time
 	UsageCount    int64
+	// SigningAlg is the RFC 9421 algorithm of the key's request-signing
+	// key, "" for none. SigningKey is, for hmac-sha256, the shared secret
+	// sealed under the key-encryption key (the store never sees it in
+	// clear), and otherwise the public key as PKIX DER. Both are set at
+	// creation and never change.
+	SigningAlg string
+	SigningKey []byte
 }
 
 // Secret is one SHA-256 hash that authenticates as a key. A key has one
@@ -125,6 +135,9 @@ type VerifyRecord struct {
 	// exists, and the policy of the key's API.
 	Owner  *Owner
 	Policy Policy
+	// RequireSigned is the API's policy.RequireSignedRequests, for every
+	// key.
+	RequireSigned bool
 }
 
 // Owner is what verification needs of a personal access token's owner.

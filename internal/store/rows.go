@@ -46,13 +46,13 @@ const keyCols = `k.id, k.api_id, k.subject, k.name, k.prefix, k.secret_start, k.
 	k.scopes, k.expires_at, k.allowed_cidrs, k.ratelimits,
 	k.credits_remaining, k.refill_amount, k.refill_interval_us, k.refilled_at,
 	k.metadata, k.enabled, k.revoked_at, k.created_at, k.updated_at, k.last_used_at, k.usage_count, k.user_id,
-	k.revoked_reason`
+	k.revoked_reason, k.signing_alg, k.signing_key`
 
 // keyRow receives one row of keyCols.
 type keyRow struct {
 	k                                                  Key
 	scopes, cidrs, limits                              string
-	metadata, userID                                   sql.NullString
+	metadata, userID, signingAlg                       sql.NullString
 	expires, revoked, created, updated, used, refilled sql.NullInt64
 	remaining                                          sql.NullInt64
 	refillAmount, refillUS                             int64
@@ -63,7 +63,8 @@ func (r *keyRow) dest() []any {
 	return []any{&k.ID, &k.APIID, &k.Subject, &k.Name, &k.Prefix, &k.Start, &k.End,
 		&r.scopes, &r.expires, &r.cidrs, &r.limits,
 		&r.remaining, &r.refillAmount, &r.refillUS, &r.refilled,
-		&r.metadata, &k.Enabled, &r.revoked, &r.created, &r.updated, &r.used, &k.UsageCount, &r.userID, &k.RevokedReason}
+		&r.metadata, &k.Enabled, &r.revoked, &r.created, &r.updated, &r.used, &k.UsageCount, &r.userID, &k.RevokedReason,
+		&r.signingAlg, &k.SigningKey}
 }
 
 func (r *keyRow) key() (Key, error) {
@@ -91,6 +92,7 @@ func (r *keyRow) key() (Key, error) {
 	k.CreatedAt, k.UpdatedAt = fromMicros(r.created), fromMicros(r.updated)
 	k.LastUsedAt = fromMicros(r.used)
 	k.UserID = r.userID.String
+	k.SigningAlg = r.signingAlg.String
 	return k, nil
 }
 

@@ -17,6 +17,7 @@ func fullKey(id, apiID string) Key {
 	k.Credits = &Credits{Remaining: 7, RefillAmount: 100, RefillInterval: time.Hour, RefilledAt: t0}
 	k.Metadata = []byte(`{"team":"payments","n":1}`)
 	k.Enabled = false
+	k.SigningAlg, k.SigningKey = "hmac-sha256", []byte{0, 1, 2, 0xff}
 	return k
 }
 
@@ -157,4 +158,32 @@ func testUpdateKey(t *testing.T, h harness) {
 	_, err = db.UpdateKey(ctx, "nope", func(*Key) (Event, error) { return event("x", "nope"), nil })
 	checkErr(t, "UpdateKey(nope)", err, ErrNotFound)
 	checkLog(t, db, "api.create a", "key.create k1", "key.revoke k1")
+}
+
+// testRequireSigned: the API's require_signed_requests reaches the
+// verification record of each of its keys, and a public signing key
+// round-trips.
+func testRequireSigned(t *testing.T, h harness) {
+	db := h.open(t)
+	ctx := t.Context()
+	a := newAPI("a")
+	a.Policy.RequireSignedRequests = true
+	if err := db.CreateAPI(ctx, a, event("api.create", "a")); err != nil {
+		t.Fatal(err)
+	}
+	k := newKey("k1", "a", "alice")
+	k.SigningAlg, k.SigningKey = "ed25519", []byte("DER bytes")
+	s := mustCreateKey(t, db, k)
+	vr, err := db.KeyBySecretHash(ctx, s.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !vr.RequireSigned || vr.Key.SigningAlg != "ed25519" || string(vr.Key.SigningKey) != "DER bytes" {
+		t.Errorf("KeyBySecretHash = RequireSigned %v, signing %q %q; want true, ed25519, DER bytes",
+			vr.RequireSigned, vr.Key.SigningAlg, vr.Key.SigningKey)
+	}
+	got, err := db.APIByID(ctx, "a")
+	if err != nil || !got.Policy.RequireSignedRequests {
+		t.Errorf("APIByID = %+v, %v; want require_signed_requests", got.Policy, err)
+	}
 }

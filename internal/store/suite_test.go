@@ -28,6 +28,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"UpdateAPI", testUpdateAPI},
 		{"DeleteAPI", testDeleteAPI},
 		{"CreateKey", testCreateKey},
+		{"RequireSigned", testRequireSigned},
 		{"ListKeys", testListKeys},
 		{"UpdateKey", testUpdateKey},
 		{"RotateKey", testRotateKey},

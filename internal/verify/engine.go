@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/credential"
+	"github.com/tokend/tokend/internal/httpsig"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -42,10 +43,16 @@ type Config struct {
 	// UsageFlush is how often usage bookkeeping is written; default 2s.
 	UsageFlush time.Duration
 	// JWT, if set, makes the engine accept tokend's JWT access tokens too.
-	JWT     *JWTConfig
-	Metrics *Metrics
-	Logger  *slog.Logger
-	Now     func() time.Time
+	JWT *JWTConfig
+	// KEK opens keys' hmac-sha256 signing secrets (see apikey.Config).
+	KEK []byte
+	// Signatures checks signed requests (RFC 9421); nil means a default
+	// httpsig.Verifier with nonces in process. Set its Nonces to share
+	// them across nodes.
+	Signatures *httpsig.Verifier
+	Metrics    *Metrics
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Engine verifies tokens. It is safe for concurrent use.
@@ -58,6 +65,8 @@ type Engine struct {
 	usage       *usage
 	uses        *uses
 	jwt         *jwtVerifier // nil: JWTs are NOT_FOUND
+	kek         []byte
+	sigs        *httpsig.Verifier
 	metrics     *Metrics
 	log         *slog.Logger
 	now         func() time.Time
@@ -68,7 +77,11 @@ type Engine struct {
 func New(cfg Config) *Engine {
 	e := &Engine{db: cfg.DB, limiter: cfg.Limiter, metrics: cfg.Metrics, log: cfg.Logger, now: cfg.Now,
 		ttl: int64(or(cfg.CacheTTL, 10*time.Second)), negTTL: int64(or(cfg.NegativeTTL, 5*time.Second)),
-		flushEvery: or(cfg.UsageFlush, 2*time.Second), usage: newUsage(), uses: newUses(), jwt: newJWTVerifier(cfg.JWT)}
+		flushEvery: or(cfg.UsageFlush, 2*time.Second), usage: newUsage(), uses: newUses(), jwt: newJWTVerifier(cfg.JWT),
+		kek: cfg.KEK, sigs: cfg.Signatures}
+	if e.sigs == nil {
+		e.sigs = &httpsig.Verifier{Nonces: httpsig.NewMemory(0), Now: cfg.Now}
+	}
 	size := cfg.CacheSize
 	if size == 0 {
 		size = 100_000
@@ -107,6 +120,10 @@ type Request struct {
 	Scopes   []string // all required
 	ClientIP string   // optional unless the key has an allowlist
 	Cost     int64    // credits to consume
+	// Signed is the request the token came with, for its RFC 9421
+	// signature (nil: none given); its body's digest was checked by the
+	// caller.
+	Signed *httpsig.Message
 }
 
 // Result is the answer. Token is shared with the cache and must not be
@@ -119,6 +136,12 @@ type Result struct {
 	// Credits is the remaining allowance when the key has one.
 	Credits    int64
 	HasCredits bool
+	// Problem says what did not match, for SIGNATURE_REQUIRED and
+	// SIGNATURE_INVALID.
+	Problem string
+	// SignatureChecked: the answer depended on the request's signature,
+	// so it holds for that request only.
+	SignatureChecked bool
 }
 
 // Valid reports whether the token passed every check.
@@ -129,7 +152,8 @@ func (r *Result) Valid() bool { return r.Code == api.CodeValid }
 // outcome of a decision is always res.Code.
 func (e *Engine) Verify(ctx context.Context, req *Request, res *Result) error {
 	start := e.now()
-	res.Code, res.Token, res.HasCredits, res.Credits = api.CodeNotFound, nil, false, 0
+	res.Code, res.Token, res.HasCredits, res.Credits, res.Problem = api.CodeNotFound, nil, false, 0, ""
+	res.SignatureChecked = false
 	res.RateLimits = res.RateLimits[:0]
 	err := e.verify(ctx, req, res, start)
 	if t := res.Token; err == nil && t != nil && t.Kind == credential.KindPersonalToken {
@@ -193,6 +217,9 @@ func (e *Engine) resolve(ctx context.Context, req *Request, res *Result, now tim
 	res.Code = e.check(ent, req, now.UnixNano())
 	if res.Code != api.CodeValid {
 		return nil, nil
+	}
+	if err := e.checkSignature(ctx, ent, req, res); err != nil || res.Code != api.CodeValid {
+		return nil, err
 	}
 	return ent, nil
 }

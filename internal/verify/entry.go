@@ -8,6 +8,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/credential"
+	"github.com/tokend/tokend/internal/httpsig"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -28,6 +29,10 @@ type entry struct {
 	hasCredits  bool
 	info        api.TokenInfo
 	cachedUntil int64
+	// signing is the key's request-signing key (nil: none), and
+	// requireSigned its API's policy; see checkSignature.
+	signing       *httpsig.Key
+	requireSigned bool
 }
 
 func notFoundEntry(until int64) *entry { return &entry{cachedUntil: until} }

@@ -26,7 +26,11 @@ func (e *Engine) load(ctx context.Context, h [32]byte, prefix string, until int6
 	if err != nil {
 		return nil, err
 	}
-	return newEntry(rec, until), nil
+	ent := newEntry(rec, until)
+	if err := e.prepareSigning(ent, rec); err != nil {
+		return nil, err
+	}
+	return ent, nil
 }
 
 // newAccessEntry makes the entry of an opaque access token: no rate
