@@ -21,6 +21,7 @@ const (
 	ErrRateLimited       = "rate-limited"       // too many requests
 	ErrMethodNotAllowed  = "method-not-allowed" // the path exists, the method does not
 	ErrNoRoute           = "no-route"           // /v1/authz: no route of the route table covers the request
+	ErrInvalidSignature  = "invalid-signature"  // /v1/authz: the request's RFC 9421 signature is missing where required, or does not hold
 	ErrCrossOrigin       = "cross-origin"       // /v1/me: a browser sent a state-changing request from another site
 	ErrInternal          = "internal"           // a fault inside tokend; see the logs
 )

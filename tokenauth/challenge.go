@@ -28,6 +28,11 @@ const (
 	ErrRateLimited = "rate_limited"
 	// ErrUnavailable (503): tokend could not be asked; fail closed.
 	ErrUnavailable = "temporarily_unavailable"
+	// ErrInvalidSignature (401): the request's RFC 9421 signature does
+	// not hold (the body, the method or the URI changed, it is stale or
+	// a replay), or the key's API requires signed requests and this one
+	// is not signed. The description says what did not match.
+	ErrInvalidSignature = "invalid_signature"
 )
 
 // Error is why a request was refused. Check returns it, and WriteError

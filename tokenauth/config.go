@@ -118,6 +118,17 @@ type Config struct {
 	// the request's RemoteAddr. Behind a proxy, return the address the
 	// proxy forwarded, and only from proxies you trust.
 	ClientIP func(*http.Request) string
+	// TargetURI returns the absolute URI a client addressed the request
+	// to, which a signed request's @target-uri (RFC 9421) must equal.
+	// Default: "https" when the connection is TLS, else "http", then
+	// "://", the Host header and the request target as received. Behind
+	// a proxy that terminates TLS or rewrites paths, return the URI the
+	// client used.
+	TargetURI func(*http.Request) string
+	// MaxSignedBody bounds the body of a signed request, which is read
+	// into memory to check its Content-Digest; default 10 MiB. A larger
+	// one is refused with 413.
+	MaxSignedBody int64
 	// Logger receives failures to reach tokend (never a token); nil
 	// discards.
 	Logger *slog.Logger
@@ -187,6 +198,10 @@ func withDefaults(c Config) Config {
 	if c.ClientIP == nil {
 		c.ClientIP = remoteHost
 	}
+	if c.TargetURI == nil {
+		c.TargetURI = targetURI
+	}
+	c.MaxSignedBody = or(c.MaxSignedBody, defaultMaxSignedBody)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -98,6 +98,20 @@
 // X-RateLimit-Remaining and X-RateLimit-Reset, and the IETF RateLimit-Policy
 // and RateLimit fields; see WriteRateLimitHeaders.
 //
+// # Signed requests
+//
+// A request that carries an RFC 9421 signature (Signature-Input and
+// Signature fields) is checked too: its body, if any, is read (up to
+// Config.MaxSignedBody) and compared with its Content-Digest here, then
+// put back for the handler, and tokend checks the signature with the
+// key's signing key at /v1/verify. The answer of a key that has a signing
+// key, or whose API requires signed requests, is never cached or shared.
+// A signature that does not hold, or a missing one where the API requires
+// it, is 401 with error="invalid_signature" and a description of what did
+// not match. Config.TargetURI must give the URI the client addressed
+// (behind a proxy that terminates TLS, say so). JWT access tokens carry no
+// signing key and are not checked this way.
+//
 // # Failure policy
 //
 // When tokend cannot be reached, or answers with an error, within

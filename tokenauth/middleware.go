@@ -77,8 +77,10 @@ func (a *Auth) check(r *http.Request, req Requirement) (*Principal, *Error) {
 		var p *Principal
 		if looksLikeJWT(token) {
 			p, e = a.checkJWT(r.Context(), token, audience)
+		} else if sr, se := a.signedRequest(r); se != nil {
+			e = se
 		} else {
-			p, e = a.checkOpaque(r.Context(), token, audience, req.Scopes, a.cfg.ClientIP(r))
+			p, e = a.checkOpaque(r.Context(), token, audience, req.Scopes, a.cfg.ClientIP(r), sr)
 		}
 		if e == nil && !p.hasAll(req.Scopes) {
 			e = &Error{Status: http.StatusForbidden, Code: ErrInsufficientScope,

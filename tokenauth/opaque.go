@@ -25,14 +25,15 @@ type verifyResult struct {
 // when a fresh VALID answer for the same token, audience and address is
 // there. Concurrent misses for one question share one call, except that
 // an answer which spent a rate limit or credits is never shared: each
-// request of a limited key is counted by tokend.
-func (a *Auth) checkOpaque(ctx context.Context, token, audience string, scopes []string, clientIP string) (*Principal, *Error) {
+// request of a limited key is counted by tokend. A signed request (sr not
+// nil) is always asked alone: its answer holds for it only.
+func (a *Auth) checkOpaque(ctx context.Context, token, audience string, scopes []string, clientIP string, sr *api.SignedRequest) (*Principal, *Error) {
 	if a.cfg.VerifyKey == "" {
 		return nil, invalidToken("this resource accepts JWT access tokens only")
 	}
 	now := a.now()
 	k := keyOf(token, audience, clientIP)
-	if a.cfg.CacheTTL > 0 {
+	if a.cfg.CacheTTL > 0 && sr == nil {
 		if p, ok := a.cache.get(k, now); ok {
 			return p, nil
 		}
@@ -41,14 +42,20 @@ func (a *Auth) checkOpaque(ctx context.Context, token, audience string, scopes [
 		// Not a token tokend could have issued: no need to ask.
 		return nil, invalidToken("the token is malformed")
 	}
-	req := api.VerifyRequest{Token: token, Audience: audience, Scopes: scopes, ClientIP: clientIP}
+	req := api.VerifyRequest{Token: token, Audience: audience, Scopes: scopes, ClientIP: clientIP, Request: sr}
 	ask := func() verifyResult {
 		res, err := a.ask(ctx, req)
 		return verifyResult{res, err}
 	}
-	r, shared := a.flights.do(flightKey(k, scopes), ask)
-	if shared && r.err == nil && limited(r.res) {
+	var r verifyResult
+	if sr != nil {
 		r = ask()
+	} else {
+		var shared bool
+		r, shared = a.flights.do(flightKey(k, scopes), ask)
+		if shared && r.err == nil && limited(r.res) {
+			r = ask()
+		}
 	}
 	if r.err != nil {
 		return nil, unavailable(r.err)
@@ -60,9 +67,11 @@ func flightKey(k cacheKey, scopes []string) string {
 	return string(k.hash[:]) + "\x00" + k.audience + "\x00" + k.clientIP + "\x00" + strings.Join(scopes, " ")
 }
 
-// limited reports whether an answer spent part of a limit: such answers
-// are neither cached nor shared.
-func limited(res *api.VerifyResponse) bool { return len(res.RateLimits) > 0 || res.Credits != nil }
+// limited reports whether an answer spent part of a limit, or depended on
+// a request's signature: such answers are neither cached nor shared.
+func limited(res *api.VerifyResponse) bool {
+	return len(res.RateLimits) > 0 || res.Credits != nil || res.SignatureChecked
+}
 
 // outcome turns a /v1/verify answer into a principal or a refusal, and
 // caches a VALID answer that carried no limit.
@@ -100,6 +109,8 @@ func verdict(res *api.VerifyResponse) (*Principal, *Error) {
 		return nil, invalidToken("the token is disabled")
 	case api.CodeForbiddenIP:
 		return nil, invalidToken("the token may not be used from this address")
+	case api.CodeSignatureRequired, api.CodeSignatureInvalid:
+		return nil, invalidSignature(res.Problem)
 	}
 	return nil, invalidToken("the token is unknown or not meant for this resource")
 }

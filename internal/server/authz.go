@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/httpsig"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/routetable"
 	"github.com/tokend/tokend/internal/verify"
@@ -80,7 +81,8 @@ func (h authzHandler) serveCaller(w http.ResponseWriter, r *http.Request, _ prin
 	}
 	var buf [4]ratelimit.State
 	res := verify.Result{RateLimits: buf[:0]}
-	req := verify.Request{Token: token, Audience: rl.audience, Scopes: rl.scopes, ClientIP: s.clientIP(r), Cost: 1}
+	req := verify.Request{Token: token, Audience: rl.audience, Scopes: rl.scopes, ClientIP: s.clientIP(r), Cost: 1,
+		Signed: signedOrigin(r, o)}
 	if err := s.engine.Verify(r.Context(), &req, &res); err != nil {
 		s.fail(w, r, err)
 		return
@@ -91,7 +93,7 @@ func (h authzHandler) serveCaller(w http.ResponseWriter, r *http.Request, _ prin
 		if secs, ok := tokenauth.RetryAfter(limits, now); ok && res.Code == api.CodeRateLimited {
 			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		}
-		s.fail(w, r, denial(res.Code, rl.scopes))
+		s.fail(w, r, denial(res.Code, rl.scopes, res.Problem))
 		return
 	}
 	setIdentity(w.Header(), res.Token)
@@ -217,8 +219,11 @@ func clientToken(r *http.Request, o origin) (string, error) {
 
 // denial is the answer to a verification that failed, as tokenauth
 // answers it: an address not allowed is 401 like any unusable token.
-func denial(code api.Code, scopes []string) error {
+func denial(code api.Code, scopes []string, problem string) error {
 	switch code {
+	case api.CodeSignatureRequired, api.CodeSignatureInvalid:
+		return &authError{http.StatusUnauthorized, api.ErrInvalidSignature, "signature: " + problem,
+			`Bearer realm="tokend", error="invalid_signature"`}
 	case api.CodeInsufficientScope:
 		return &authError{http.StatusForbidden, api.ErrInsufficientScope, "the token lacks a scope this request needs",
 			`Bearer realm="tokend", error="insufficient_scope", scope="` + strings.Join(scopes, " ") + `"`}
@@ -233,4 +238,25 @@ func denial(code api.Code, scopes []string) error {
 
 func badInput(msg string) error {
 	return &badRequest{status: http.StatusBadRequest, code: api.ErrBadRequest, msg: msg}
+}
+
+// signedOrigin is the original request as RFC 9421 signatures cover it,
+// from the proxy's headers: the original method, the target URI made of
+// X-Forwarded-Proto (default https), the original host and URI, and the
+// client's header fields, which the proxy passes on. The proxy sends no
+// body, so the body counts as present when Content-Digest, Content-Length
+// or Transfer-Encoding says so: the signature must then cover
+// content-digest, and the upstream must check the body against it.
+func signedOrigin(r *http.Request, o origin) *httpsig.Message {
+	scheme := "https"
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+		scheme = p
+	}
+	uri := scheme + "://" + o.host + o.path
+	if o.rawQuery != "" {
+		uri += "?" + o.rawQuery
+	}
+	n, _ := strconv.ParseInt(r.Header.Get("Content-Length"), 10, 64)
+	hasBody := r.Header.Get("Content-Digest") != "" || n > 0 || r.Header.Get("Transfer-Encoding") != ""
+	return &httpsig.Message{Method: o.method, TargetURI: uri, Header: r.Header, HasBody: hasBody}
 }

@@ -254,3 +254,43 @@ func TestSigningBadInput(t *testing.T) {
 		t.Errorf("ListKeys = %d keys, %v; want none", len(page.Keys), err)
 	}
 }
+
+// TestSignedRequestsForwardAuth: /v1/authz checks the signature of the
+// original request from the proxy's headers, and refuses a changed path,
+// a replay and an unsigned request with 401 invalid-signature.
+func TestSignedRequestsForwardAuth(t *testing.T) {
+	sf := newSignedFixture(t)
+	f := &fixture{Server: sf.Server, api: sf.api}
+	vkey := f.verifyKey(t)
+	k := sf.key(t, &api.KeySigningRequest{Alg: api.SigHMACSHA256})
+	s := hmacSigner(t, k)
+	s.Now = f.Clock.Now
+	forwarded := func(sign bool, uri string) http.Header {
+		r, _ := http.NewRequest("POST", "https://pay.example/v1/charges?x=1", strings.NewReader(`{"amount":1}`))
+		if sign {
+			s.Sign(r)
+		}
+		h := r.Header.Clone()
+		h.Set("Authorization", "Bearer "+k.Secret)
+		h.Set("X-Forwarded-Method", "POST")
+		h.Set("X-Forwarded-Uri", uri)
+		h.Set("X-Forwarded-Host", "pay.example")
+		h.Set("X-Forwarded-Proto", "https")
+		return h
+	}
+	path := "/v1/authz?audience=https://pay.example"
+	ok := forwarded(true, "/v1/charges?x=1")
+	if resp := f.authz(t, "GET", path, vkey, ok); resp.StatusCode != http.StatusOK {
+		t.Fatalf("signed request = %d, want 200", resp.StatusCode)
+	}
+	for name, h := range map[string]http.Header{
+		"replay":       ok,
+		"changed path": forwarded(true, "/v1/refunds?x=1"),
+		"unsigned":     forwarded(false, "/v1/charges?x=1"),
+	} {
+		resp := f.authz(t, "GET", path, vkey, h)
+		if wa := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(wa, "invalid_signature") {
+			t.Errorf("%s = %d %q, want 401 invalid_signature", name, resp.StatusCode, wa)
+		}
+	}
+}
