@@ -24,7 +24,10 @@ type Target struct {
 	ContentType string
 	// Body appends the body of request n to buf. n is random, or the
 	// sequence number of the request when Run is given a count.
-	Body       func(n uint64, buf []byte) []byte
+	Body func(n uint64, buf []byte) []byte
+	// Sign, if set, signs each request before it is sent (outside the
+	// measured latency), as a client of signed requests does.
+	Sign       func(*http.Request) error
 	WantStatus int
 	// Want must occur in a good response body; nil accepts any.
 	Want []byte
@@ -128,6 +131,11 @@ func (w *worker) do(n uint64) {
 	req.Header.Set("Content-Type", ct)
 	if w.t.Auth != "" {
 		req.Header.Set("Authorization", w.t.Auth)
+	}
+	if w.t.Sign != nil {
+		if err := w.t.Sign(req); err != nil {
+			panic(err)
+		}
 	}
 	begin := time.Now()
 	resp, err := w.client.Do(req)

@@ -5,6 +5,7 @@ package node
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/seal"
 	"github.com/tokend/tokend/internal/server"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/verify"
@@ -59,9 +61,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	kek := make([]byte, seal.KEKSize) // seals keys' hmac-sha256 signing secrets
+	rand.Read(kek)
 	engine := verify.New(verify.Config{DB: db, CacheSize: cfg.CacheSize, CacheTTL: cfg.CacheTTL,
-		NegativeTTL: 5 * time.Second, Metrics: verify.NewMetrics(reg), Logger: log})
-	keys := apikey.NewService(apikey.Config{DB: db, Logger: log})
+		NegativeTTL: 5 * time.Second, Metrics: verify.NewMetrics(reg), Logger: log, KEK: kek})
+	keys := apikey.NewService(apikey.Config{DB: db, Logger: log, KEK: kek})
 	if err := keys.EnsureSystemAPI(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create built-in API: %w", err)
