@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -170,5 +172,33 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("Verify = %v, want reason %d mentioning %q", err, c.reason, c.msg)
 			}
 		})
+	}
+}
+
+// TestZeroVerifierConcurrent: a zero Verifier used from many goroutines
+// makes its one default nonce store once, and every fresh nonce passes
+// exactly once.
+func TestZeroVerifierConcurrent(t *testing.T) {
+	f := newFixture(t)
+	v := &Verifier{Now: func() time.Time { return f.now }}
+	ms := make([]*Message, 16)
+	for i := range ms {
+		ms[i] = f.signed(t, f.hmac, SignOptions{}, nil)
+	}
+	var wg sync.WaitGroup
+	var passed atomic.Int64
+	for range 4 {
+		for _, m := range ms {
+			wg.Go(func() {
+				sig, err := Parse(m)
+				if err == nil && v.Verify(context.Background(), m, sig, f.hmac) == nil {
+					passed.Add(1)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if passed.Load() != int64(len(ms)) {
+		t.Errorf("%d verifications passed, want %d (each nonce once)", passed.Load(), len(ms))
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,6 +28,8 @@ type Verifier struct {
 	// Nonces remembers nonces; nil means one in-process Memory, created
 	// on first use (set it to share nonces across nodes).
 	Nonces NonceStore
+
+	once sync.Once // makes the default Nonces
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -52,7 +56,7 @@ func (v *Verifier) Verify(ctx context.Context, m *Message, sig *Signature, k *Ke
 		return err
 	}
 	if !k.check(b, sig.Sig) {
-		return Errorf(ReasonMismatch, "the signature does not verify with key %q over the covered components (%s): the request was changed, or signed with another key", k.ID, list(sig.Components))
+		return Errorf(ReasonMismatch, "the signature does not verify with key %q over the covered components (%s): the request was changed, or signed with another key", k.ID, strings.Join(sig.Components, " "))
 	}
 	fresh, err := v.nonces().Claim(ctx, k.ID+":"+sig.Nonce, v.window()+v.skew())
 	if err != nil {
@@ -144,19 +148,10 @@ func (v *Verifier) now() time.Time {
 }
 
 func (v *Verifier) nonces() NonceStore {
-	if v.Nonces == nil {
-		v.Nonces = NewMemory(0)
-	}
-	return v.Nonces
-}
-
-func list(cs []string) string {
-	out := ""
-	for i, c := range cs {
-		if i > 0 {
-			out += " "
+	v.once.Do(func() {
+		if v.Nonces == nil {
+			v.Nonces = NewMemory(0)
 		}
-		out += c
-	}
-	return out
+	})
+	return v.Nonces
 }
