@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/tokend/tokend/internal/cluster"
 	"github.com/tokend/tokend/internal/httpsig"
+	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/user"
@@ -97,6 +98,15 @@ func signatureVerifier(p *peers) *httpsig.Verifier {
 // signInFailures is the sign-in throttle's shared counter: nil (in
 // process) without Redis.
 func (p *peers) signInFailures() user.FailureCounter {
+	if p.redis == nil {
+		return nil
+	}
+	return p.redis
+}
+
+// deviceFailures is the shared counter of wrong device user codes: nil
+// (in process) without Redis.
+func (p *peers) deviceFailures() oauth.FailureCounter {
 	if p.redis == nil {
 		return nil
 	}

@@ -257,7 +257,7 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if err := p.users.PasskeysAvailable(); err != nil {
 		log.Info("passkeys are off", "reason", err, "public_url", cfg.signing.issuerURL(cfg))
 	}
-	p.oauth, err = newOAuth(ctx, cfg, p.db, p.signer, p.engine, log)
+	p.oauth, err = newOAuth(ctx, cfg, p.db, p.signer, p.engine, p.peers.deviceFailures(), log)
 	return p, err
 }
 

@@ -133,17 +133,16 @@ type DeviceRequest struct {
 // LookupUserCode finds the pending request of a typed user code for the
 // person at ip. Failed lookups count against ip (an IPv6 address by its
 // /64): after UserCodeFailures in a minute, every lookup from it is 429
-// temporarily_unavailable until the minute ends, so that codes cannot be
-// guessed. An unknown,
+// temporarily_unavailable until the minute ends (with Config.Failures,
+// counted by every node together, until a minute after the last wrong
+// code), so that codes cannot be guessed. An unknown,
 // expired or decided code is invalid_grant.
 func (s *Service) LookupUserCode(ctx context.Context, typed, ip string) (DeviceRequest, error) {
-	k := addrKey(ip)
-	if e := s.userCodes.blocked(k, s.now()); e != nil {
-		e.Description = "too many wrong codes from this address; retry later"
+	if e := s.userCodes.blocked(ctx, ip, s.now()); e != nil {
 		return DeviceRequest{}, e
 	}
 	bad := func() error {
-		s.userCodes.add(k, s.now())
+		s.userCodes.add(ctx, ip, s.now())
 		return invalidGrant("the code is unknown, expired or already used")
 	}
 	code, ok := NormalizeUserCode(typed)

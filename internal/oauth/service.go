@@ -65,6 +65,10 @@ type Config struct {
 	// described by the JSON document there, fetched with Documents. Nil
 	// refuses such client ids and leaves them unadvertised.
 	Documents DocumentFetcher
+	// Failures, when set, is where the limit on wrong device user codes
+	// is counted, so that every node counts together; nil counts per
+	// node.
+	Failures FailureCounter
 	// RegistrationLimit is how many registration requests one client
 	// address (an IPv6 address by its /64) may make per hour; more get
 	// 429. 0 means 20; negative means no limit.
@@ -99,7 +103,7 @@ type Service struct {
 	// they are not limited.
 	registrations *failures
 	// userCodes counts wrong device user codes per address.
-	userCodes *failures
+	userCodes *guesses
 	clients   ttlCache[store.Client]
 	// documents fetches client ID metadata documents (nil: refused);
 	// docClients are the clients made of them, each for as long as its
@@ -148,7 +152,7 @@ func New(cfg Config) (*Service, error) {
 	s.clients.ttl, s.apis.ttl = ttl, ttl
 	s.db.Subscribe(s.onChange)
 	s.guard = newGuard(cfg.MaxAuthFailures, cfg.AuthFailureWindow, maxGuardEntries)
-	s.userCodes = newFailures(UserCodeFailures, time.Minute, maxGuardEntries)
+	s.userCodes = newGuesses(cfg.Failures, s.log)
 	if lim := cfg.RegistrationLimit; lim >= 0 {
 		s.registrations = newFailures(cmp.Or(lim, 20), time.Hour, maxGuardEntries)
 	}
@@ -176,7 +180,7 @@ func (s *Service) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		s.guard.sweep(s.now())
-		s.userCodes.sweep(s.now())
+		s.userCodes.local.sweep(s.now())
 		if s.registrations != nil {
 			s.registrations.sweep(s.now())
 		}

@@ -10,11 +10,13 @@ import (
 )
 
 // The sign-in throttle of package user counts failures per account and
-// client address; with Redis the counts are shared by every node. Each
+// client address, and the device-code guessing limit of package oauth
+// per client address; with Redis the counts are shared by every node. Each
 // key is a Redis hash of the count (n) and the time of the last failure
 // (last, unix microseconds on the caller's clock), which expires keep
 // after the last failure. Keys are what the caller passes (package user
-// passes hashes of usernames, never a username or password).
+// passes hashes of usernames, never a username or password; package
+// oauth "device:" and a hash of the address).
 
 func (r *Redis) failureKey(key string) string { return r.prefix + "signin:{" + key + "}" }
 

@@ -109,6 +109,9 @@ type Options struct {
 	// Documents, if set, makes the authorization server accept client
 	// ID metadata documents, fetched with it.
 	Documents oauth.DocumentFetcher
+	// Failures, if set, is where the authorization server counts wrong
+	// device user codes (a shared Redis counter, as with --redis).
+	Failures oauth.FailureCounter
 }
 
 // New starts a server and stops it when t ends.
@@ -154,7 +157,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	s.OAuth, err = oauth.New(oauth.Config{DB: db, Signer: s.Signer, Verifier: s.Engine, Issuer: s.Issuer,
-		Registration: true, BrowserFlows: true, Documents: o.Documents, Logger: log, Now: s.Clock.Now})
+		Registration: true, BrowserFlows: true, Documents: o.Documents, Failures: o.Failures, Logger: log, Now: s.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
