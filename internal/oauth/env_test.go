@@ -84,13 +84,18 @@ func (e *env) post(t *testing.T, path string, c *api.CreatedClient, form url.Val
 	return do(t, req)
 }
 
-func do(t *testing.T, req *http.Request) answer {
+// do sends req and decodes the answer; each see, if any, looks at the
+// response first.
+func do(t *testing.T, req *http.Request, see ...func(*http.Response)) answer {
 	t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
+	for _, f := range see {
+		f(res)
+	}
 	var a answer
 	var raw json.RawMessage
 	if err := json.NewDecoder(res.Body).Decode(&raw); err == nil {
