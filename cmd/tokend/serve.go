@@ -29,6 +29,7 @@ import (
 	"github.com/tokend/tokend/internal/user"
 	"github.com/tokend/tokend/internal/verify"
 	"github.com/tokend/tokend/internal/web"
+	"github.com/tokend/tokend/internal/webhook"
 )
 
 // serveConfig is every setting of "tokend serve". Each flag falls back to
@@ -51,6 +52,7 @@ type serveConfig struct {
 	oauth                   oauthConfig
 	ldap                    ldapConfig
 	people                  peopleConfig
+	webhooks                webhookConfig
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -81,6 +83,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.oauth.register(fs)
 	c.ldap.register(fs)
 	c.people.register(fs)
+	c.webhooks.register(fs)
 }
 
 // selfSigned sets up --tls-self-signed: the development certificate
@@ -190,6 +193,7 @@ type parts struct {
 	// nil without one; people's sign-in consults it as a user.Directory.
 	directory *ldap.Directory
 	users     *user.Service
+	webhooks  *webhook.Service
 }
 
 // close releases what build opened, for a start that fails.
@@ -257,6 +261,7 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if err := p.users.PasskeysAvailable(); err != nil {
 		log.Info("passkeys are off", "reason", err, "public_url", cfg.signing.issuerURL(cfg))
 	}
+	p.webhooks = newWebhooks(cfg.webhooks, p.db, kek, log)
 	p.oauth, err = newOAuth(ctx, cfg, p.db, p.signer, p.engine, p.peers.deviceFailures(), log)
 	return p, err
 }
@@ -294,14 +299,14 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		return nil, err
 	}
 	srv := server.New(server.Config{DB: p.db, Keys: p.keys, Engine: p.engine, Signer: p.signer, OAuth: p.oauth, Users: p.users,
-		Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, HSTS: cfg.tlsCert != "", AuthzRoutes: routes,
+		Webhooks: p.webhooks, Gatherer: p.reg, Ready: p.peers.ready, TrustedProxies: cfg.trustedProxies, HSTS: cfg.tlsCert != "", AuthzRoutes: routes,
 		Pages: pages, Logger: log})
 	n := &node{log: log, db: p.db, http: server.HTTPServer(cfg.addr, srv.Handler(), log), served: make(chan error, 1),
 		peers: p.peers, lock: p.lock, pprof: pp}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	n.stopBg = stop
 	retention := audit.NewRetention(audit.RetentionConfig{DB: p.db, Keep: cfg.auditRetention, Logger: log})
-	for _, run := range []func(context.Context){p.engine.Run, p.keys.Run, p.signer.Run, p.oauth.Run, retention.Run, p.users.Run} {
+	for _, run := range []func(context.Context){p.engine.Run, p.keys.Run, p.signer.Run, p.oauth.Run, retention.Run, p.users.Run, p.webhooks.Run} {
 		n.bgDone.Go(func() { run(bg) })
 	}
 	p.peers.run(bg, &n.bgDone)

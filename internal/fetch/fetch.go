@@ -13,6 +13,10 @@
 // address is refused too. Config.InsecureAllowPrivate lifts the address
 // and https rules, for development and tests only.
 //
+// Post sends webhook bodies under the same rules, and CheckTarget checks
+// a URL before it is stored: the literal address, and each address its
+// host name resolves to now.
+//
 // Every error a Fetcher returns has text written to be shown to whoever
 // named the URL: it says what was wrong with the URL or the answer and
 // nothing about tokend's network beyond that.

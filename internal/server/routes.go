@@ -90,6 +90,13 @@ func (s *Server) routes() []route {
 		s.as("DELETE /v1/clients/{id}", adminOnly, handle(s, http.StatusNoContent, s.deleteClient)),
 		s.as("POST /v1/clients/{id}/rotate-secret", adminOnly, handle(s, http.StatusOK, s.rotateClientSecret)),
 
+		s.as("POST /v1/webhooks", adminOnly, handle(s, http.StatusCreated, s.createWebhook)),
+		s.as("GET /v1/webhooks", adminOnly, handle(s, http.StatusOK, s.listWebhooks)),
+		s.as("GET /v1/webhooks/{id}", adminOnly, handle(s, http.StatusOK, s.getWebhook)),
+		s.as("DELETE /v1/webhooks/{id}", adminOnly, handle(s, http.StatusNoContent, s.deleteWebhook)),
+		s.as("POST /v1/webhooks/{id}/rotate-secret", adminOnly, handle(s, http.StatusOK, s.rotateWebhookSecret)),
+		s.as("GET /v1/webhooks/{id}/deliveries", adminOnly, handle(s, http.StatusOK, s.listWebhookDeliveries)),
+
 		// OAuth 2.0: form bodies in, RFC 6749 §5.2 errors out (oauth.go).
 		// Introspection also takes an admin or verify key as bearer.
 		open("POST /oauth2/token", oauthForm(s, clientOnly, http.StatusOK, s.token)),

@@ -23,6 +23,7 @@ import (
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/user"
 	"github.com/tokend/tokend/internal/verify"
+	"github.com/tokend/tokend/internal/webhook"
 )
 
 // MaxBodyBytes is the largest request body the API reads.
@@ -42,6 +43,9 @@ type Config struct {
 	// OAuth is the authorization server behind /oauth2 and /v1/clients;
 	// nil answers those endpoints 404.
 	OAuth *oauth.Service
+	// Webhooks manages event webhooks behind /v1/webhooks; nil answers
+	// those endpoints 404.
+	Webhooks *webhook.Service
 	// Users manages people behind /v1/users. Required.
 	Users *user.Service
 	// Gatherer serves /metrics; nil serves an empty page.
@@ -78,6 +82,7 @@ type Server struct {
 	oauth     *oauth.Service
 	users     *user.Service
 	leaks     *leak.Service
+	webhooks  *webhook.Service
 	gatherer  prometheus.Gatherer
 	ready     func(ctx context.Context) (map[string]string, bool)
 	clientIPs *clientip.Resolver
@@ -101,7 +106,7 @@ type database interface {
 
 // New returns a Server.
 func New(cfg Config) *Server {
-	s := &Server{database: cfg.DB, audit: audit.NewLog(cfg.DB), keys: cfg.Keys, engine: cfg.Engine, signer: cfg.Signer, oauth: cfg.OAuth, users: cfg.Users, gatherer: cfg.Gatherer, ready: cfg.Ready,
+	s := &Server{database: cfg.DB, audit: audit.NewLog(cfg.DB), keys: cfg.Keys, engine: cfg.Engine, signer: cfg.Signer, oauth: cfg.OAuth, users: cfg.Users, webhooks: cfg.Webhooks, gatherer: cfg.Gatherer, ready: cfg.Ready,
 		clientIPs: clientip.New(cfg.TrustedProxies), hsts: cfg.HSTS, pages: cfg.Pages, log: cfg.Logger, now: cfg.Now,
 		crossOrigin: http.NewCrossOriginProtection()}
 	if s.log == nil {

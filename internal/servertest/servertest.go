@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokend/tokend/client"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/fetch"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/seal"
 	"github.com/tokend/tokend/internal/server"
@@ -27,6 +28,7 @@ import (
 	"github.com/tokend/tokend/internal/user"
 	"github.com/tokend/tokend/internal/verify"
 	"github.com/tokend/tokend/internal/web"
+	"github.com/tokend/tokend/internal/webhook"
 )
 
 // Clock is a settable time source shared by every part of the server.
@@ -88,6 +90,9 @@ type Server struct {
 	OAuth *oauth.Service
 	// Users manages people.
 	Users *user.Service
+	// Webhooks manages event webhooks; its deliverer does not run until
+	// a test starts it (Run or DeliverDue).
+	Webhooks *webhook.Service
 	// Pages are the browser pages, served by the API for the paths it
 	// does not own.
 	Pages *web.Site
@@ -112,6 +117,10 @@ type Options struct {
 	// Failures, if set, is where the authorization server counts wrong
 	// device user codes (a shared Redis counter, as with --redis).
 	Failures oauth.FailureCounter
+	// Webhooks, if set, configures the webhook service (DB and KEK are
+	// filled in); by default its Sender is a fetch.Fetcher with the
+	// production rules, which refuse 127.0.0.1.
+	Webhooks webhook.Config
 }
 
 // New starts a server and stops it when t ends.
@@ -170,8 +179,14 @@ func Start(t testing.TB, o Options) *Server {
 	if s.Pages, err = web.New(web.Config{Users: s.Users, OAuth: s.OAuth, Keys: s.Keys, Logger: log, Now: s.Clock.Now}); err != nil {
 		t.Fatal(err)
 	}
+	wc := o.Webhooks
+	wc.DB, wc.KEK, wc.Logger = db, make([]byte, signer.KEKSize), log
+	if wc.Sender == nil {
+		wc.Sender = fetch.New(fetch.Config{})
+	}
+	s.Webhooks = webhook.New(wc)
 	h := server.New(server.Config{DB: db, Keys: s.Keys, Engine: s.Engine, Signer: s.Signer, OAuth: s.OAuth, Users: s.Users,
-		Gatherer: reg, Pages: s.Pages, Logger: log, Now: s.Clock.Now})
+		Webhooks: s.Webhooks, Gatherer: reg, Pages: s.Pages, Logger: log, Now: s.Clock.Now})
 	s.API = h
 	hs.Config.Handler = h.Handler()
 	hs.Start()

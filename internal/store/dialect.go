@@ -28,6 +28,9 @@ type dialect struct {
 	// userInGroup is the condition that the JSON array u.groups holds
 	// the name bound to $?.
 	userInGroup string
+	// skipLocked ends the subquery that picks webhook deliveries to
+	// claim: PostgreSQL skips rows another node is claiming.
+	skipLocked string
 }
 
 // migrationLockID is the pg_advisory_xact_lock key of tokend migrations.
@@ -63,6 +66,7 @@ func newDialect(name string) dialect {
 			creditsForUpdate: creditsQuery + ` FOR UPDATE`,
 			userForUpdate:    `SELECT ` + userCols + ` FROM users u WHERE u.id = $1 FOR UPDATE`,
 			userInGroup:      `u.groups::jsonb ? $?`,
+			skipLocked:       ` FOR UPDATE SKIP LOCKED`,
 		}
 	}
 	panic("store: unknown dialect " + name)

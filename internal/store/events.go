@@ -9,7 +9,9 @@ import (
 
 const eventCols = `id, occurred_at, actor, action, target_type, target_id, client_ip, before_json, after_json`
 
-// insertEvent writes ev in tx; the database assigns its ID.
+// insertEvent writes ev in tx; the database assigns its ID. It is where
+// every audit event is written, so it also queues the event's webhook
+// deliveries (webhooks.go), in the same transaction.
 func insertEvent(ctx context.Context, tx *sql.Tx, ev Event) error {
 	at, err := mustTime("event time", ev.Time)
 	if err != nil {
@@ -23,14 +25,15 @@ func insertEvent(ctx context.Context, tx *sql.Tx, ev Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO audit_events
 	(occurred_at, actor, action, target_type, target_id, client_ip, before_json, after_json)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		at, ev.Actor, ev.Action, ev.TargetType, ev.TargetID, ev.ClientIP, before, after)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		at, ev.Actor, ev.Action, ev.TargetType, ev.TargetID, ev.ClientIP, before, after).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("insert event %s: %w", ev.Action, err)
 	}
-	return nil
+	return enqueueDeliveries(ctx, tx, id, ev)
 }
 
 // AppendEvent writes ev on its own, for events that accompany no other

@@ -65,6 +65,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"MFAAttempts", testMFAAttempts},
 		{"MFAConcurrent", testMFAConcurrent},
 		{"KeyUses", testKeyUses},
+		{"Webhooks", testWebhooks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
