@@ -104,7 +104,12 @@ func (s *Service) send(ctx context.Context, d store.Delivery) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return s.cfg.Sender.Post(ctx, w.URL, Headers(key, MessageID(d), s.now(), body), body)
+	now := s.now()
+	h := Headers(key, MessageID(d), now, body)
+	if err := signRFC9421(h, w.ID, w.URL, key, now, body); err != nil {
+		return 0, err
+	}
+	return s.cfg.Sender.Post(ctx, w.URL, h, body)
 }
 
 // payload is the body of a delivery, in Standard Webhooks' recommended

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"strconv"
 	"time"
+
+	"github.com/tokend/tokend/internal/httpsig"
 )
 
 // SecretPrefix starts every endpoint secret, as Standard Webhooks
@@ -39,4 +41,29 @@ func Headers(key []byte, id string, at time.Time, body []byte) map[string]string
 		"Webhook-Timestamp": ts,
 		"Webhook-Signature": "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)),
 	}
+}
+
+// rfc9421Components are what the RFC 9421 signature of a delivery
+// covers: the request, the body through Content-Digest (RFC 9530), and
+// the Standard Webhooks id and timestamp.
+var rfc9421Components = []string{"@method", "@target-uri", "content-digest", "webhook-id", "webhook-timestamp"}
+
+// signRFC9421 adds to h (Headers' answer) an RFC 9421 HTTP Message
+// Signature of the delivery to url, hmac-sha256 with the same key, keyid
+// the endpoint's id, label "tokend": Content-Digest, Signature-Input and
+// Signature. The two signature bases never coincide (this one is a list
+// of "name": value lines), so one key serves both schemes.
+func signRFC9421(h map[string]string, endpointID, url string, key []byte, at time.Time, body []byte) error {
+	h["Content-Digest"] = httpsig.Digest(body)
+	m := &httpsig.Message{Method: "POST", TargetURI: url, Header: map[string][]string{}, HasBody: true}
+	for k, v := range h {
+		m.Header[k] = []string{v}
+	}
+	in, sig, err := httpsig.Sign(m, &httpsig.Key{ID: endpointID, Alg: httpsig.AlgHMACSHA256, Secret: key},
+		httpsig.SignOptions{Label: "tokend", Components: rfc9421Components, Created: at})
+	if err != nil {
+		return err
+	}
+	h["Signature-Input"], h["Signature"] = in, sig
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/fetch"
+	"github.com/tokend/tokend/internal/httpsig"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
 	"github.com/tokend/tokend/internal/webhook"
@@ -171,6 +173,7 @@ func TestDeliverySignedAndRetried(t *testing.T) {
 	}
 	for _, r := range got {
 		checkSignature(t, secret, r)
+		checkRFC9421(t, secret, w.ID, rcv.srv.URL+"/hook", c.now, r)
 	}
 	if got[0].header.Get("webhook-id") != got[1].header.Get("webhook-id") || !bytes.Equal(got[0].body, got[1].body) {
 		t.Error("the retry has another id or body")
@@ -187,6 +190,30 @@ func TestDeliverySignedAndRetried(t *testing.T) {
 		t.Errorf("body %s: want type key.revoke about key_1", got[1].body)
 	}
 	checkSecretNotStored(t, path, secret)
+}
+
+// checkRFC9421 verifies the RFC 9421 signature of a delivery with
+// package httpsig's verifier (tested against the npm implementation
+// http-message-signatures): keyid the endpoint, hmac-sha256 with the
+// secret's key, the body bound by Content-Digest.
+func checkRFC9421(t *testing.T, secret, endpointID, url string, now func() time.Time, r received) {
+	t.Helper()
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	m := &httpsig.Message{Method: "POST", TargetURI: url, Header: r.header, HasBody: true}
+	sig, err := httpsig.Parse(m)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	v := &httpsig.Verifier{Now: now}
+	if err := v.Verify(t.Context(), m, sig, &httpsig.Key{ID: endpointID, Alg: httpsig.AlgHMACSHA256, Secret: key}); err != nil {
+		t.Errorf("RFC 9421 signature: %v", err)
+	}
+	if err := httpsig.CheckDigest(m, r.body); err != nil {
+		t.Errorf("Content-Digest: %v", err)
+	}
+	if !slices.Contains(sig.Components, "webhook-id") {
+		t.Errorf("the signature covers %v, not webhook-id", sig.Components)
+	}
 }
 
 func checkSecretNotStored(t *testing.T, path, secret string) {
