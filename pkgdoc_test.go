@@ -79,17 +79,21 @@ func TestPackageDocs(t *testing.T) {
 //   - web (the browser pages) is a surface like server: it imports the
 //     domain packages and the helpers, and clientip; nothing but cmd and
 //     the harnesses imports it.
+//   - dpop (RFC 9449 proofs) is public like tokenauth and a leaf of the
+//     standard library and go-jose; the domain packages, the surfaces and
+//     tokenauth share its one proof check.
 //   - the test harnesses (servertest, multinode, bench) may import
 //     anything, and no other package imports them.
 var layers = func() map[string][]string {
-	helpers := []string{"api", "internal/credential", "internal/ids", "internal/valid", "internal/ratelimit", "internal/seal", "internal/httpsig"}
+	helpers := []string{"api", "dpop", "internal/credential", "internal/ids", "internal/valid", "internal/ratelimit", "internal/seal", "internal/httpsig"}
 	domain := []string{"internal/apikey", "internal/oauth", "internal/signer", "internal/verify", "internal/audit",
 		"internal/user", "internal/leak", "internal/cluster", "internal/webhook", "internal/store"}
 	below := append(append([]string{}, helpers...), domain...)
 	m := map[string][]string{
 		"api":                 nil,
 		"client":              {"api"},
-		"tokenauth":           {"api"},
+		"tokenauth":           {"api", "dpop"},
+		"dpop":                nil,
 		"internal/credential": nil,
 		"internal/ids":        nil,
 		"internal/valid":      nil,
@@ -101,7 +105,7 @@ var layers = func() map[string][]string {
 		"internal/fetch":      nil,
 		"internal/routetable": nil,
 		"internal/server":     slices.Concat(below, []string{"internal/clientip", "internal/routetable", "tokenauth"}),
-		"internal/gateway":    {"api", "tokenauth", "internal/routetable", "internal/clientip"},
+		"internal/gateway":    {"api", "dpop", "tokenauth", "internal/routetable", "internal/clientip"},
 		"internal/ldap":       {"internal/user"},
 		"internal/web":        slices.Concat(below, []string{"internal/clientip"}),
 	}
