@@ -330,6 +330,9 @@ type TokenInfo struct {
 	Metadata  json.RawMessage `json:"metadata,omitempty"`
 	// ClientID is the OAuth client an access token was issued to.
 	ClientID string `json:"client_id,omitempty"`
+	// JKT is the RFC 7638 thumbprint of the DPoP key (RFC 9449) the
+	// token is bound to: it is good only with a proof of that key.
+	JKT string `json:"jkt,omitempty"`
 }
 
 // RateLimitState is one named limit after this verification.

@@ -52,6 +52,9 @@ type ClientSettings struct {
 	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
 	// ApplicationType is web (the default) or native.
 	ApplicationType string `json:"application_type,omitempty"`
+	// DPoPBoundAccessTokens (RFC 9449 §5.2) requires a DPoP proof with
+	// every token request of the client.
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens,omitempty"`
 }
 
 // CreateClientRequest is the body of POST /v1/clients. Absent settings
@@ -86,6 +89,7 @@ type UpdateClientRequest struct {
 	PostLogoutRedirectURIs   *[]string            `json:"post_logout_redirect_uris,omitempty"`
 	FirstParty               *bool                `json:"first_party,omitempty"`
 	IDTokenSignedResponseAlg *string              `json:"id_token_signed_response_alg,omitempty"`
+	DPoPBoundAccessTokens    *bool                `json:"dpop_bound_access_tokens,omitempty"`
 }
 
 // CreatedClient is the answer of POST /v1/clients and of a secret

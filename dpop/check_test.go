@@ -96,7 +96,7 @@ func TestCheckAcceptsGoodProofs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			k.now = func() time.Time { return t0 }
+			k.Now = func() time.Time { return t0 }
 			p, err := k.Proof("GET", "https://API.example:443/v1/things?x=1#f", "tok_abc", "")
 			if err != nil {
 				t.Fatal(err)
@@ -121,7 +121,7 @@ func TestCheckRS256(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k.now = func() time.Time { return t0 }
+	k.Now = func() time.Time { return t0 }
 	p, _ := k.Proof("POST", testURL, "", "")
 	if _, err := testChecker(nil).Check(t.Context(), p, Request{Method: "POST", URL: testURL}); err != nil {
 		t.Fatalf("Check(RS256) = %v", err)
@@ -226,7 +226,7 @@ func TestCheckRefusesReplay(t *testing.T) {
 func TestCheckNonces(t *testing.T) {
 	key := newECKey(t)
 	now := t0
-	n := newNonces([]byte("0123456789abcdef0123456789abcdef"), time.Minute, func() time.Time { return now })
+	n := NewNonces([]byte("0123456789abcdef0123456789abcdef"), time.Minute, func() time.Time { return now })
 	c := New(Config{Now: func() time.Time { return now }, Nonces: n})
 	req := Request{Method: "POST", URL: testURL}
 	_, err := c.Check(t.Context(), mint(t, key, nil), req)
@@ -245,7 +245,7 @@ func TestCheckNonces(t *testing.T) {
 	_, err = c.Check(t.Context(), stale, req)
 	wantCode(t, err, CodeUseNonce)
 	// A nonce made with another secret is refused.
-	forged := newNonces([]byte("another secret of thirty-two b.."), time.Minute, func() time.Time { return now }).Current()
+	forged := NewNonces([]byte("another secret of thirty-two b.."), time.Minute, func() time.Time { return now }).Current()
 	_, err = c.Check(t.Context(), mint(t, key, func(h, c map[string]any) { c["nonce"] = forged; c["iat"] = now.Unix() }), req)
 	wantCode(t, err, CodeUseNonce)
 }
@@ -253,8 +253,8 @@ func TestCheckNonces(t *testing.T) {
 func TestNoncesAcrossNodes(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	now := t0
-	a := newNonces(secret, time.Minute, func() time.Time { return now })
-	b := newNonces(secret, time.Minute, func() time.Time { return now.Add(time.Minute) }) // a clock a period ahead
+	a := NewNonces(secret, time.Minute, func() time.Time { return now })
+	b := NewNonces(secret, time.Minute, func() time.Time { return now.Add(time.Minute) }) // a clock a period ahead
 	if n := a.Current(); !b.Valid(n) {
 		t.Errorf("node b refuses node a's nonce %q", n)
 	}

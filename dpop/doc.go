@@ -7,7 +7,7 @@
 // A resource server or authorization server builds one Checker and
 // calls Check on every request that carries a proof:
 //
-//	checker := dpop.New(dpop.Config{Nonces: dpop.NewNonces(secret, 0)})
+//	checker := dpop.New(dpop.Config{Nonces: dpop.NewNonces(secret, 0, nil)})
 //	proof, err := checker.Check(ctx, r.Header.Get("DPoP"), dpop.Request{
 //		Method: r.Method, URL: "https://api.example.com" + r.URL.Path, AccessToken: token,
 //	})

@@ -31,14 +31,14 @@ type Nonces struct {
 const DefaultNoncePeriod = 5 * time.Minute
 
 // NewNonces returns Nonces keyed by secret (at least 32 random bytes,
-// the same on every node), rotating every period (0: 5 minutes).
-func NewNonces(secret []byte, period time.Duration) *Nonces {
-	return newNonces(secret, period, time.Now)
-}
-
-func newNonces(secret []byte, period time.Duration, now func() time.Time) *Nonces {
+// the same on every node), rotating every period (0: 5 minutes) on the
+// clock now (nil: time.Now).
+func NewNonces(secret []byte, period time.Duration, now func() time.Time) *Nonces {
 	if period <= 0 {
 		period = DefaultNoncePeriod
+	}
+	if now == nil {
+		now = time.Now
 	}
 	return &Nonces{secret: secret, period: period, now: now, epoch: -1}
 }

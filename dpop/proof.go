@@ -15,10 +15,11 @@ import (
 
 // Key is a client's DPoP key: it makes proofs. Safe for concurrent use.
 type Key struct {
+	// Now is the clock of the proofs' iat; nil means time.Now.
+	Now    func() time.Time
 	signer jose.Signer
 	jwk    jose.JSONWebKey
 	alg    string
-	now    func() time.Time
 }
 
 // NewKey returns a Key for priv, an *ecdsa.PrivateKey on P-256 (ES256),
@@ -44,7 +45,7 @@ func newKey(priv crypto.Signer, alg jose.SignatureAlgorithm) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Key{signer: s, jwk: jose.JSONWebKey{Key: priv.Public()}, alg: string(alg), now: time.Now}, nil
+	return &Key{signer: s, jwk: jose.JSONWebKey{Key: priv.Public()}, alg: string(alg)}, nil
 }
 
 // JKT returns the key's thumbprint, to which tokens are bound.
@@ -62,7 +63,11 @@ func (k *Key) PublicJWK() []byte {
 // Proof makes a proof for a request of method to url; accessToken, when
 // not "", sets ath, and nonce, when not "", the server nonce.
 func (k *Key) Proof(method, url, accessToken, nonce string) (string, error) {
-	c := map[string]any{"jti": rand.Text(), "htm": method, "htu": url, "iat": k.now().Unix()}
+	now := time.Now
+	if k.Now != nil {
+		now = k.Now
+	}
+	c := map[string]any{"jti": rand.Text(), "htm": method, "htu": url, "iat": now().Unix()}
 	if accessToken != "" {
 		c["ath"] = AccessTokenHash(accessToken)
 	}

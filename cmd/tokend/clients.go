@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/fetch"
 	"github.com/tokend/tokend/internal/oauth"
@@ -51,7 +52,7 @@ func (c *oauthConfig) documents(log *slog.Logger) (oauth.DocumentFetcher, error)
 }
 
 // newOAuth builds the authorization server.
-func newOAuth(ctx context.Context, cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.Engine, failures oauth.FailureCounter, log *slog.Logger) (*oauth.Service, error) {
+func newOAuth(ctx context.Context, cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.Engine, failures oauth.FailureCounter, proofs *dpop.Checker, log *slog.Logger) (*oauth.Service, error) {
 	issuer := cfg.signing.issuerURL(cfg)
 	var initial string
 	if f := cfg.oauth.dcrInitialToken; f != "" {
@@ -69,7 +70,7 @@ func newOAuth(ctx context.Context, cfg serveConfig, db *store.DB, sg *signer.Sig
 	}
 	o, err := oauth.New(oauth.Config{DB: db, Signer: sg, Verifier: engine, Issuer: issuer,
 		Registration: cfg.oauth.dcr, InitialAccessToken: initial, RegistrationLimit: registrationLimit(cfg.oauth.dcrRateLimit),
-		BrowserFlows: true, Documents: docs, Failures: failures, Logger: log})
+		BrowserFlows: true, Documents: docs, Failures: failures, DPoP: proofs, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/clientip"
@@ -48,6 +49,7 @@ type serveConfig struct {
 	pprofAddr               string
 	authzRoutes             string
 	auditRetention          time.Duration
+	dpopNonce               bool
 	signing                 signingConfig
 	oauth                   oauthConfig
 	ldap                    ldapConfig
@@ -81,6 +83,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	str(fs, &c.authzRoutes, "authz-routes", "", "route file (JSON) of /v1/authz for requests without requirements on the URL; reloaded on SIGHUP")
 	c.signing.register(fs)
 	c.oauth.register(fs)
+	fs.BoolVar(&c.dpopNonce, "dpop-nonce", true, "require a server nonce (DPoP-Nonce) in DPoP proofs, so that none can be made in advance ($TOKEND_DPOP_NONCE)")
 	c.ldap.register(fs)
 	c.people.register(fs)
 	c.webhooks.register(fs)
@@ -189,6 +192,7 @@ type parts struct {
 	engine *verify.Engine
 	keys   *apikey.Service
 	oauth  *oauth.Service
+	dpop   *dpop.Checker
 	// directory is the LDAP or Active Directory server of --ldap-url,
 	// nil without one; people's sign-in consults it as a user.Directory.
 	directory *ldap.Directory
@@ -239,6 +243,7 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if p.peers, err = newLimiter(ctx, cfg, log, p.reg); err != nil {
 		return p, err
 	}
+	p.dpop = newDPoP(cfg, kek, p.peers, log)
 	p.engine = verify.New(verify.Config{DB: p.db, Limiter: p.peers.rateLimiter(), CacheSize: cfg.cacheSize,
 		CacheTTL: cfg.cacheTTL, NegativeTTL: cfg.negativeTTL, Metrics: verify.NewMetrics(p.reg), Logger: log,
 		JWT: &verify.JWTConfig{Signer: p.signer, Issuer: cfg.signing.issuerURL(cfg)},
@@ -262,7 +267,7 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		log.Info("passkeys are off", "reason", err, "public_url", cfg.signing.issuerURL(cfg))
 	}
 	p.webhooks = newWebhooks(cfg.webhooks, p.db, kek, log)
-	p.oauth, err = newOAuth(ctx, cfg, p.db, p.signer, p.engine, p.peers.deviceFailures(), log)
+	p.oauth, err = newOAuth(ctx, cfg, p.db, p.signer, p.engine, p.peers.deviceFailures(), p.dpop, log)
 	return p, err
 }
 

@@ -99,6 +99,11 @@ func (c *AccessClaims) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `,"scope":`...)
 		dst = AppendJSONString(dst, c.Scope)
 	}
+	if c.Confirmation != nil {
+		dst = append(dst, `,"cnf":{"jkt":`...)
+		dst = AppendJSONString(dst, c.Confirmation.JKT)
+		dst = append(dst, '}')
+	}
 	return append(dst, '}')
 }
 

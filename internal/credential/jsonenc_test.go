@@ -58,6 +58,9 @@ func TestAccessClaimsAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}{
 		{"typical", func(*AccessClaims) {}},
 		{"no scope", func(c *AccessClaims) { c.Scope = "" }},
+		{"dpop bound", func(c *AccessClaims) {
+			c.Confirmation = &Confirmation{JKT: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"}
+		}},
 		{"not before", func(c *AccessClaims) { c.NotBefore = 1764399600 }},
 		{"two audiences", func(c *AccessClaims) { c.Audience = jwt.Audience{"a", "b<&>"} }},
 		{"no audience", func(c *AccessClaims) { c.Audience = nil }},
@@ -83,7 +86,7 @@ func TestAccessClaimsAppendJSONMatchesEncodingJSON(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || back.Issuer != c.Issuer || back.Scope != c.Scope || back.Expiry != c.Expiry {
+			if err != nil || back.Issuer != c.Issuer || back.Scope != c.Scope || back.Expiry != c.Expiry || back.BoundKey() != c.BoundKey() {
 				t.Errorf("DecodeAccessClaims(AppendJSON) = %+v, %v; want %+v", back, err, c)
 			}
 		})

@@ -86,6 +86,23 @@ type AccessClaims struct {
 	ID        string          `json:"jti"`
 	ClientID  string          `json:"client_id"`
 	Scope     string          `json:"scope,omitempty"`
+	// Confirmation binds a DPoP token to its key (RFC 9449 §6.1); nil
+	// for a bearer token.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the cnf claim of a sender-constrained token (RFC
+// 7800): JKT is the RFC 7638 SHA-256 thumbprint of the DPoP key.
+type Confirmation struct {
+	JKT string `json:"jkt"`
+}
+
+// BoundKey returns the thumbprint the token is bound to, "" for none.
+func (c AccessClaims) BoundKey() string {
+	if c.Confirmation == nil {
+		return ""
+	}
+	return c.Confirmation.JKT
 }
 
 // DecodeAccessClaims is the one decoder of access-token claims. payload

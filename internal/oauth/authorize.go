@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ids"
 	"github.com/tokend/tokend/internal/store"
@@ -55,7 +56,10 @@ type Authorization struct {
 	// Received is when the request first arrived, so that prompt=login
 	// is satisfied by a sign-in after it.
 	Received time.Time
-	scopes   userScopes
+	// DPoPJKT is the dpop_jkt parameter (RFC 9449 §10): the code is
+	// bound to that key, "" for none.
+	DPoPJKT string
+	scopes  userScopes
 }
 
 // Scopes returns every scope the request asks for, OpenID ones first.
@@ -172,6 +176,9 @@ func (s *Service) checkAuthorizeParams(ctx context.Context, a *Authorization, f 
 		return &RedirectError{Err: e, URL: s.redirectError(a, e.Code, "%s", e.Description).URL}
 	}
 	a.Challenge, a.Nonce, a.LoginHint = f.Get("code_challenge"), f.Get("nonce"), f.Get("login_hint")
+	if a.DPoPJKT = f.Get("dpop_jkt"); a.DPoPJKT != "" && !dpop.ValidThumbprint(a.DPoPJKT) {
+		return s.redirectError(a, ErrInvalidRequest, "dpop_jkt must be a base64url SHA-256 JWK thumbprint")
+	}
 	if len(a.Nonce) > 500 || len(a.LoginHint) > 200 {
 		return s.redirectError(a, ErrInvalidRequest, "nonce or login_hint is too long")
 	}
@@ -278,7 +285,7 @@ func (s *Service) IssueCode(ctx context.Context, a *Authorization, who SignedIn)
 	code := credential.Generate(credential.AuthCodePrefix)
 	ac := store.AuthCode{Hash: credential.Hash(code), ClientID: a.Client.ID, UserID: who.UserID, RedirectURI: a.RedirectURI,
 		Challenge: a.Challenge, Scopes: a.scopes.all(), Nonce: a.Nonce, AuthTime: who.AuthTime, AMR: who.AMR,
-		SessionID: who.SessionID, CreatedAt: now, ExpiresAt: now.Add(CodeTTL)}
+		SessionID: who.SessionID, CreatedAt: now, ExpiresAt: now.Add(CodeTTL), DPoPJKT: a.DPoPJKT}
 	if ac.AuthTime.IsZero() {
 		ac.AuthTime = now
 	}
@@ -306,7 +313,7 @@ func (s *Service) Encode(ctx context.Context, a *Authorization) (string, error) 
 		"code_challenge": {a.Challenge}, "code_challenge_method": {PKCEMethodS256}, "scope": {strings.Join(a.scopes.all(), " ")},
 		"received": {strconv.FormatInt(a.Received.UnixMicro(), 10)}}
 	for k, v := range map[string]string{"state": a.State, "nonce": a.Nonce, "login_hint": a.LoginHint,
-		"prompt": strings.Join(a.Prompt, " ")} {
+		"prompt": strings.Join(a.Prompt, " "), "dpop_jkt": a.DPoPJKT} {
 		if v != "" {
 			p[k] = []string{v}
 		}

@@ -62,7 +62,8 @@ func (s *Service) newClient(ctx context.Context, req api.CreateClientRequest, no
 		AccessTokenTTL: DefaultAccessTokenTTL, RefreshTokenTTL: DefaultRefreshTokenTTL, TokenFormat: req.AccessTokenFormat,
 		AuthMethod: req.TokenEndpointAuthMethod, JWKS: compactJSON(req.JWKS), CreatedAt: now, UpdatedAt: now,
 		RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs, FirstParty: req.FirstParty,
-		IDTokenAlg: req.IDTokenSignedResponseAlg, Meta: store.ClientMeta{ApplicationType: req.ApplicationType}}
+		IDTokenAlg: req.IDTokenSignedResponseAlg, Meta: store.ClientMeta{ApplicationType: req.ApplicationType},
+		DPoPBound: req.DPoPBoundAccessTokens}
 	if c.GrantTypes == nil {
 		c.GrantTypes = []string{GrantClientCredentials}
 		if len(c.RedirectURIs) > 0 {
@@ -325,6 +326,7 @@ func (s *Service) apply(ctx context.Context, c *store.Client, req api.UpdateClie
 	setIf(&c.PostLogoutRedirectURIs, req.PostLogoutRedirectURIs)
 	setIf(&c.FirstParty, req.FirstParty)
 	setIf(&c.IDTokenAlg, req.IDTokenSignedResponseAlg)
+	setIf(&c.DPoPBound, req.DPoPBoundAccessTokens)
 	return s.checkClient(ctx, c)
 }
 
@@ -386,7 +388,8 @@ func ClientView(c store.Client) api.Client {
 		AccessTokenFormat: c.TokenFormat, TokenEndpointAuthMethod: c.AuthMethod, JWKS: c.JWKS,
 		SecretStart: c.SecretStart, SecretEnd: c.SecretEnd, Dynamic: c.Dynamic, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		ClientSettings: api.ClientSettings{RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
-			FirstParty: c.FirstParty, IDTokenSignedResponseAlg: c.IDTokenAlg, ApplicationType: c.Meta.ApplicationType}}
+			FirstParty: c.FirstParty, IDTokenSignedResponseAlg: c.IDTokenAlg, ApplicationType: c.Meta.ApplicationType,
+			DPoPBoundAccessTokens: c.DPoPBound}}
 }
 
 func setIf[T any](dst *T, v *T) {

@@ -16,7 +16,7 @@ import (
 // the one it was issued for, and code_verifier must hash to its PKCE
 // challenge (RFC 7636 §4.6). A code presented a second time revokes
 // everything it issued (RFC 6749 §4.1.2) and fails.
-func (s *Service) authorizationCode(ctx context.Context, by audit.Actor, c store.Client, f Form) (TokenResponse, error) {
+func (s *Service) authorizationCode(ctx context.Context, by audit.Actor, c store.Client, f Form, jkt string) (TokenResponse, error) {
 	raw := f.Get("code")
 	if raw == "" {
 		return TokenResponse{}, invalidRequest("code is required")
@@ -36,10 +36,15 @@ func (s *Service) authorizationCode(ctx context.Context, by audit.Actor, c store
 	if err != nil {
 		return TokenResponse{}, err
 	}
+	if code.ClientID != c.ID {
+		return TokenResponse{}, bad
+	}
+	// Before the replay check, as for refresh tokens.
+	if err := requireKey(code.DPoPJKT, jkt, "the code"); err != nil {
+		return TokenResponse{}, err
+	}
 	now := s.clock()
 	switch {
-	case code.ClientID != c.ID:
-		return TokenResponse{}, bad
 	case !code.UsedAt.IsZero():
 		return TokenResponse{}, s.replayed(ctx, by, code.Issued, now)
 	case !now.Before(code.ExpiresAt):
@@ -50,7 +55,7 @@ func (s *Service) authorizationCode(ctx context.Context, by audit.Actor, c store
 		return TokenResponse{}, invalidGrant("code_verifier does not match the code_challenge")
 	}
 	g := userGrant{client: c, userID: code.UserID, apiID: code.APIID, scopes: code.Scopes, nonce: code.Nonce,
-		authTime: code.AuthTime, amr: code.AMR, sessionID: code.SessionID}
+		authTime: code.AuthTime, amr: code.AMR, sessionID: code.SessionID, jkt: jkt}
 	resp, red, err := s.issueUserTokens(ctx, g, f.All("resource"), now)
 	if err != nil {
 		return TokenResponse{}, err
@@ -99,6 +104,7 @@ type userGrant struct {
 	authTime  time.Time
 	amr       []string
 	sessionID string
+	jkt       string // the DPoP key of the token request, "" for none
 }
 
 // issueUserTokens makes the tokens of a user grant: an access token for
@@ -122,7 +128,7 @@ func (s *Service) issueUserTokens(ctx context.Context, g userGrant, resources []
 		return TokenResponse{}, store.Redemption{}, invalidTarget("resource must be the one of the authorization request")
 	}
 	family := newCodeFamily(now)
-	at, err := s.mintAccess(g.client, a, g.userID, g.scopes, family, now)
+	at, err := s.mintAccess(g.client, a, g.userID, g.scopes, family, g.jkt, now)
 	if err != nil {
 		return TokenResponse{}, store.Redemption{}, err
 	}

@@ -216,7 +216,7 @@ func (s *Service) DecideDevice(ctx context.Context, by audit.Actor, userCode str
 }
 
 // deviceCode runs the device_code grant (RFC 8628 §3.4) for client c.
-func (s *Service) deviceCode(ctx context.Context, by audit.Actor, c store.Client, f Form) (TokenResponse, error) {
+func (s *Service) deviceCode(ctx context.Context, by audit.Actor, c store.Client, f Form, jkt string) (TokenResponse, error) {
 	raw := f.Get("device_code")
 	if raw == "" {
 		return TokenResponse{}, invalidRequest("device_code is required")
@@ -248,7 +248,7 @@ func (s *Service) deviceCode(ctx context.Context, by audit.Actor, c store.Client
 	case d.Status == store.DevicePending:
 		return TokenResponse{}, newError(400, ErrAuthorizationPending, "the person has not answered yet")
 	}
-	g := userGrant{client: c, userID: d.UserID, apiID: d.APIID, scopes: d.Scopes, authTime: d.AuthTime, amr: d.AMR}
+	g := userGrant{client: c, userID: d.UserID, apiID: d.APIID, scopes: d.Scopes, authTime: d.AuthTime, amr: d.AMR, jkt: jkt}
 	resp, red, err := s.issueUserTokens(ctx, g, f.All("resource"), now)
 	if err != nil {
 		return TokenResponse{}, err

@@ -87,6 +87,9 @@ type Metadata struct {
 	IntrospectionEndpointAuthSigningAlgs       []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	// ClientIDMetadataDocumentSupported: draft-ietf-oauth-client-id-metadata-document §5.
 	ClientIDMetadataDocumentSupported bool `json:"client_id_metadata_document_supported,omitempty"`
+	// DPoPSigningAlgValuesSupported are the DPoP proof algorithms (RFC
+	// 9449 §5.1).
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // claimsSupported are the claims of ID tokens and userinfo.
@@ -127,6 +130,7 @@ func (s *Service) Metadata() Metadata {
 		IntrospectionEndpoint:                      s.issuer + IntrospectPath,
 		IntrospectionEndpointAuthMethodsSupported:  methods,
 		IntrospectionEndpointAuthSigningAlgs:       algs,
+		DPoPSigningAlgValuesSupported:              s.dpop.Algs(),
 	}
 	if s.browserFlows {
 		m.AuthorizationEndpoint = s.issuer + AuthorizePath

@@ -35,6 +35,9 @@ type Error struct {
 	// authentication, which RFC 6749 §5.2 answers with a
 	// WWW-Authenticate: Basic challenge.
 	Basic bool
+	// DPoPNonce, when set, is sent in a DPoP-Nonce header: the nonce a
+	// use_dpop_nonce error asks the client to use (RFC 9449 §8).
+	DPoPNonce string
 }
 
 func (e *Error) Error() string {

@@ -26,6 +26,9 @@ type TokenResponse struct {
 	// IDToken is the OpenID Connect ID token of a user grant with the
 	// openid scope.
 	IDToken string `json:"id_token,omitempty"`
+	// DPoPNonce is the nonce for the client's next proof, sent in the
+	// DPoP-Nonce header, not in the body.
+	DPoPNonce string `json:"-"`
 }
 
 // Token runs the grant named by the form's grant_type for the
@@ -48,7 +51,10 @@ type TokenResponse struct {
 // not extend it. Presenting a used refresh token revokes the whole
 // family, including the access tokens issued with it, and is
 // invalid_grant, unless it was used less than RefreshRaceGrace ago.
-func (s *Service) Token(ctx context.Context, c store.Client, f Form, ip string) (TokenResponse, error) {
+//
+// A DPoP proof binds the tokens to its key (see dpop.go).
+func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
+	c, f := req.Client, req.Form
 	grant := f.Get("grant_type")
 	switch {
 	case grant == "":
@@ -58,19 +64,29 @@ func (s *Service) Token(ctx context.Context, c store.Client, f Form, ip string) 
 	case !slices.Contains(c.GrantTypes, grant):
 		return TokenResponse{}, newError(400, ErrUnauthorizedClient, "the client may not use the %s grant", grant)
 	}
-	by := audit.Actor{ID: c.ID, IP: ip}
+	jkt, err := s.dpopBinding(ctx, c, req.DPoP)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	by := audit.Actor{ID: c.ID, IP: req.IP}
+	var resp TokenResponse
 	switch grant {
 	case GrantClientCredentials:
-		return s.clientCredentials(ctx, c, f)
+		resp, err = s.clientCredentials(ctx, c, f, jkt)
 	case GrantAuthorizationCode:
-		return s.authorizationCode(ctx, by, c, f)
+		resp, err = s.authorizationCode(ctx, by, c, f, jkt)
 	case GrantDeviceCode:
-		return s.deviceCode(ctx, by, c, f)
+		resp, err = s.deviceCode(ctx, by, c, f, jkt)
+	default:
+		resp, err = s.refresh(ctx, by, c, f, jkt)
 	}
-	return s.refresh(ctx, by, c, f)
+	if err == nil && jkt != "" {
+		resp.DPoPNonce = s.dpop.Nonce()
+	}
+	return resp, err
 }
 
-func (s *Service) clientCredentials(ctx context.Context, c store.Client, f Form) (TokenResponse, error) {
+func (s *Service) clientCredentials(ctx context.Context, c store.Client, f Form, jkt string) (TokenResponse, error) {
 	a, err := s.resolveAPI(ctx, c, f.All("resource"))
 	if err != nil {
 		return TokenResponse{}, err
@@ -81,7 +97,7 @@ func (s *Service) clientCredentials(ctx context.Context, c store.Client, f Form)
 	}
 	now := s.clock()
 	if !slices.Contains(c.GrantTypes, GrantRefreshToken) {
-		at, err := s.mintAccess(c, a, c.ID, scopes, "", now)
+		at, err := s.mintAccess(c, a, c.ID, scopes, "", jkt, now)
 		if err != nil {
 			return TokenResponse{}, err
 		}
@@ -93,7 +109,7 @@ func (s *Service) clientCredentials(ctx context.Context, c store.Client, f Form)
 		return at.response(""), nil
 	}
 	family := newID("rtf", now)
-	at, err := s.mintAccess(c, a, c.ID, scopes, family, now)
+	at, err := s.mintAccess(c, a, c.ID, scopes, family, jkt, now)
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -110,7 +126,7 @@ func grantable(c store.Client, a store.API) []string {
 	return intersect(c.APIScopes[a.ID], a.Scopes)
 }
 
-func (s *Service) refresh(ctx context.Context, by audit.Actor, c store.Client, f Form) (TokenResponse, error) {
+func (s *Service) refresh(ctx context.Context, by audit.Actor, c store.Client, f Form, jkt string) (TokenResponse, error) {
 	raw := f.Get("refresh_token")
 	if raw == "" {
 		return TokenResponse{}, invalidRequest("refresh_token is required")
@@ -126,10 +142,16 @@ func (s *Service) refresh(ctx context.Context, by audit.Actor, c store.Client, f
 	if err != nil {
 		return TokenResponse{}, err
 	}
+	if old.ClientID != c.ID {
+		return TokenResponse{}, invalidGrant("the refresh token was issued to another client")
+	}
+	// Before the reuse check: whoever lacks the key must not be able to
+	// revoke the family by presenting a used token.
+	if err := requireKey(old.JKT, jkt, "the refresh token"); err != nil {
+		return TokenResponse{}, err
+	}
 	now := s.clock()
 	switch {
-	case old.ClientID != c.ID:
-		return TokenResponse{}, invalidGrant("the refresh token was issued to another client")
 	case !old.RevokedAt.IsZero():
 		return TokenResponse{}, invalidGrant("the refresh token is revoked")
 	case !old.UsedAt.IsZero() && now.Sub(old.UsedAt) < RefreshRaceGrace:
@@ -143,7 +165,7 @@ func (s *Service) refresh(ctx context.Context, by audit.Actor, c store.Client, f
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	at, err := s.mintAccess(c, a, old.Subject, scopes, old.FamilyID, now)
+	at, err := s.mintAccess(c, a, old.Subject, scopes, old.FamilyID, jkt, now)
 	if err != nil {
 		return TokenResponse{}, err
 	}

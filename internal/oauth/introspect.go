@@ -27,6 +27,16 @@ type Introspection struct {
 	Issuer    string `json:"iss,omitempty"`
 	ID        string `json:"jti,omitempty"`
 	TokenKind string `json:"token_kind,omitempty"`
+	// Confirmation names the DPoP key a bound token needs (RFC 9449
+	// §6.2); TokenType is then DPoP.
+	Confirmation *credential.Confirmation `json:"cnf,omitempty"`
+}
+
+// bind marks out as bound to jkt, unless jkt is "".
+func (out *Introspection) bind(jkt string) {
+	if jkt != "" {
+		out.Confirmation, out.TokenType = &credential.Confirmation{JKT: jkt}, TokenTypeDPoP
+	}
 }
 
 // Introspect answers whether token is active, for an admin or verify
@@ -73,7 +83,8 @@ func (s *Service) IntrospectFor(ctx context.Context, c store.Client, token, clie
 // describe fills the answer for a token the engine found VALID.
 func (s *Service) describe(ctx context.Context, token string, ti *api.TokenInfo) (Introspection, error) {
 	out := Introspection{Active: true, Scope: strings.Join(ti.Scopes, " "), Subject: ti.Subject,
-		TokenType: "Bearer", TokenKind: ti.Kind, ClientID: ti.ClientID}
+		TokenType: TokenTypeBearer, TokenKind: ti.Kind, ClientID: ti.ClientID}
+	out.bind(ti.JKT)
 	if ti.ExpiresAt != nil {
 		out.Expiry = ti.ExpiresAt.Unix()
 	}
@@ -87,6 +98,7 @@ func (s *Service) describe(ctx context.Context, token string, ti *api.TokenInfo)
 		out.ClientID, out.Subject, out.Issuer = c.ClientID, c.Subject, c.Issuer
 		out.Audience = strings.Join(c.Audience, " ")
 		out.Expiry, out.IssuedAt, out.ID, out.Scope = int64(c.Expiry), int64(c.IssuedAt), c.ID, c.Scope
+		out.bind(c.BoundKey())
 		return out, nil
 	}
 	if ti.Kind == credential.KindAccessToken {
@@ -114,6 +126,7 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (Introspe
 	}
 	out := Introspection{Active: true, Scope: strings.Join(rt.Scopes, " "), ClientID: rt.ClientID, Subject: rt.Subject,
 		Expiry: rt.ExpiresAt.Unix(), IssuedAt: rt.CreatedAt.Unix(), Issuer: s.issuer, TokenKind: credential.KindRefreshToken}
+	out.bind(rt.JKT)
 	if a, err := s.apiByID(ctx, rt.APIID); err == nil {
 		out.Audience = a.Audience
 	}

@@ -45,6 +45,7 @@ type Registration struct {
 	LogoURI                  string              `json:"logo_uri,omitempty"`
 	Contacts                 []string            `json:"contacts,omitempty"`
 	IDTokenSignedResponseAlg string              `json:"id_token_signed_response_alg,omitempty"`
+	DPoPBoundAccessTokens    bool                `json:"dpop_bound_access_tokens,omitempty"`
 	APIScopes                map[string][]string `json:"tokend_api_scopes,omitempty"`
 	AccessTokenFormat        string              `json:"tokend_access_token_format,omitempty"`
 	// ClientID and ClientSecret may accompany an RFC 7592 update; they
@@ -73,6 +74,7 @@ type RegistrationResponse struct {
 	LogoURI                  string              `json:"logo_uri,omitempty"`
 	Contacts                 []string            `json:"contacts,omitempty"`
 	IDTokenSignedResponseAlg string              `json:"id_token_signed_response_alg"`
+	DPoPBoundAccessTokens    bool                `json:"dpop_bound_access_tokens"`
 	TokenEndpointAuthMethod  string              `json:"token_endpoint_auth_method"`
 	JWKS                     json.RawMessage     `json:"jwks,omitempty"`
 	APIScopes                map[string][]string `json:"tokend_api_scopes"`
@@ -142,7 +144,8 @@ func (s *Service) fromRegistration(ctx context.Context, req Registration) (api.C
 	cr := api.CreateClientRequest{Name: req.ClientName, GrantTypes: req.GrantTypes, APIScopes: apiScopes,
 		AccessTokenFormat: req.AccessTokenFormat, TokenEndpointAuthMethod: req.TokenEndpointAuthMethod, JWKS: req.JWKS,
 		ClientSettings: api.ClientSettings{RedirectURIs: req.RedirectURIs, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs,
-			IDTokenSignedResponseAlg: req.IDTokenSignedResponseAlg, ApplicationType: req.ApplicationType}}
+			IDTokenSignedResponseAlg: req.IDTokenSignedResponseAlg, ApplicationType: req.ApplicationType,
+			DPoPBoundAccessTokens: req.DPoPBoundAccessTokens}}
 	if cr.Name == "" {
 		cr.Name = "unnamed client"
 	}
@@ -320,7 +323,8 @@ func (s *Service) UpdateRegistration(ctx context.Context, id, token, ip string, 
 		err := s.apply(ctx, c, api.UpdateClientRequest{Name: &cr.Name, GrantTypes: &cr.GrantTypes,
 			APIScopes: &cr.APIScopes, AccessTokenFormat: &cr.AccessTokenFormat,
 			TokenEndpointAuthMethod: &cr.TokenEndpointAuthMethod, JWKS: cr.JWKS, RedirectURIs: &cr.RedirectURIs,
-			PostLogoutRedirectURIs: &cr.PostLogoutRedirectURIs, IDTokenSignedResponseAlg: &cr.IDTokenSignedResponseAlg})
+			PostLogoutRedirectURIs: &cr.PostLogoutRedirectURIs, IDTokenSignedResponseAlg: &cr.IDTokenSignedResponseAlg,
+			DPoPBoundAccessTokens: &cr.DPoPBoundAccessTokens})
 		if err != nil {
 			return store.Event{}, metadataError(err)
 		}
@@ -351,7 +355,8 @@ func (s *Service) registrationResponse(c store.Client, secret, regToken string) 
 		ClientName: c.Name, GrantTypes: c.GrantTypes, ResponseTypes: []string{}, TokenEndpointAuthMethod: c.AuthMethod,
 		JWKS: c.JWKS, APIScopes: c.APIScopes, AccessTokenFormat: c.TokenFormat, RedirectURIs: c.RedirectURIs,
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scope: c.Meta.Scope, ApplicationType: c.Meta.ApplicationType,
-		ClientURI: c.Meta.ClientURI, LogoURI: c.Meta.LogoURI, Contacts: c.Meta.Contacts, IDTokenSignedResponseAlg: idTokenAlg(c)}
+		ClientURI: c.Meta.ClientURI, LogoURI: c.Meta.LogoURI, Contacts: c.Meta.Contacts, IDTokenSignedResponseAlg: idTokenAlg(c),
+		DPoPBoundAccessTokens: c.DPoPBound}
 	if slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
 		out.ResponseTypes = []string{"code"}
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/verify"
@@ -84,8 +85,11 @@ type Config struct {
 	// announces every change to a client or an API, here or on another
 	// node, and the Service drops it then. Default 1m.
 	CacheTTL time.Duration
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// DPoP checks the DPoP proofs of token requests (RFC 9449); nil
+	// means a checker without nonces whose replay cache is in process.
+	DPoP   *dpop.Checker
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Service is the authorization server. It is safe for concurrent use.
@@ -111,6 +115,7 @@ type Service struct {
 	documents  DocumentFetcher
 	docClients ttlCache[store.Client]
 	apis       ttlCache[[]store.API]
+	dpop       *dpop.Checker
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -135,7 +140,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("oauth config: %w", errors.Join(errs...))
 	}
 	s := &Service{db: cfg.DB, signer: cfg.Signer, verifier: cfg.Verifier, issuer: strings.TrimSuffix(cfg.Issuer, "/"),
-		registration: cfg.Registration, browserFlows: cfg.BrowserFlows, documents: cfg.Documents, log: cfg.Logger, now: cfg.Now}
+		registration: cfg.Registration, browserFlows: cfg.BrowserFlows, documents: cfg.Documents, dpop: cfg.DPoP, log: cfg.Logger, now: cfg.Now}
 	if cfg.InitialAccessToken != "" {
 		s.initialHash, s.hasInitial = credential.Hash(cfg.InitialAccessToken), true
 	}
@@ -144,6 +149,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.dpop == nil {
+		s.dpop = dpop.New(dpop.Config{Now: s.now})
 	}
 	ttl := cfg.CacheTTL
 	if ttl <= 0 {

@@ -50,7 +50,7 @@ func TestAccessTokenTTLCappedBySigningKeyWindow(t *testing.T) {
 	// A client stored with 2 h before the window was shortened.
 	setClient(2 * time.Hour)
 	c, _ = s.db.ClientByID(ctx, c.ID)
-	resp, err := s.Token(ctx, c, Form{values: map[string]string{"grant_type": GrantClientCredentials}}, "")
+	resp, err := s.Token(ctx, TokenRequest{Client: c, Form: Form{values: map[string]string{"grant_type": GrantClientCredentials}}})
 	if err != nil {
 		t.Fatal(err)
 	}

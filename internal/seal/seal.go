@@ -12,7 +12,9 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -90,4 +92,13 @@ func Open(kek []byte, ad string, box []byte) ([]byte, error) {
 		return nil, ErrWrongKEK
 	}
 	return pt, nil
+}
+
+// Derive returns a 32-byte key for purpose, derived from kek with
+// HMAC-SHA-256: a secret every node holding the KEK shares (the DPoP
+// nonce key), that reveals nothing of the KEK.
+func Derive(kek []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, kek)
+	m.Write([]byte("tokend derive\x00" + purpose))
+	return m.Sum(nil)
 }

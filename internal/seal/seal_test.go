@@ -61,3 +61,15 @@ func TestParseKEK(t *testing.T) {
 		}
 	}
 }
+
+func TestDerive(t *testing.T) {
+	k1, _ := ParseKEK(NewKEK())
+	k2, _ := ParseKEK(NewKEK())
+	a, b := Derive(k1, "dpop-nonce"), Derive(k1, "dpop-nonce")
+	if len(a) != 32 || string(a) != string(b) {
+		t.Fatalf("Derive is not a deterministic 32-byte key: %x, %x", a, b)
+	}
+	if string(Derive(k1, "other")) == string(a) || string(Derive(k2, "dpop-nonce")) == string(a) {
+		t.Error("Derive gives one key for two purposes or two KEKs")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -45,6 +46,9 @@ func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		if e.RetryAfter > 0 {
 			h.Set("Retry-After", strconv.Itoa(int(e.RetryAfter/time.Second)))
+		}
+		if e.DPoPNonce != "" {
+			h.Set("DPoP-Nonce", e.DPoPNonce)
 		}
 		s.writeOAuth(w, r, e.Status, oauthBody{Error: e.Code, Description: e.Description})
 		return
@@ -214,6 +218,9 @@ func (e oauthEndpoint[Resp]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(e.status)
 		return
 	}
+	if t, ok := any(resp).(oauth.TokenResponse); ok && t.DPoPNonce != "" {
+		w.Header().Set("DPoP-Nonce", t.DPoPNonce)
+	}
 	s.writeOAuth(w, r, e.status, resp)
 }
 
@@ -242,7 +249,24 @@ func (e oauthEndpoint[Resp]) authenticate(w http.ResponseWriter, r *http.Request
 
 // token serves POST /oauth2/token.
 func (s *Server) token(ctx context.Context, c oauthCall) (oauth.TokenResponse, error) {
-	return s.oauth.Token(ctx, c.client, c.form, c.ip)
+	proof, err := dpopHeader(c.r)
+	if err != nil {
+		return oauth.TokenResponse{}, err
+	}
+	return s.oauth.Token(ctx, oauth.TokenRequest{Client: c.client, Form: c.form, IP: c.ip, DPoP: proof})
+}
+
+// dpopHeader returns the request's DPoP proof: "" without one, and an
+// error for several (RFC 9449 §4.3 step 1).
+func dpopHeader(r *http.Request) (string, error) {
+	vs := r.Header.Values("DPoP")
+	switch len(vs) {
+	case 0:
+		return "", nil
+	case 1:
+		return vs[0], nil
+	}
+	return "", &oauth.Error{Code: dpop.CodeInvalidProof, Status: http.StatusBadRequest, Description: "send one DPoP header, not several"}
 }
 
 // introspect serves POST /oauth2/introspect (RFC 7662), for an

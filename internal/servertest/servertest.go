@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokend/tokend/client"
+	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/fetch"
 	"github.com/tokend/tokend/internal/oauth"
@@ -88,6 +89,9 @@ type Server struct {
 	// OAuth is the authorization server, with dynamic client
 	// registration open (no initial access token).
 	OAuth *oauth.Service
+	// DPoP checks DPoP proofs on the clock Clock, with server nonces
+	// (whose epochs are 5 minutes of Clock) required.
+	DPoP *dpop.Checker
 	// Users manages people.
 	Users *user.Service
 	// Webhooks manages event webhooks; its deliverer does not run until
@@ -165,8 +169,9 @@ func Start(t testing.TB, o Options) *Server {
 	if s.AdminKey, _, err = s.Keys.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	s.DPoP = dpop.New(dpop.Config{Nonces: dpop.NewNonces([]byte("servertest dpop nonce secret 32b"), 0, s.Clock.Now), Now: s.Clock.Now})
 	s.OAuth, err = oauth.New(oauth.Config{DB: db, Signer: s.Signer, Verifier: s.Engine, Issuer: s.Issuer,
-		Registration: true, BrowserFlows: true, Documents: o.Documents, Failures: o.Failures, Logger: log, Now: s.Clock.Now})
+		Registration: true, BrowserFlows: true, Documents: o.Documents, Failures: o.Failures, DPoP: s.DPoP, Logger: log, Now: s.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

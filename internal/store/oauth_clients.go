@@ -9,7 +9,7 @@ import (
 
 const clientCols = `id, name, grant_types, api_scopes, access_ttl_us, refresh_ttl_us, token_format, auth_method,
 	jwks, secret_hash, secret_start, secret_end, registration_hash, dynamic, created_at, updated_at,
-	redirect_uris, post_logout_redirect_uris, first_party, id_token_alg, metadata`
+	redirect_uris, post_logout_redirect_uris, first_party, id_token_alg, metadata, dpop_bound`
 
 func scanClient(s scanner) (Client, error) {
 	var c Client
@@ -19,7 +19,7 @@ func scanClient(s scanner) (Client, error) {
 	var created, updated sql.NullInt64
 	err := s.Scan(&c.ID, &c.Name, &grants, &scopes, &accessUS, &refreshUS, &c.TokenFormat, &c.AuthMethod,
 		&jwks, &c.SecretHash, &c.SecretStart, &c.SecretEnd, &c.RegistrationHash, &c.Dynamic, &created, &updated,
-		&redirects, &logouts, &c.FirstParty, &c.IDTokenAlg, &meta)
+		&redirects, &logouts, &c.FirstParty, &c.IDTokenAlg, &meta, &c.DPoPBound)
 	if err != nil {
 		return Client{}, notFound(err)
 	}
@@ -85,7 +85,7 @@ func clientArgs(c Client) ([]any, error) {
 	}
 	return []any{c.ID, c.Name, grants, scopes, c.AccessTokenTTL.Microseconds(), c.RefreshTokenTTL.Microseconds(),
 		c.TokenFormat, c.AuthMethod, jwks, c.SecretHash, c.SecretStart, c.SecretEnd, c.RegistrationHash,
-		c.Dynamic, created, updated, redirects, logouts, c.FirstParty, c.IDTokenAlg, meta}, nil
+		c.Dynamic, created, updated, redirects, logouts, c.FirstParty, c.IDTokenAlg, meta, c.DPoPBound}, nil
 }
 
 // CreateClient inserts c and writes ev. It returns ErrConflict if c.ID or
@@ -97,7 +97,7 @@ func (db *DB) CreateClient(ctx context.Context, c Client, ev Event) error {
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (`+clientCols+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`, args...)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`, args...)
 		if err != nil {
 			return conflict(err)
 		}
@@ -183,7 +183,8 @@ func (db *DB) UpdateClient(ctx context.Context, id string, update func(*Client) 
 		_, err = tx.ExecContext(ctx, `UPDATE oauth_clients SET name = $2, grant_types = $3, api_scopes = $4,
 	access_ttl_us = $5, refresh_ttl_us = $6, token_format = $7, auth_method = $8, jwks = $9,
 	secret_hash = $10, secret_start = $11, secret_end = $12, registration_hash = $13, updated_at = $14,
-	redirect_uris = $15, post_logout_redirect_uris = $16, first_party = $17, id_token_alg = $18, metadata = $19
+	redirect_uris = $15, post_logout_redirect_uris = $16, first_party = $17, id_token_alg = $18, metadata = $19,
+	dpop_bound = $20
 WHERE id = $1`, args...)
 		if err != nil {
 			return conflict(err)

@@ -29,6 +29,9 @@ type AuthCode struct {
 	ExpiresAt   time.Time
 	UsedAt      time.Time
 	Issued      Issued
+	// DPoPJKT is the dpop_jkt of the authorization request (RFC 9449
+	// §10): the redemption must carry a proof of that key. "" for none.
+	DPoPJKT string
 }
 
 // Issued is what a redeemed code or device code issued: the refresh-token
@@ -51,7 +54,7 @@ type Redemption struct {
 }
 
 const codeCols = `hash, client_id, user_id, redirect_uri, challenge, api_id, scopes, nonce, auth_time, amr, session_id,
-	created_at, expires_at, used_at, family_id, access_jti, access_expires_at`
+	created_at, expires_at, used_at, family_id, access_jti, access_expires_at, dpop_jkt`
 
 func scanCode(s scanner) (AuthCode, error) {
 	var c AuthCode
@@ -60,7 +63,7 @@ func scanCode(s scanner) (AuthCode, error) {
 	var scopes, amr string
 	var authTime, created, expires, used, accessExp sql.NullInt64
 	err := s.Scan(&hash, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Challenge, &api, &scopes, &c.Nonce, &authTime, &amr,
-		&c.SessionID, &created, &expires, &used, &family, &jti, &accessExp)
+		&c.SessionID, &created, &expires, &used, &family, &jti, &accessExp, &c.DPoPJKT)
 	if err != nil {
 		return AuthCode{}, notFound(err)
 	}
@@ -102,9 +105,9 @@ func (db *DB) CreateAuthCode(ctx context.Context, c AuthCode) error {
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_codes (`+codeCols+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL, NULL, NULL)`,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL, NULL, NULL, $14)`,
 			c.Hash[:], c.ClientID, c.UserID, c.RedirectURI, c.Challenge, nullString(c.APIID), scopes, c.Nonce,
-			times[0], amr, c.SessionID, times[1], times[2])
+			times[0], amr, c.SessionID, times[1], times[2], c.DPoPJKT)
 		if isForeignKeyViolation(err) {
 			return fmt.Errorf("client %s, user %s or api %s: %w", c.ClientID, c.UserID, c.APIID, ErrNotFound)
 		}

@@ -23,6 +23,7 @@ func testOAuthUserGrants(t *testing.T, h harness) {
 		{"Grants", testGrants},
 		{"PushedRequests", testPushedRequests},
 		{"SweepCodes", testSweepCodes},
+		{"DPoPBindings", testDPoPBindings},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -52,7 +53,7 @@ func testClientSettings(t *testing.T, h harness) {
 	c.AuthMethod, c.SecretHash, c.SecretStart, c.SecretEnd = "none", nil, "", ""
 	c.RedirectURIs = []string{"https://app.example/cb", "http://127.0.0.1/cb"}
 	c.PostLogoutRedirectURIs = []string{"https://app.example/bye"}
-	c.FirstParty, c.IDTokenAlg = true, "ES256"
+	c.FirstParty, c.IDTokenAlg, c.DPoPBound = true, "ES256", true
 	c.Meta = ClientMeta{ClientURI: "https://app.example", LogoURI: "https://app.example/logo.png",
 		Contacts: []string{"ops@app.example"}, ApplicationType: "native", Scope: "openid profile"}
 	if err := db.CreateClient(ctx, c, event("client.create", "c")); err != nil {
@@ -66,13 +67,13 @@ func testClientSettings(t *testing.T, h harness) {
 		t.Errorf("ClientByID (-want +got):\n%s", diff)
 	}
 	upd, err := db.UpdateClient(ctx, "c", func(c *Client) (Event, error) {
-		c.RedirectURIs, c.FirstParty, c.Meta.Scope = []string{"https://app.example/other"}, false, ""
+		c.RedirectURIs, c.FirstParty, c.Meta.Scope, c.DPoPBound = []string{"https://app.example/other"}, false, "", false
 		return event("client.update", "c"), nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := db.ClientByID(ctx, "c"); !cmp.Equal(got, upd) || got.FirstParty || len(got.RedirectURIs) != 1 {
+	if got, _ := db.ClientByID(ctx, "c"); !cmp.Equal(got, upd) || got.FirstParty || got.DPoPBound || len(got.RedirectURIs) != 1 {
 		t.Errorf("after UpdateClient: %s", cmp.Diff(upd, got))
 	}
 }
@@ -358,4 +359,42 @@ func testSweepCodes(t *testing.T, h harness) {
 	}
 	_, err = db.AuthCodeByHash(ctx, issued.Hash)
 	checkErr(t, "AuthCodeByHash(swept later)", err, ErrNotFound)
+}
+
+// testDPoPBindings: the DPoP key thumbprints of opaque access tokens,
+// refresh tokens and codes are stored and read back.
+func testDPoPBindings(t *testing.T, h harness) {
+	db := h.open(t)
+	ctx := t.Context()
+	mustCreateAPI(t, db, "a")
+	userGrantFixture(t, db)
+	const jkt = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+	at := newAccess("bound-at", "c", time.Hour)
+	at.JKT = jkt
+	rt := newRefresh("bound-rt", "f1", "c")
+	rt.JKT = jkt
+	if err := db.IssueRefreshToken(ctx, rt, &at); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.AccessTokenByHash(ctx, at.Hash); err != nil || got.Token.JKT != jkt {
+		t.Errorf("AccessTokenByHash = %+v, %v; want jkt %s", got.Token, err, jkt)
+	}
+	if got, err := db.RefreshTokenByHash(ctx, rt.Hash); err != nil || got.JKT != jkt {
+		t.Errorf("RefreshTokenByHash = %+v, %v; want jkt %s", got, err, jkt)
+	}
+	code := newCode("bound-code")
+	code.DPoPJKT = jkt
+	if err := db.CreateAuthCode(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.AuthCodeByHash(ctx, code.Hash); err != nil || got.DPoPJKT != jkt {
+		t.Errorf("AuthCodeByHash = %+v, %v; want dpop_jkt %s", got, err, jkt)
+	}
+	plain := newAccess("plain-at", "c", time.Hour)
+	if err := db.CreateAccessToken(ctx, plain); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.AccessTokenByHash(ctx, plain.Hash); err != nil || got.Token.JKT != "" {
+		t.Errorf("an unbound token reads back with jkt %q, %v", got.Token.JKT, err)
+	}
 }

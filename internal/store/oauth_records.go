@@ -45,6 +45,9 @@ type Client struct {
 	// the default (RS256).
 	IDTokenAlg string
 	Meta       ClientMeta
+	// DPoPBound is RFC 9449's dpop_bound_access_tokens: every token
+	// request of the client must carry a DPoP proof.
+	DPoPBound bool
 }
 
 // ClientMeta is a client's descriptive RFC 7591 metadata, kept to show
@@ -73,6 +76,9 @@ type AccessToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt time.Time
+	// JKT is the thumbprint of the DPoP key the token is bound to, ""
+	// for a bearer token.
+	JKT string
 }
 
 // AccessRecord is what verification needs about an opaque access token:
@@ -101,6 +107,10 @@ type RefreshToken struct {
 	ExpiresAt       time.Time
 	UsedAt          time.Time
 	RevokedAt       time.Time
+	// JKT is the thumbprint of the DPoP key a public client's refresh
+	// token is bound to (RFC 9449 §5): a refresh must prove it. "" for
+	// none.
+	JKT string
 }
 
 // FamilyRevocation is what revoking a refresh-token family reached, for

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-const accessCols = `t.hash, t.id, t.client_id, t.api_id, t.subject, t.scopes, t.family_id, t.created_at, t.expires_at, t.revoked_at`
+const accessCols = `t.hash, t.id, t.client_id, t.api_id, t.subject, t.scopes, t.family_id, t.created_at, t.expires_at, t.revoked_at, t.jkt`
 
 func scanAccess(s scanner, extra ...any) (AccessToken, error) {
 	var t AccessToken
@@ -15,7 +15,7 @@ func scanAccess(s scanner, extra ...any) (AccessToken, error) {
 	var scopes string
 	var family sql.NullString
 	var created, expires, revoked sql.NullInt64
-	dest := append([]any{&hash, &t.ID, &t.ClientID, &t.APIID, &t.Subject, &scopes, &family, &created, &expires, &revoked}, extra...)
+	dest := append([]any{&hash, &t.ID, &t.ClientID, &t.APIID, &t.Subject, &scopes, &family, &created, &expires, &revoked, &t.JKT}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return AccessToken{}, notFound(err)
 	}
@@ -47,9 +47,9 @@ func insertAccess(ctx context.Context, tx *sql.Tx, t AccessToken) error {
 	}
 	family := sql.NullString{String: t.FamilyID, Valid: t.FamilyID != ""}
 	_, err = tx.ExecContext(ctx, `INSERT INTO oauth_access_tokens
-	(hash, id, client_id, api_id, subject, scopes, family_id, created_at, expires_at, revoked_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		t.Hash[:], t.ID, t.ClientID, t.APIID, t.Subject, scopes, family, created, expires, micros(t.RevokedAt))
+	(hash, id, client_id, api_id, subject, scopes, family_id, created_at, expires_at, revoked_at, jkt)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		t.Hash[:], t.ID, t.ClientID, t.APIID, t.Subject, scopes, family, created, expires, micros(t.RevokedAt), t.JKT)
 	if isForeignKeyViolation(err) {
 		return fmt.Errorf("client %s or api %s: %w", t.ClientID, t.APIID, ErrNotFound)
 	}
@@ -115,7 +115,7 @@ WHERE hash = $1 AND revoked_at IS NULL`, hash[:], now.UnixMicro())
 }
 
 const refreshCols = `hash, id, family_id, client_id, api_id, subject, scopes, access_jti, access_expires_at,
-	created_at, expires_at, used_at, revoked_at`
+	created_at, expires_at, used_at, revoked_at, jkt`
 
 func scanRefresh(s scanner) (RefreshToken, error) {
 	var t RefreshToken
@@ -124,7 +124,7 @@ func scanRefresh(s scanner) (RefreshToken, error) {
 	var jti sql.NullString
 	var accessExp, created, expires, used, revoked sql.NullInt64
 	err := s.Scan(&hash, &t.ID, &t.FamilyID, &t.ClientID, &t.APIID, &t.Subject, &scopes, &jti, &accessExp,
-		&created, &expires, &used, &revoked)
+		&created, &expires, &used, &revoked, &t.JKT)
 	if err != nil {
 		return RefreshToken{}, notFound(err)
 	}
@@ -156,9 +156,9 @@ func insertRefresh(ctx context.Context, tx *sql.Tx, t RefreshToken) error {
 	}
 	jti := sql.NullString{String: t.AccessJTI, Valid: t.AccessJTI != ""}
 	_, err = tx.ExecContext(ctx, `INSERT INTO oauth_refresh_tokens (`+refreshCols+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		t.Hash[:], t.ID, t.FamilyID, t.ClientID, t.APIID, t.Subject, scopes, jti, micros(t.AccessExpiresAt),
-		created, expires, micros(t.UsedAt), micros(t.RevokedAt))
+		created, expires, micros(t.UsedAt), micros(t.RevokedAt), t.JKT)
 	if isForeignKeyViolation(err) {
 		return fmt.Errorf("client %s or api %s: %w", t.ClientID, t.APIID, ErrNotFound)
 	}

@@ -85,7 +85,7 @@ func (e *Engine) verifyJWT(ctx context.Context, req *Request, res *Result, now t
 	exp := c.Expiry.Time().UTC()
 	scopes := strings.Fields(c.Scope)
 	res.Token = &api.TokenInfo{ID: c.ID, Kind: credential.KindJWTAccessToken, APIID: apiID, Subject: c.Subject,
-		Scopes: scopes, ExpiresAt: &exp, ClientID: c.ClientID}
+		Scopes: scopes, ExpiresAt: &exp, ClientID: c.ClientID, JKT: c.BoundKey()}
 	switch {
 	case c.NotBefore != 0 && now.Add(j.leeway).Before(c.NotBefore.Time()),
 		now.Add(j.leeway).Before(c.IssuedAt.Time()):

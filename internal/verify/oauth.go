@@ -47,6 +47,6 @@ func newAccessEntry(r store.AccessRecord) *entry {
 		expiresAt: unixNano(t.ExpiresAt),
 		scopes:    t.Scopes,
 		info: api.TokenInfo{ID: t.ID, Kind: credential.KindAccessToken, APIID: t.APIID, Subject: t.Subject,
-			Scopes: t.Scopes, ExpiresAt: &exp, ClientID: t.ClientID},
+			Scopes: t.Scopes, ExpiresAt: &exp, ClientID: t.ClientID, JKT: t.JKT},
 	}
 }
