@@ -136,6 +136,9 @@ type Key struct {
 	// UsageCount counts successful verifications; it and LastUsedAt are
 	// written in batches, so they may trail by a few seconds.
 	UsageCount int64 `json:"usage_count"`
+	// DPoPJKT is the thumbprint of the DPoP key the key is bound to
+	// (RFC 9449): it is good only with a proof of that key.
+	DPoPJKT string `json:"dpop_jkt,omitempty"`
 	// Signing is the key's request-signing key (RFC 9421), if it has one.
 	Signing *KeySigning `json:"signing,omitempty"`
 }
@@ -183,6 +186,10 @@ type CreateKeyRequest struct {
 	Enabled      *bool           `json:"enabled,omitempty"`
 	// Signing gives the key a request-signing key (RFC 9421).
 	Signing *KeySigningRequest `json:"signing,omitempty"`
+	// DPoPJWK, a public JWK (EC P-256, Ed25519 or RSA), binds the key to
+	// it (RFC 9449): the key alone is then refused, and every use needs
+	// a DPoP proof of this key. Its thumbprint is stored, never the key.
+	DPoPJWK json.RawMessage `json:"dpop_jwk,omitempty"`
 }
 
 // CreatedKey is the answer of POST /v1/keys and of a rotation: the key and
@@ -270,6 +277,10 @@ type VerifyRequest struct {
 	ClientIP string   `json:"client_ip,omitempty"`
 	// Cost is how many credits the request consumes; nil means 1.
 	Cost *int64 `json:"cost,omitempty"`
+	// DPoP is the DPoP proof that came with the token and the request
+	// it came with; a token bound to a key is VALID only with a proof of
+	// that key for this method and URL.
+	DPoP *VerifyDPoP `json:"dpop,omitempty"`
 	// Request is the request the token came with, for checking its RFC
 	// 9421 signature. Without it, a key whose API requires signed
 	// requests is SIGNATURE_REQUIRED.
@@ -312,11 +323,16 @@ const (
 	CodeSignatureInvalid Code = "SIGNATURE_INVALID"
 	CodeRateLimited      Code = "RATE_LIMITED"
 	CodeUsageExceeded    Code = "USAGE_EXCEEDED"
+	// The token is bound to a DPoP key and the request's proof is
+	// missing, bad, or of another key; checked right after existence.
+	CodeInvalidDPoPProof Code = "INVALID_DPOP_PROOF"
+	// The proof lacks the server nonce; DPoPNonce holds the one to use.
+	CodeUseDPoPNonce Code = "USE_DPOP_NONCE"
 )
 
 // Codes lists every Code in check order.
 var Codes = []Code{CodeValid, CodeNotFound, CodeDisabled, CodeExpired, CodeRevoked,
-	CodeForbiddenIP, CodeInsufficientScope, CodeSignatureRequired, CodeSignatureInvalid, CodeRateLimited, CodeUsageExceeded}
+	CodeForbiddenIP, CodeInsufficientScope, CodeSignatureRequired, CodeSignatureInvalid, CodeRateLimited, CodeUsageExceeded, CodeInvalidDPoPProof, CodeUseDPoPNonce}
 
 // TokenInfo describes the verified token.
 type TokenInfo struct {
@@ -369,6 +385,11 @@ type VerifyResponse struct {
 	// signature (the key has a signing key, or its API requires signed
 	// requests): it holds for that one request, and must not be cached.
 	SignatureChecked bool `json:"signature_checked,omitempty"`
+	// DPoPNonce, with USE_DPOP_NONCE, is the nonce the client must put
+	// in its next proof: send it in a DPoP-Nonce response header.
+	DPoPNonce string `json:"dpop_nonce,omitempty"`
+	// DPoPError says why a proof was refused (INVALID_DPOP_PROOF).
+	DPoPError string `json:"dpop_error,omitempty"`
 }
 
 // AuditEvent is one entry of the audit log.
@@ -394,4 +415,13 @@ type AuditList struct {
 type Health struct {
 	Status  string            `json:"status"`
 	Details map[string]string `json:"details,omitempty"`
+}
+
+// VerifyDPoP is the DPoP part of a verification (RFC 9449 §7.1): the
+// request's DPoP header, method and URL (as the client addressed it,
+// the public URL behind a proxy; query and fragment are ignored).
+type VerifyDPoP struct {
+	Proof  string `json:"proof"`
+	Method string `json:"method"`
+	URL    string `json:"url"`
 }

@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Token is a personal access token as the API shows it: a token a person
 // holds for one API. The secret is never part of it; Start and End
@@ -27,6 +30,8 @@ type Token struct {
 	UpdatedAt     time.Time  `json:"updated_at"`
 	LastUsedAt    *time.Time `json:"last_used_at,omitempty"`
 	UsageCount    int64      `json:"usage_count"`
+	// DPoPJKT is the thumbprint of the DPoP key the token is bound to.
+	DPoPJKT string `json:"dpop_jkt,omitempty"`
 }
 
 // CreateTokenRequest is the body of POST /v1/users/{id}/tokens (and of
@@ -40,6 +45,8 @@ type CreateTokenRequest struct {
 	TTL          *Duration   `json:"ttl,omitempty"`
 	AllowedCIDRs []string    `json:"allowed_cidrs,omitempty"`
 	RateLimits   []RateLimit `json:"ratelimits,omitempty"`
+	// DPoPJWK binds the token to a public key, as for API keys.
+	DPoPJWK json.RawMessage `json:"dpop_jwk,omitempty"`
 }
 
 // CreatedToken is the answer of a creation or regeneration: the token

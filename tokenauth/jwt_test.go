@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/credential"
+	"github.com/tokend/tokend/internal/servertest"
 	"github.com/tokend/tokend/tokenauth"
 )
 
@@ -105,6 +107,9 @@ func TestJWTRefusals(t *testing.T) {
 		{"unknown kid", "/invoices", b64(`{"alg":"ES256","kid":"nope","typ":"at+jwt"}`) + "." + p + "." + s, 401,
 			"the token is signed with an unknown key"},
 		{"padding", "/invoices", valid + "=", 401, "the token is malformed"},
+		{"DPoP-bound as bearer", "/invoices", sign("at+jwt", func(c map[string]any) {
+			c["cnf"] = map[string]string{"jkt": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"}
+		}), 401, "the token is bound to a DPoP key; it cannot be used as a bearer token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,5 +285,17 @@ func TestJWKSUnreachableFailsClosed(t *testing.T) {
 	e.rs.Config.Handler = e.mux()
 	if a := e.do(t, "GET", "/invoices", bearer(tok)); a.status != 503 || a.header.Get("Retry-After") != "5" {
 		t.Errorf("%d %v %s", a.status, a.header, a.body)
+	}
+}
+
+// TestDPoPBoundKeyAsBearer: an API key bound to a DPoP key, sent as a
+// bearer token, is refused (tokend answers INVALID_DPOP_PROOF).
+func TestDPoPBoundKeyAsBearer(t *testing.T) {
+	e := newEnv(t, nil)
+	k := e.key(t, func(r *api.CreateKeyRequest) { r.DPoPJWK = servertest.NewDPoPKey(t).PublicJWK() })
+	a := e.do(t, "GET", "/invoices", bearer(k.Secret))
+	if a.status != http.StatusUnauthorized ||
+		!strings.Contains(a.header.Get("WWW-Authenticate"), "bound to a DPoP key") {
+		t.Errorf("a DPoP-bound key as bearer: %d %q, want 401 naming the binding", a.status, a.header.Get("WWW-Authenticate"))
 	}
 }

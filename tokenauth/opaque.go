@@ -111,6 +111,9 @@ func verdict(res *api.VerifyResponse) (*Principal, *Error) {
 		return nil, invalidToken("the token may not be used from this address")
 	case api.CodeSignatureRequired, api.CodeSignatureInvalid:
 		return nil, invalidSignature(res.Problem)
+	case api.CodeInvalidDPoPProof, api.CodeUseDPoPNonce:
+		// TODO(#13): relay proofs; until then a bound key is refused.
+		return nil, invalidToken("the token is bound to a DPoP key; it cannot be used as a bearer token")
 	}
 	return nil, invalidToken("the token is unknown or not meant for this resource")
 }

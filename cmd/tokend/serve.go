@@ -245,7 +245,7 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	p.dpop = newDPoP(cfg, kek, p.peers, log)
 	p.engine = verify.New(verify.Config{DB: p.db, Limiter: p.peers.rateLimiter(), CacheSize: cfg.cacheSize,
-		CacheTTL: cfg.cacheTTL, NegativeTTL: cfg.negativeTTL, Metrics: verify.NewMetrics(p.reg), Logger: log,
+		CacheTTL: cfg.cacheTTL, NegativeTTL: cfg.negativeTTL, Metrics: verify.NewMetrics(p.reg), Logger: log, DPoP: p.dpop,
 		JWT: &verify.JWTConfig{Signer: p.signer, Issuer: cfg.signing.issuerURL(cfg)},
 		KEK: kek, Signatures: signatureVerifier(p.peers)})
 	if err = p.peers.listen(ctx, p.db, dsn, log, p.reg); err != nil {

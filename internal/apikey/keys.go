@@ -2,11 +2,13 @@ package apikey
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ids"
@@ -58,6 +60,9 @@ func (s *Service) IssueKey(ctx context.Context, by audit.Actor, req api.CreateKe
 	}
 	signing, err := s.settleSigning(&k, a, req.Signing)
 	if err != nil {
+		return Issued{}, err
+	}
+	if k.JKT, err = boundKey(req.DPoPJWK); err != nil {
 		return Issued{}, err
 	}
 	token := credential.Generate(a.KeyPrefix)
@@ -203,4 +208,17 @@ func credits(c *api.Credits, now time.Time) (*store.Credits, error) {
 func secretFor(token, keyID string, now time.Time) store.Secret {
 	start, end := credential.Display(token)
 	return store.Secret{Hash: credential.Hash(token), KeyID: keyID, Start: start, End: end, CreatedAt: now}
+}
+
+// boundKey returns the thumbprint of the DPoP key jwk a new key or
+// personal access token is bound to, "" for none.
+func boundKey(jwk json.RawMessage) (string, error) {
+	if len(jwk) == 0 {
+		return "", nil
+	}
+	jkt, err := dpop.PublicKeyThumbprint(jwk)
+	if err != nil {
+		return "", valid.Errorf("dpop_jwk", "%s", err)
+	}
+	return jkt, nil
 }

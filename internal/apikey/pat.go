@@ -63,6 +63,9 @@ func (s *Service) CreatePAT(ctx context.Context, by audit.Actor, owner string, r
 	if err := s.settlePAT(&k, a, u, req, now); err != nil {
 		return store.Key{}, "", err
 	}
+	if k.JKT, err = boundKey(req.DPoPJWK); err != nil {
+		return store.Key{}, "", err
+	}
 	token := credential.Generate(credential.PersonalTokenPrefix)
 	sec := secretFor(token, k.ID, now)
 	k.Start, k.End = sec.Start, sec.End
@@ -270,7 +273,7 @@ func TokenView(k store.Key, now time.Time) api.Token {
 	v := api.Token{ID: k.ID, UserID: k.UserID, APIID: k.APIID, Name: k.Name, Prefix: k.Prefix, Start: k.Start,
 		End: k.End, Scopes: nonNil(k.Scopes), ExpiresAt: timePtr(k.ExpiresAt), AllowedCIDRs: k.AllowedCIDRs,
 		RateLimits: limitsView(k.RateLimits), RevokedAt: timePtr(k.RevokedAt), RevokedReason: k.RevokedReason, CreatedAt: k.CreatedAt,
-		UpdatedAt: k.UpdatedAt, LastUsedAt: timePtr(k.LastUsedAt), UsageCount: k.UsageCount}
+		UpdatedAt: k.UpdatedAt, LastUsedAt: timePtr(k.LastUsedAt), UsageCount: k.UsageCount, DPoPJKT: k.JKT}
 	v.ExpiringSoon = k.RevokedAt.IsZero() && !k.ExpiresAt.IsZero() && k.ExpiresAt.After(now) &&
 		!k.ExpiresAt.After(now.Add(ExpiringSoon))
 	return v

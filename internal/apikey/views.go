@@ -26,7 +26,7 @@ func KeyView(k store.Key) api.Key {
 		Start: k.Start, End: k.End, Scopes: nonNil(k.Scopes), ExpiresAt: timePtr(k.ExpiresAt),
 		AllowedCIDRs: k.AllowedCIDRs, RateLimits: limitsView(k.RateLimits), Metadata: json.RawMessage(k.Metadata),
 		Enabled: k.Enabled, RevokedAt: timePtr(k.RevokedAt), RevokedReason: k.RevokedReason, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
-		LastUsedAt: timePtr(k.LastUsedAt), UsageCount: k.UsageCount, Signing: signingView(k)}
+		LastUsedAt: timePtr(k.LastUsedAt), UsageCount: k.UsageCount, Signing: signingView(k), DPoPJKT: k.JKT}
 	if c := k.Credits; c != nil {
 		v.Credits = &api.Credits{Remaining: c.Remaining}
 		if c.RefillInterval > 0 {

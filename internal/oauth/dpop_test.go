@@ -67,8 +67,18 @@ func TestDPoPClientCredentials(t *testing.T) {
 				t.Errorf("introspection = %v, want token_type DPoP and cnf.jkt %s", in.Raw, key.JKT())
 			}
 			r, err := e.Client.Verify(t.Context(), api.VerifyRequest{Token: tok.AccessToken})
-			if err != nil || r.Token == nil || r.Token.JKT != key.JKT() {
-				t.Errorf("/v1/verify = %+v, %v; want the token's jkt", r, err)
+			if err != nil || r.Code != api.CodeInvalidDPoPProof {
+				t.Errorf("/v1/verify without a proof = %+v, %v; want INVALID_DPOP_PROOF", r, err)
+			}
+			const u = "https://billing.example/v1/invoices"
+			proof, err := key.Proof("GET", u, tok.AccessToken, tr.Nonce())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err = e.Client.Verify(t.Context(), api.VerifyRequest{Token: tok.AccessToken,
+				DPoP: &api.VerifyDPoP{Proof: proof, Method: "GET", URL: u}})
+			if err != nil || r.Code != api.CodeValid || r.Token.JKT != key.JKT() {
+				t.Errorf("/v1/verify with a proof = %+v, %v; want VALID with the token's jkt", r, err)
 			}
 			// The refresh token of a confidential client is bound to its
 			// authentication, not to the key (RFC 9449 §5).

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/httpsig"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/valid"
@@ -38,13 +39,19 @@ func (s *Server) verify(ctx context.Context, _ call, req *api.VerifyRequest) (*a
 		}
 		q.Signed = m
 	}
+	if d := req.DPoP; d != nil {
+		if err := checkVerifyDPoP(d); err != nil {
+			return nil, err
+		}
+		q.DPoP = d
+	}
 	var buf [4]ratelimit.State
 	res := verify.Result{RateLimits: buf[:0]}
 	if err := s.engine.Verify(ctx, &q, &res); err != nil {
 		return nil, err
 	}
 	out := &api.VerifyResponse{Valid: res.Valid(), Code: res.Code, Token: res.Token, Problem: res.Problem,
-		SignatureChecked: res.SignatureChecked}
+		SignatureChecked: res.SignatureChecked, DPoPNonce: res.DPoPNonce, DPoPError: res.DPoPError}
 	if len(res.RateLimits) > 0 {
 		out.RateLimits = make([]api.RateLimitState, len(res.RateLimits))
 		for i, l := range res.RateLimits {
@@ -71,4 +78,22 @@ func signedMessage(r *api.SignedRequest) (*httpsig.Message, error) {
 		return nil, valid.Errorf("request.authority", "is not the authority of target_uri (%s)", u.Host)
 	}
 	return &httpsig.Message{Method: r.Method, TargetURI: r.TargetURI, Header: r.Headers, HasBody: r.HasBody}, nil
+}
+
+// checkVerifyDPoP checks the shape of the dpop member of a verification:
+// a proof, an HTTP method and an absolute http(s) URL.
+func checkVerifyDPoP(d *api.VerifyDPoP) error {
+	switch {
+	case d.Proof == "":
+		return valid.Errorf("dpop.proof", "is required with dpop")
+	case len(d.Proof) > dpop.MaxProofLen:
+		return valid.Errorf("dpop.proof", "is longer than %d bytes", dpop.MaxProofLen)
+	case d.Method == "" || len(d.Method) > 20 || strings.ToUpper(d.Method) != d.Method:
+		return valid.Errorf("dpop.method", "must be the request's HTTP method, in upper case")
+	}
+	u, err := url.Parse(d.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(d.URL) > 2000 {
+		return valid.Errorf("dpop.url", "must be the absolute http(s) URL of the request")
+	}
+	return nil
 }

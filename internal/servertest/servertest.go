@@ -156,11 +156,12 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.DPoP = dpop.New(dpop.Config{Nonces: dpop.NewNonces([]byte("servertest dpop nonce secret 32b"), 0, s.Clock.Now), Now: s.Clock.Now})
 	// A random key-encryption key for keys' signing secrets, so that a
 	// test reading the database sees only what was sealed under it.
 	kek := make([]byte, seal.KEKSize)
 	rand.Read(kek)
-	s.Engine = verify.New(verify.Config{DB: db, Metrics: verify.NewMetrics(reg), Logger: log, Now: s.Clock.Now,
+	s.Engine = verify.New(verify.Config{DB: db, Metrics: verify.NewMetrics(reg), Logger: log, Now: s.Clock.Now, DPoP: s.DPoP,
 		JWT: &verify.JWTConfig{Signer: s.Signer, Issuer: s.Issuer}, KEK: kek})
 	s.Keys = apikey.NewService(apikey.Config{DB: db, Logger: log, Now: s.Clock.Now, KEK: kek})
 	if err := s.Keys.EnsureSystemAPI(context.Background()); err != nil {
@@ -169,7 +170,6 @@ func Start(t testing.TB, o Options) *Server {
 	if s.AdminKey, _, err = s.Keys.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	s.DPoP = dpop.New(dpop.Config{Nonces: dpop.NewNonces([]byte("servertest dpop nonce secret 32b"), 0, s.Clock.Now), Now: s.Clock.Now})
 	s.OAuth, err = oauth.New(oauth.Config{DB: db, Signer: s.Signer, Verifier: s.Engine, Issuer: s.Issuer,
 		Registration: true, BrowserFlows: true, Documents: o.Documents, Failures: o.Failures, DPoP: s.DPoP, Logger: log, Now: s.Clock.Now})
 	if err != nil {

@@ -12,8 +12,8 @@ const insertKeySQL = `INSERT INTO keys (id, api_id, subject, name, prefix, secre
 	scopes, expires_at, allowed_cidrs, ratelimits,
 	credits_remaining, refill_amount, refill_interval_us, refilled_at,
 	metadata, enabled, revoked_at, created_at, updated_at, last_used_at, usage_count, user_id, revoked_reason,
-	signing_alg, signing_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`
+	signing_alg, signing_key, jkt)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`
 
 // CreateKey inserts k, its current secret s and ev. s.KeyID may be empty;
 // it is set to k.ID. It returns ErrNotFound if k.APIID names no API, and
@@ -58,7 +58,7 @@ func insertKey(ctx context.Context, tx *sql.Tx, k Key, s Secret) error {
 		v.remaining, v.refillAmount, v.refillUS, v.refilled,
 		v.metadata, k.Enabled, v.revoked, v.created, v.updated, micros(k.LastUsedAt), k.UsageCount,
 		sql.NullString{String: k.UserID, Valid: k.UserID != ""}, k.RevokedReason,
-		sql.NullString{String: k.SigningAlg, Valid: k.SigningAlg != ""}, k.SigningKey)
+		sql.NullString{String: k.SigningAlg, Valid: k.SigningAlg != ""}, k.SigningKey, k.JKT)
 	if isForeignKeyViolation(err) {
 		return fmt.Errorf("api %s: %w", k.APIID, ErrNotFound)
 	}

@@ -110,6 +110,10 @@ type Key struct {
 	// creation and never change.
 	SigningAlg string
 	SigningKey []byte
+	// JKT is the RFC 7638 thumbprint of the DPoP key (RFC 9449) the key
+	// is bound to: every use needs a proof of it. "" for a bearer key. It
+	// never changes.
+	JKT string
 }
 
 // Secret is one SHA-256 hash that authenticates as a key. A key has one

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/httpsig"
 	"github.com/tokend/tokend/internal/ratelimit"
@@ -50,9 +51,12 @@ type Config struct {
 	// httpsig.Verifier with nonces in process. Set its Nonces to share
 	// them across nodes.
 	Signatures *httpsig.Verifier
-	Metrics    *Metrics
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// DPoP checks the proofs of DPoP-bound tokens (RFC 9449); nil
+	// means a checker without nonces, replays remembered in process.
+	DPoP    *dpop.Checker
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Engine verifies tokens. It is safe for concurrent use.
@@ -67,6 +71,7 @@ type Engine struct {
 	jwt         *jwtVerifier // nil: JWTs are NOT_FOUND
 	kek         []byte
 	sigs        *httpsig.Verifier
+	dpop        *dpop.Checker
 	metrics     *Metrics
 	log         *slog.Logger
 	now         func() time.Time
@@ -102,6 +107,9 @@ func New(cfg Config) *Engine {
 	if e.now == nil {
 		e.now = time.Now
 	}
+	if e.dpop = cfg.DPoP; e.dpop == nil {
+		e.dpop = dpop.New(dpop.Config{Now: e.now})
+	}
 	return e
 }
 
@@ -124,6 +132,9 @@ type Request struct {
 	// signature (nil: none given); its body's digest was checked by the
 	// caller.
 	Signed *httpsig.Message
+	// DPoP is the proof that came with the token, and its request; nil
+	// for none. A token bound to a DPoP key needs it.
+	DPoP *api.VerifyDPoP
 }
 
 // Result is the answer. Token is shared with the cache and must not be
@@ -142,6 +153,10 @@ type Result struct {
 	// SignatureChecked: the answer depended on the request's signature,
 	// so it holds for that request only.
 	SignatureChecked bool
+	// DPoPNonce is the nonce to send the client with USE_DPOP_NONCE;
+	// DPoPError says why a proof was refused.
+	DPoPNonce string
+	DPoPError string
 }
 
 // Valid reports whether the token passed every check.
@@ -154,6 +169,7 @@ func (e *Engine) Verify(ctx context.Context, req *Request, res *Result) error {
 	start := e.now()
 	res.Code, res.Token, res.HasCredits, res.Credits, res.Problem = api.CodeNotFound, nil, false, 0, ""
 	res.SignatureChecked = false
+	res.DPoPNonce, res.DPoPError = "", ""
 	res.RateLimits = res.RateLimits[:0]
 	err := e.verify(ctx, req, res, start)
 	if t := res.Token; err == nil && t != nil && t.Kind == credential.KindPersonalToken {
@@ -165,8 +181,18 @@ func (e *Engine) Verify(ctx context.Context, req *Request, res *Result) error {
 
 func (e *Engine) verify(ctx context.Context, req *Request, res *Result, now time.Time) error {
 	ent, err := e.resolve(ctx, req, res, now)
-	if ent == nil || err != nil {
+	if err != nil {
 		return err
+	}
+	if t := res.Token; t != nil && t.JKT != "" {
+		// A bound token is good only with a proof of its key: checked
+		// before any other answer about it, and before anything is spent.
+		if ok, err := e.proven(ctx, req, t.JKT, res); !ok || err != nil {
+			return err
+		}
+	}
+	if ent == nil {
+		return nil
 	}
 	if len(ent.limits) > 0 {
 		var ok bool

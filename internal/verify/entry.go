@@ -58,7 +58,7 @@ func newEntry(r store.VerifyRecord, until int64) *entry {
 		e.limits = append(e.limits, ratelimit.Limit{Name: l.Name, Limit: l.Limit, Window: l.Window})
 	}
 	e.info = api.TokenInfo{ID: k.ID, Kind: credential.KindAPIKey, APIID: k.APIID, Subject: k.Subject,
-		Name: k.Name, Scopes: k.Scopes, Metadata: k.Metadata}
+		Name: k.Name, Scopes: k.Scopes, Metadata: k.Metadata, JKT: k.JKT}
 	if k.UserID != "" {
 		e.info.Kind, e.info.Subject = credential.KindPersonalToken, k.UserID
 		e.enabled = e.enabled && ownerStands(r)
