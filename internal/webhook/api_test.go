@@ -143,3 +143,36 @@ func TestSlowReceiverDoesNotBlockRequests(t *testing.T) {
 	}
 	t.Fatal("the deliveries were not made after the receiver was released")
 }
+
+// TestLeakedTokenReported: a key reported at /v1/leaked-tokens queues
+// token.leaked for an endpoint subscribed to it, besides nothing for the
+// key.revoke it did not ask for.
+func TestLeakedTokenReported(t *testing.T) {
+	s := servertest.New(t)
+	ctx := t.Context()
+	w, err := s.Client.CreateWebhook(ctx, api.CreateWebhookRequest{URL: "https://203.0.114.9/hook", Events: []string{"token.leaked"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Client.CreateAPI(ctx, api.CreateAPIRequest{Name: "Orders", Audience: "orders", KeyPrefix: "ord"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := s.Client.CreateKey(ctx, api.CreateKeyRequest{APIID: a.ID, Subject: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"token":"` + k.Secret + `","url":"https://gist.example.com/x"}`
+	res, err := http.Post(s.URL+"/v1/leaked-tokens", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode >= 300 {
+		t.Fatalf("POST /v1/leaked-tokens = %d", res.StatusCode)
+	}
+	log, err := s.Client.ListWebhookDeliveries(ctx, w.Webhook.ID, "", 0)
+	if err != nil || len(log.Deliveries) != 1 || log.Deliveries[0].EventType != "token.leaked" {
+		t.Errorf("deliveries = %+v, %v; want one token.leaked", log, err)
+	}
+}
