@@ -68,7 +68,7 @@ func (s *Site) listUsers(w http.ResponseWriter, r *http.Request, v visitor) {
 		s.fail(w, r, err)
 		return
 	}
-	view := usersView{frame: s.accountFrame(r, "Users", "admin", v), Query: query, Users: list.Users, After: after,
+	view := usersView{frame: s.adminFrame(r, "Users", tabUsers, v), Query: query, Users: list.Users, After: after,
 		Notice: adminNotices[q.Get("notice")]}
 	if list.NextCursor != "" {
 		view.Next = "/admin/users?" + url.Values{"q": {query}, "after": {list.NextCursor}}.Encode()
@@ -107,7 +107,7 @@ func (s *Site) renderUser(w http.ResponseWriter, r *http.Request, status int, v 
 		s.fail(w, r, err)
 		return
 	}
-	uv.frame = s.accountFrame(r, uv.Subject.Username, "admin", v)
+	uv.frame = s.adminFrame(r, uv.Subject.Username, tabUsers, v)
 	uv.Sessions = len(ss.Sessions)
 	uv.MFA = m
 	s.render(w, r, status, pageUser, uv)

@@ -20,7 +20,7 @@ type newUserView struct {
 }
 
 func (s *Site) renderNewUser(w http.ResponseWriter, r *http.Request, status int, v visitor, nv newUserView) {
-	nv.frame = s.accountFrame(r, "New user", "admin", v)
+	nv.frame = s.adminFrame(r, "New user", tabUsers, v)
 	s.render(w, r, status, pageNewUser, nv)
 }
 

@@ -1,6 +1,8 @@
 // Package web is tokend's browser surface: server-rendered pages for
 // people (sign-in, the second-factor step, account security, sessions,
-// the admin pages for users, the one-time set-password page), kept apart
+// the one-time set-password page) and the admin console (users, APIs,
+// API keys, OAuth clients, every user's tokens and grants, signing keys,
+// the audit log: console.go and admin*.go), kept apart
 // from the JSON API of package server (STYLE.md §9).
 //
 // It has its own mux (routes.go) behind one middleware chain
@@ -24,6 +26,7 @@
 // person sees; anything else is a 500 page carrying the request id,
 // whose detail goes to the log once.
 //
-// The package decides nothing about people itself: it calls package
-// user, and never the store.
+// The package decides nothing itself: it calls the domain packages
+// (user, apikey, oauth, signer, audit) as the API's handlers do, and
+// never the store; it uses the store's filter types and errors only.
 package web

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/user"
@@ -50,6 +51,16 @@ func classify(err error) (status int, msg string, internal bool) {
 		return http.StatusNotFound, "There is no such item: it may have been deleted.", false
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "That name is already taken; choose another.", false
+	case errors.Is(err, store.ErrInUse):
+		return http.StatusConflict, "It is still in use: revoke or delete what depends on it first.", false
+	case errors.Is(err, store.ErrBadCursor):
+		return http.StatusBadRequest, "This page address is not one tokend made; start again from the first page.", false
+	case errors.Is(err, apikey.ErrSystemAPI):
+		return http.StatusConflict, "This is tokend's own API, which cannot be changed or deleted.", false
+	case errors.Is(err, apikey.ErrRevoked):
+		return http.StatusConflict, "The key is revoked: it can no longer change.", false
+	case errors.Is(err, apikey.ErrOwnerDisabled):
+		return http.StatusConflict, "The user is disabled and may hold no new token.", false
 	case errors.Is(err, user.ErrInvalidLink):
 		return http.StatusBadRequest, "This set-password link is invalid, already used or expired. Ask an admin for a new one.", false
 	case errors.Is(err, user.ErrDirectoryUser):
@@ -73,6 +84,8 @@ func fieldMessage(e *valid.Error) string {
 	name := e.Field
 	if label, ok := fieldLabels[e.Field]; ok {
 		name = label
+	} else if label, ok := fieldLabels[formField(e.Field)]; ok {
+		name = label
 	}
 	return name + ": " + e.Reason + "."
 }
@@ -92,6 +105,31 @@ var fieldLabels = map[string]string{
 	"api_id":        "API",
 	"allowed_cidrs": "Allowed addresses",
 	"ratelimits":    "Rate limit",
+	// The console's forms (admin_*.go), by form field.
+	"audience":                   "Audience",
+	"key_prefix":                 "Key prefix",
+	"scope_descriptions":         "Scope descriptions",
+	"user_scopes":                "Who may hold which scopes",
+	"pat_max_ttl":                "Longest lifetime",
+	"pat_allow_no_expiry":        "Allow tokens that never expire",
+	"max_key_ttl":                "Longest key lifetime",
+	"require_ip_allowlist":       "Require an IP allowlist",
+	"dynamic_client_scopes":      "Scopes for self-registered OAuth clients",
+	"confirm":                    "Confirm",
+	"subject":                    "Subject",
+	"grace":                      "Grace period",
+	"grant_types":                "Grant types",
+	"api_scopes":                 "API scopes",
+	"redirect_uris":              "Redirect URIs",
+	"post_logout_redirect_uris":  "Post-logout redirect URIs",
+	"access_token_ttl":           "Access token lifetime",
+	"refresh_token_ttl":          "Refresh token lifetime",
+	"access_token_format":        "Access token format",
+	"token_endpoint_auth_method": "Client authentication",
+	"application_type":           "Application type",
+	"user":                       "User",
+	"since":                      "From",
+	"until":                      "To",
 }
 
 // fail renders the error page for err. An internal error is logged once,

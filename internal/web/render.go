@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,12 +43,24 @@ const (
 	pageNewToken      = "token_new"
 	pageTokenSecret   = "token_secret"
 	pageRevokeAll     = "revoke_all"
+	pageSecret        = "admin_secret"
+	pageAPIs          = "admin_apis"
+	pageAPI           = "admin_api"
+	pageKeys          = "admin_keys"
+	pageKey           = "admin_key"
+	pageNewKey        = "admin_new_key"
+	pageClients       = "admin_clients"
+	pageClient        = "admin_client"
+	pageAdminTokens   = "admin_tokens"
+	pageSigningKeys   = "admin_signing_keys"
+	pageAudit         = "admin_audit"
 )
 
 var pageNames = []string{pageError, pageSetPassword, pageSignIn, pageSecondFactor, pageEnrol, pageAccount, pagePassword,
 	pageSessions, pageUsers, pageUser, pageNewUser, pagePasskeys, pageConsent, pageDevice, pageLogout, pageReturn,
 	pageTOTP, pageRecoveryCodes,
-	pageTokens, pageToken, pageNewToken, pageTokenSecret, pageRevokeAll}
+	pageTokens, pageToken, pageNewToken, pageTokenSecret, pageRevokeAll,
+	pageSecret, pageAPIs, pageAPI, pageKeys, pageKey, pageNewKey, pageClients, pageClient, pageAdminTokens, pageSigningKeys, pageAudit}
 
 // pages holds every page's template: the layout with the page's blocks.
 type pages struct {
@@ -84,6 +97,12 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 	},
 	"join": strings.Join,
+	// invalid marks the input a form problem names (console.go).
+	"invalid": invalid,
+	// has reports whether a list holds a value (checked boxes).
+	"has": slices.Contains[[]string, string],
+	// duration writes a duration as the forms read it.
+	"duration": fmtDuration,
 }
 
 // frame is what the layout shows around every page. Every view embeds it.
@@ -97,6 +116,10 @@ type frame struct {
 	Section string
 	// Scripts are files under /static/ the page loads, deferred.
 	Scripts []string
+	// AdminTab marks the current entry of the admin console's
+	// navigation, AdminTabs (console.go); "" on other pages.
+	AdminTab  string
+	AdminTabs []adminTab
 }
 
 // frame returns the frame of a page with the given title.

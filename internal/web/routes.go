@@ -84,6 +84,7 @@ func (s *Site) routes() *http.ServeMux {
 	mux.HandleFunc("POST /admin/users/{id}/end-sessions", s.admin(s.onUser(s.endUserSessions)))
 	mux.HandleFunc("POST /admin/users/{id}/reset-mfa", s.admin(s.onUser(s.resetMFA)))
 	mux.HandleFunc("POST /admin/users/{id}/password-link", s.admin(s.passwordLink))
+	s.consoleRoutes(mux)
 
 	if s.oauth != nil {
 		mux.HandleFunc("GET /oauth2/authorize", s.authorize)
@@ -98,6 +99,46 @@ func (s *Site) routes() *http.ServeMux {
 
 	mux.Handle("/", s.notFound(mux))
 	return mux
+}
+
+// consoleRoutes are the admin console's pages beyond users (console.go),
+// each group only when its service is configured.
+func (s *Site) consoleRoutes(mux *http.ServeMux) {
+	if s.keys != nil {
+		mux.HandleFunc("GET /admin/apis", s.admin(s.listAPIs))
+		mux.HandleFunc("GET /admin/apis/new", s.admin(s.newAPIForm))
+		mux.HandleFunc("POST /admin/apis", s.admin(s.createAPI))
+		mux.HandleFunc("GET /admin/apis/{id}", s.admin(s.showAPI))
+		mux.HandleFunc("POST /admin/apis/{id}", s.admin(s.updateAPI))
+		mux.HandleFunc("POST /admin/apis/{id}/delete", s.admin(s.deleteAPI))
+
+		mux.HandleFunc("GET /admin/keys", s.admin(s.listKeys))
+		mux.HandleFunc("GET /admin/keys/new", s.admin(s.newKeyForm))
+		mux.HandleFunc("POST /admin/keys", s.admin(s.createKey))
+		mux.HandleFunc("GET /admin/keys/{id}", s.admin(s.showKey))
+		mux.HandleFunc("POST /admin/keys/{id}/revoke", s.admin(s.revokeKey))
+		mux.HandleFunc("POST /admin/keys/{id}/rotate", s.admin(s.rotateKey))
+
+		mux.HandleFunc("GET /admin/tokens", s.admin(s.listTokens))
+		mux.HandleFunc("POST /admin/tokens/revoke", s.admin(s.revokeTokens))
+	}
+	if s.oauth != nil {
+		mux.HandleFunc("GET /admin/clients", s.admin(s.listClients))
+		mux.HandleFunc("GET /admin/clients/new", s.admin(s.newClientForm))
+		mux.HandleFunc("POST /admin/clients", s.admin(s.createClient))
+		mux.HandleFunc("GET /admin/clients/{id}", s.admin(s.showClient))
+		mux.HandleFunc("POST /admin/clients/{id}", s.admin(s.updateClient))
+		mux.HandleFunc("POST /admin/clients/{id}/rotate", s.admin(s.rotateClient))
+		mux.HandleFunc("POST /admin/clients/{id}/delete", s.admin(s.deleteClient))
+		mux.HandleFunc("POST /admin/tokens/grants/revoke", s.admin(s.revokeGrant))
+	}
+	if s.signer != nil {
+		mux.HandleFunc("GET /admin/signing-keys", s.admin(s.listSigningKeys))
+		mux.HandleFunc("POST /admin/signing-keys/rotate", s.admin(s.rotateSigningKey))
+	}
+	if s.audit != nil {
+		mux.HandleFunc("GET /admin/audit", s.admin(s.listAudit))
+	}
 }
 
 // static serves the embedded stylesheet and scripts, without directory

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/oauth"
+	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/user"
 )
 
@@ -21,10 +23,16 @@ type Config struct {
 	// /oauth2/authorize with its consent step, /device and
 	// /oauth2/logout.
 	OAuth *oauth.Service
-	// Keys, when set, adds the "my tokens" pages under /account/tokens:
-	// a person's personal access tokens beside their apps, device
-	// sign-ins, sessions and passkeys.
+	// Keys, when set, adds the "my tokens" pages under /account/tokens
+	// (a person's personal access tokens beside their apps, device
+	// sign-ins, sessions and passkeys) and the console pages of APIs,
+	// API keys and every user's tokens (admin_apis.go, admin_keys.go,
+	// admin_tokens.go).
 	Keys *apikey.Service
+	// Signer, when set, adds the console page of the signing keys.
+	Signer *signer.Signer
+	// Audit, when set, adds the console page of the audit log.
+	Audit *audit.Log
 	// Secure says the pages are served over HTTPS (directly or behind a
 	// TLS-terminating proxy): the session cookie is then Secure and
 	// named with the __Host- prefix, which browsers allow only on
@@ -46,6 +54,8 @@ type Site struct {
 	users     *user.Service
 	oauth     *oauth.Service
 	keys      *apikey.Service
+	signer    *signer.Signer
+	audit     *audit.Log
 	secure    bool
 	clientIPs *clientip.Resolver
 	log       *slog.Logger
@@ -66,7 +76,8 @@ func New(cfg Config) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Site{users: cfg.Users, oauth: cfg.OAuth, keys: cfg.Keys, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
+	s := &Site{users: cfg.Users, oauth: cfg.OAuth, keys: cfg.Keys, signer: cfg.Signer,
+		audit: cfg.Audit, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
 		log: cfg.Logger, now: cfg.Now, pages: p, factorPages: factorPages()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
