@@ -73,7 +73,13 @@ func (s *Site) listTokens(w http.ResponseWriter, r *http.Request, v visitor) {
 	view := adminTokensView{UserQuery: strings.TrimSpace(q.Get("user")), API: q.Get("api"), Show: q.Get("show"), After: q.Get("after"),
 		Notice: adminTokenNotices[q.Get("notice")]}
 	view.Here = pageLink("/admin/tokens", url.Values{"user": {view.UserQuery}, "api": {view.API}, "show": {view.Show}, "after": {view.After}})
-	if err := s.fillTokens(r, &view); err != nil {
+	as, err := s.keys.APIs(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	view.APIs = apiViews(as)
+	if err := s.fillTokens(r, &view, apiNames(as)); err != nil {
 		p, status, internal := problemOf(err)
 		if internal {
 			s.fail(w, r, err)
@@ -87,12 +93,7 @@ func (s *Site) listTokens(w http.ResponseWriter, r *http.Request, v visitor) {
 }
 
 func (s *Site) renderTokens(w http.ResponseWriter, r *http.Request, status int, v visitor, view adminTokensView) {
-	as, err := s.keys.APIs(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	view.APIs, view.Shows = apiViews(as), adminTokenShows
+	view.Shows = adminTokenShows
 	view.frame = s.adminFrame(r, "Personal access tokens", tabTokens, v)
 	s.render(w, r, status, pageAdminTokens, view)
 }
@@ -105,7 +106,7 @@ var adminTokenNotices = map[string]string{
 
 // fillTokens reads the page's filter into a store query and fills the
 // rows, the next page's link and the filtered user's grants.
-func (s *Site) fillTokens(r *http.Request, view *adminTokensView) error {
+func (s *Site) fillTokens(r *http.Request, view *adminTokensView, names map[string]string) error {
 	now := s.keys.Now()
 	f := store.KeyFilter{Personal: true, APIID: view.API, After: view.After, Limit: consolePageSize + 1, Now: now}
 	switch view.Show {
@@ -137,11 +138,7 @@ func (s *Site) fillTokens(r *http.Request, view *adminTokensView) error {
 	if err != nil {
 		return err
 	}
-	as, err := s.keys.APIs(r.Context())
-	if err != nil {
-		return err
-	}
-	names, owners := apiNames(as), map[string]string{}
+	owners := map[string]string{}
 	for i, k := range ks {
 		if i == consolePageSize {
 			view.Next = pageLink("/admin/tokens", url.Values{"user": {view.UserQuery}, "api": {view.API}, "show": {view.Show},

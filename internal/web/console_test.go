@@ -11,12 +11,12 @@ import (
 	"github.com/tokend/tokend/internal/store"
 )
 
-var secretRE = regexp.MustCompile(`<code class="secret" id="secret">([^<]+)</code>`)
+var shownSecretRE = regexp.MustCompile(`<code class="secret" id="secret">([^<]+)</code>`)
 
 // shownSecret is the secret a page shows once.
 func shownSecret(t *testing.T, p page) string {
 	t.Helper()
-	m := secretRE.FindStringSubmatch(p.body)
+	m := shownSecretRE.FindStringSubmatch(p.body)
 	if m == nil {
 		t.Fatalf("the page shows no secret:\n%s", p.body)
 	}
@@ -133,7 +133,7 @@ func TestConsoleKeys(t *testing.T) {
 		t.Error("the revoked filter lists an active key")
 	}
 	wantPage(t, "bad ttl", a.post("/admin/keys", url.Values{"api_id": {apiID}, "subject": {"x"}, "ttl": {"forever"}}), 400,
-		"Lifetime: must be a duration", `value="x"`)
+		"Expires: must be a duration", `value="x"`)
 	wantPage(t, "scope of no API", a.post("/admin/keys", url.Values{"api_id": {apiID}, "subject": {"x"}, "scopes": {"fly"}}), 400, "Scopes")
 
 	p = a.post("/admin/keys/"+id+"/rotate", url.Values{"grace": {"1h"}})
