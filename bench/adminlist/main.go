@@ -92,7 +92,7 @@ func run(o options) error {
 	pages := []struct{ name, path string }{
 		{"every token, first page", "/admin/tokens"},
 		{"every token, deep page", "/admin/tokens?after=" + deep},
-		{"one user's tokens", "/admin/tokens?user=person0042"},
+		{"one user's tokens", fmt.Sprintf("/admin/tokens?user=person%04d", o.users*42/1000)}, // person0042 of 1,000
 		{"one API's tokens", "/admin/tokens?api=" + apis[1]},
 		{"one API's tokens, deep page", "/admin/tokens?api=" + apis[1] + "&after=" + deep},
 		{"expiring within 7 days", "/admin/tokens?show=expiring"},
