@@ -82,6 +82,8 @@ func TestPackageDocs(t *testing.T) {
 //   - dpop (RFC 9449 proofs) is public like tokenauth and a leaf of the
 //     standard library and go-jose; the domain packages, the surfaces and
 //     tokenauth share its one proof check.
+//   - ttlcache (a bounded map of entries with deadlines) is a leaf of the
+//     standard library, shared by tokenauth and the gateway.
 //   - the test harnesses (servertest, multinode, bench) may import
 //     anything, and no other package imports them.
 var layers = func() map[string][]string {
@@ -92,7 +94,8 @@ var layers = func() map[string][]string {
 	m := map[string][]string{
 		"api":                 nil,
 		"client":              {"api"},
-		"tokenauth":           {"api", "dpop"},
+		"tokenauth":           {"api", "dpop", "internal/ttlcache"},
+		"internal/ttlcache":   nil,
 		"dpop":                nil,
 		"internal/credential": nil,
 		"internal/ids":        nil,
@@ -105,7 +108,7 @@ var layers = func() map[string][]string {
 		"internal/fetch":      nil,
 		"internal/routetable": nil,
 		"internal/server":     slices.Concat(below, []string{"internal/clientip", "internal/routetable", "tokenauth"}),
-		"internal/gateway":    {"api", "dpop", "tokenauth", "internal/routetable", "internal/clientip"},
+		"internal/gateway":    {"api", "dpop", "tokenauth", "internal/routetable", "internal/clientip", "internal/ttlcache"},
 		"internal/ldap":       {"internal/user"},
 		"internal/web":        slices.Concat(below, []string{"internal/clientip"}),
 	}

@@ -3,7 +3,6 @@ package tokenauth
 import (
 	"crypto/sha256"
 	"sync"
-	"time"
 )
 
 // cacheKey is what a cached answer depends on: the token, by its SHA-256
@@ -28,53 +27,6 @@ func hashToken(token string) [32]byte {
 		return sha256.Sum256(append(buf[:0], token...))
 	}
 	return sha256.Sum256([]byte(token))
-}
-
-type cacheEntry struct {
-	p     *Principal
-	until time.Time
-}
-
-// cache holds the principals of VALID answers without limits or credits,
-// each until its deadline, at most size of them.
-type cache struct {
-	mu   sync.RWMutex
-	m    map[cacheKey]cacheEntry
-	size int
-}
-
-func newCache(size int) *cache { return &cache{m: make(map[cacheKey]cacheEntry), size: size} }
-
-// get returns the principal cached for k, if it is still fresh at now.
-func (c *cache) get(k cacheKey, now time.Time) (*Principal, bool) {
-	c.mu.RLock()
-	e, ok := c.m[k]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
-		return nil, false
-	}
-	return e.p, true
-}
-
-// put caches p for k until until. When the cache is full, it first drops
-// the expired entries it finds, then an arbitrary one: Go's map
-// iteration order is randomised, which makes a cheap random eviction.
-func (c *cache) put(k cacheKey, p *Principal, until, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[k]; !ok && len(c.m) >= c.size {
-		evicted := 0
-		for key, e := range c.m {
-			if !now.Before(e.until) || evicted == 0 {
-				delete(c.m, key)
-				evicted++
-			}
-			if evicted >= 16 {
-				break
-			}
-		}
-	}
-	c.m[k] = cacheEntry{p: p, until: until}
 }
 
 // group runs one call per key at a time; callers that arrive while it

@@ -3,6 +3,7 @@ package tokenauth
 import (
 	"errors"
 	"fmt"
+	"github.com/tokend/tokend/internal/ttlcache"
 	"log/slog"
 	"net"
 	"net/http"
@@ -146,7 +147,7 @@ type Auth struct {
 	client      *http.Client
 	metadataURL string
 
-	cache   *cache
+	cache   *ttlcache.Cache[cacheKey, *Principal]
 	flights group[verifyResult]
 	keys    *keySet
 	headers headerCache
@@ -177,7 +178,7 @@ func New(cfg Config) (*Auth, error) {
 	}
 	a := &Auth{cfg: cfg, base: base, now: cfg.Now, log: cfg.Logger, client: cfg.HTTPClient,
 		metadataURL: cfg.ResourceMetadataURL}
-	a.cache = newCache(cfg.CacheSize)
+	a.cache = ttlcache.New[cacheKey, *Principal](cfg.CacheSize)
 	a.keys = newKeySet(a)
 	a.revoked = newRevocations(cfg.CacheSize)
 	return a, nil

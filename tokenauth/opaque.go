@@ -34,7 +34,7 @@ func (a *Auth) checkOpaque(ctx context.Context, token, audience string, scopes [
 	now := a.now()
 	k := keyOf(token, audience, clientIP)
 	if a.cfg.CacheTTL > 0 && sr == nil {
-		if p, ok := a.cache.get(k, now); ok {
+		if p, ok := a.cache.Get(k, now); ok {
 			return p, nil
 		}
 	}
@@ -82,7 +82,7 @@ func (a *Auth) outcome(res *api.VerifyResponse, k cacheKey, now time.Time) (*Pri
 		if !p.ExpiresAt.IsZero() && p.ExpiresAt.Before(until) {
 			until = p.ExpiresAt
 		}
-		a.cache.put(k, p, until, now)
+		a.cache.Put(k, p, until, now)
 	}
 	return p, e
 }

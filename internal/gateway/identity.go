@@ -12,9 +12,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/tokend/tokend/internal/ttlcache"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -46,7 +46,7 @@ type Identity struct {
 	jwks   []byte // the JSON Web Key Set of the public key
 	issuer string
 	ttl    time.Duration
-	made   *jwtCache
+	made   *ttlcache.Cache[string, string]
 }
 
 // NewIdentity returns an Identity for cfg. The key id is the key's RFC
@@ -89,7 +89,7 @@ func NewIdentity(cfg IdentityConfig) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: identity signer: %w", err)
 	}
-	return &Identity{signer: signer, jwks: jwks, issuer: cfg.Issuer, ttl: cfg.TTL, made: newJWTCache(jwtCacheSize)}, nil
+	return &Identity{signer: signer, jwks: jwks, issuer: cfg.Issuer, ttl: cfg.TTL, made: ttlcache.New[string, string](jwtCacheSize)}, nil
 }
 
 // ParseIdentityKey reads a PEM private key: PKCS #8 ("PRIVATE KEY", as
@@ -126,14 +126,14 @@ func ParseIdentityKey(pemBytes []byte) (crypto.Signer, error) {
 // the token itself was checked for this request all the same.
 func (id *Identity) token(p *tokenauth.Principal, audience string, now time.Time) (string, error) {
 	k := identityKey(p, audience)
-	if jwt, ok := id.made.get(k, now); ok {
+	if jwt, ok := id.made.Get(k, now); ok {
 		return jwt, nil
 	}
 	jwt, err := id.sign(p, audience, now)
 	if err != nil {
 		return "", err
 	}
-	id.made.put(k, jwt, now.Add(id.ttl/2), now)
+	id.made.Put(k, jwt, now.Add(id.ttl/2), now)
 	return jwt, nil
 }
 
@@ -175,48 +175,3 @@ func (id *Identity) serveJWKS(w http.ResponseWriter, r *http.Request) {
 // jwtCacheSize bounds the identity JWTs kept for reuse: one per active
 // caller and audience.
 const jwtCacheSize = 10000
-
-type jwtEntry struct {
-	jwt   string
-	until time.Time // reused before this instant only
-}
-
-// jwtCache keeps identity JWTs for reuse, at most size of them.
-type jwtCache struct {
-	mu   sync.RWMutex
-	m    map[string]jwtEntry
-	size int
-}
-
-func newJWTCache(size int) *jwtCache { return &jwtCache{m: make(map[string]jwtEntry), size: size} }
-
-func (c *jwtCache) get(k string, now time.Time) (string, bool) {
-	c.mu.RLock()
-	e, ok := c.m[k]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
-		return "", false
-	}
-	return e.jwt, true
-}
-
-// put keeps jwt for k until until. When full, it first drops expired
-// entries it comes across, then an arbitrary one (map iteration order is
-// random).
-func (c *jwtCache) put(k, jwt string, until, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[k]; !ok && len(c.m) >= c.size {
-		evicted := 0
-		for key, e := range c.m {
-			if !now.Before(e.until) || evicted == 0 {
-				delete(c.m, key)
-				evicted++
-			}
-			if evicted >= 16 {
-				break
-			}
-		}
-	}
-	c.m[k] = jwtEntry{jwt: jwt, until: until}
-}
