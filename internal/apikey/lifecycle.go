@@ -163,22 +163,37 @@ func (s *Service) RevokeKey(ctx context.Context, by audit.Actor, id string) (sto
 	return k, nil
 }
 
-// Run deletes secrets whose rotation grace ended more than an hour ago,
-// once an hour, until ctx ends. Such secrets can never verify again; the
-// sweep only keeps the table small.
+// sweepEvery is how often Run sweeps.
+const sweepEvery = time.Hour
+
+// Run sweeps once at start and then once an hour until ctx ends: it
+// notices personal access tokens about to expire (NoticeExpiringPATs)
+// and deletes secrets whose rotation grace ended more than an hour ago.
+// Such secrets can never verify again; that sweep only keeps the table
+// small.
 func (s *Service) Run(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
+	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
 	for {
+		s.sweep(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := s.db.DeleteExpiredSecrets(ctx, s.clock().Add(-time.Hour)); err != nil {
-				s.log.Warn("sweep expired secrets", "err", err)
-			} else if n > 0 {
-				s.log.Info("swept expired secrets", "count", n)
-			}
 		}
+	}
+}
+
+// sweep is one round of Run.
+func (s *Service) sweep(ctx context.Context) {
+	if n, err := s.NoticeExpiringPATs(ctx); err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "notice expiring personal access tokens", "err", err)
+	} else if n > 0 {
+		s.log.InfoContext(ctx, "noticed expiring personal access tokens", "count", n)
+	}
+	if n, err := s.db.DeleteExpiredSecrets(ctx, s.clock().Add(-time.Hour)); err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "sweep expired secrets", "err", err)
+	} else if n > 0 {
+		s.log.InfoContext(ctx, "swept expired secrets", "count", n)
 	}
 }

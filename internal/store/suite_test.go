@@ -66,6 +66,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"MFAConcurrent", testMFAConcurrent},
 		{"KeyUses", testKeyUses},
 		{"Webhooks", testWebhooks},
+		{"ClaimExpiringPATs", testClaimExpiringPATs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ var EventTypes = []string{
 	"pat.create",
 	"pat.regenerate",
 	"pat.revoke",
+	"pat.expiring",
 	"token.leaked",
 	"signing_key.rotate",
 	"client.create",
