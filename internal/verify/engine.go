@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,7 +68,6 @@ type Engine struct {
 	ttl, negTTL int64
 	flushEvery  time.Duration
 	usage       *usage
-	uses        *uses
 	jwt         *jwtVerifier // nil: JWTs are NOT_FOUND
 	kek         []byte
 	sigs        *httpsig.Verifier
@@ -82,7 +82,7 @@ type Engine struct {
 func New(cfg Config) *Engine {
 	e := &Engine{db: cfg.DB, limiter: cfg.Limiter, metrics: cfg.Metrics, log: cfg.Logger, now: cfg.Now,
 		ttl: int64(or(cfg.CacheTTL, 10*time.Second)), negTTL: int64(or(cfg.NegativeTTL, 5*time.Second)),
-		flushEvery: or(cfg.UsageFlush, 2*time.Second), usage: newUsage(), uses: newUses(), jwt: newJWTVerifier(cfg.JWT),
+		flushEvery: or(cfg.UsageFlush, 2*time.Second), usage: newUsage(), jwt: newJWTVerifier(cfg.JWT),
 		kek: cfg.KEK, sigs: cfg.Signatures}
 	if e.sigs == nil {
 		e.sigs = &httpsig.Verifier{Nonces: httpsig.NewMemory(0), Now: cfg.Now}
@@ -171,49 +171,53 @@ func (e *Engine) Verify(ctx context.Context, req *Request, res *Result) error {
 	res.SignatureChecked = false
 	res.DPoPNonce, res.DPoPError = "", ""
 	res.RateLimits = res.RateLimits[:0]
-	err := e.verify(ctx, req, res, start)
-	if t := res.Token; err == nil && t != nil && t.Kind == credential.KindPersonalToken {
-		e.uses.record(t.ID, start, req.ClientIP, res.Code)
+	used, err := e.verify(ctx, req, res, start)
+	if t := res.Token; err == nil && t != nil {
+		// API keys count their uses; personal access tokens also their
+		// answers, whatever they are; OAuth tokens (keyID "") neither.
+		if pat := t.Kind == credential.KindPersonalToken; used != "" || pat {
+			e.usage.record(cmp.Or(used, t.ID), used != "", pat, start, req.ClientIP, res.Code)
+		}
 	}
 	e.metrics.observe(res.Code, err, e.now().Sub(start))
 	return err
 }
 
-func (e *Engine) verify(ctx context.Context, req *Request, res *Result, now time.Time) error {
+// verify answers req into res. It returns the id of the key whose use
+// counts (the answer is VALID and spent its limits and credits), "" for
+// none.
+func (e *Engine) verify(ctx context.Context, req *Request, res *Result, now time.Time) (string, error) {
 	ent, err := e.resolve(ctx, req, res, now)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if t := res.Token; t != nil && t.JKT != "" {
 		// A bound token is good only with a proof of its key: checked
 		// before any other answer about it, and before anything is spent.
 		if ok, err := e.proven(ctx, req, t.JKT, res); !ok || err != nil {
-			return err
+			return "", err
 		}
 	}
 	if ent == nil {
-		return nil
+		return "", nil
 	}
 	if len(ent.limits) > 0 {
 		var ok bool
 		res.RateLimits, ok, err = e.limiter.Take(ctx, ent.keyID, ent.limits, now, res.RateLimits)
 		if err != nil {
-			return fmt.Errorf("rate limit: %w", err)
+			return "", fmt.Errorf("rate limit: %w", err)
 		}
 		if !ok {
 			res.Code = api.CodeRateLimited
-			return nil
+			return "", nil
 		}
 	}
 	if ent.hasCredits {
 		if err := e.consume(ctx, ent, req.Cost, now, res); err != nil || res.Code != api.CodeValid {
-			return err
+			return "", err
 		}
 	}
-	if ent.keyID != "" {
-		e.usage.record(ent.keyID, now)
-	}
-	return nil
+	return ent.keyID, nil
 }
 
 // resolve finds the token of req and runs the checks that spend nothing,

@@ -7,74 +7,139 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 )
 
-// usage accumulates last-used times and counts between flushes. A crash
-// loses at most one batch of this bookkeeping, never a decision.
+// usage accumulates between flushes each key's last-used time and count
+// and, for personal access tokens, the uses their owners see: counts per
+// key, minute, client address and result code, whatever the answer (API
+// keys keep only the last use and the count). One verification takes one
+// lock and one lookup by key id for both, so that a personal access token
+// costs what a key does. A crash loses at most one batch of this
+// bookkeeping, never a decision.
 type usage struct {
-	mu sync.Mutex
-	m  map[string]*store.Usage
+	mu   sync.Mutex
+	m    map[string]*keyUsage
+	uses map[useKey]int64 // uses of personal access tokens no longer current in m
 }
 
-func newUsage() *usage { return &usage{m: make(map[string]*store.Usage)} }
+// keyUsage is one key's bookkeeping since the last flush. cur is the use
+// of a personal access token being counted, n times (0: none): the
+// verifications of one token mostly share their minute, address and code,
+// so they add to n without hashing the use into the map.
+type keyUsage struct {
+	count    int64
+	lastUsed time.Time
+	cur      useKey
+	n        int64
+}
 
-func (u *usage) record(keyID string, at time.Time) {
+type useKey struct {
+	keyID  string
+	minute int64 // unix seconds, truncated to the minute
+	ip     string
+	code   api.Code
+}
+
+func newUsage() *usage {
+	return &usage{m: make(map[string]*keyUsage), uses: make(map[useKey]int64)}
+}
+
+// record counts one verification of the found key keyID at at: as a use
+// of the key when used (the answer was VALID and spent its limits), and
+// as a use its owner sees when pat, the key is a personal access token
+// (ip and code are the client's address and the answer).
+func (u *usage) record(keyID string, used, pat bool, at time.Time, ip string, code api.Code) {
 	u.mu.Lock()
-	defer u.mu.Unlock()
-	if x, ok := u.m[keyID]; ok {
-		x.Count++
-		if at.After(x.LastUsed) {
-			x.LastUsed = at
+	x := u.m[keyID]
+	if x == nil {
+		x = &keyUsage{}
+		u.m[keyID] = x
+	}
+	if used {
+		x.count++
+		if at.After(x.lastUsed) {
+			x.lastUsed = at
 		}
-		return
 	}
-	u.m[keyID] = &store.Usage{KeyID: keyID, LastUsed: at, Count: 1}
-}
-
-func (u *usage) take() []store.Usage {
-	u.mu.Lock()
-	m := u.m
-	u.m = make(map[string]*store.Usage, len(m))
+	if pat {
+		s := at.Unix()
+		k := useKey{keyID: keyID, minute: s - s%60, ip: ip, code: code}
+		if x.n > 0 && x.cur == k {
+			x.n++
+		} else {
+			if x.n > 0 {
+				u.uses[x.cur] += x.n
+			}
+			x.cur, x.n = k, 1
+		}
+	}
 	u.mu.Unlock()
-	out := make([]store.Usage, 0, len(m))
-	for _, x := range m {
-		out = append(out, *x)
-	}
-	// In key order, so that nodes flushing at once lock rows in the same
-	// order and cannot deadlock each other.
-	slices.SortFunc(out, func(a, b store.Usage) int { return strings.Compare(a.KeyID, b.KeyID) })
-	return out
 }
 
-// restore merges a batch that could not be written back into the next.
-func (u *usage) restore(batch []store.Usage) {
+// take returns the bookkeeping gathered since the last take and starts
+// anew: the keys used, in key order (so that nodes flushing at once lock
+// rows in the same order and cannot deadlock each other), and the uses of
+// personal access tokens.
+func (u *usage) take() ([]store.Usage, []store.KeyUse) {
+	u.mu.Lock()
+	m, uses := u.m, u.uses
+	u.m, u.uses = make(map[string]*keyUsage, len(m)), make(map[useKey]int64, len(uses))
+	u.mu.Unlock()
+	var out []store.Usage
+	for id, x := range m {
+		if x.count > 0 {
+			out = append(out, store.Usage{KeyID: id, LastUsed: x.lastUsed, Count: x.count})
+		}
+		if x.n > 0 {
+			uses[x.cur] += x.n
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Usage) int { return strings.Compare(a.KeyID, b.KeyID) })
+	var kus []store.KeyUse
+	if len(uses) > 0 {
+		kus = make([]store.KeyUse, 0, len(uses))
+		for k, n := range uses {
+			kus = append(kus, store.KeyUse{KeyID: k.keyID, Minute: time.Unix(k.minute, 0).UTC(), IP: k.ip, Code: string(k.code), Count: n})
+		}
+	}
+	return out, kus
+}
+
+// restore merges batches that could not be written back into the next.
+func (u *usage) restore(batch []store.Usage, uses []store.KeyUse) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, b := range batch {
-		if x, ok := u.m[b.KeyID]; ok {
-			x.Count += b.Count
-			if b.LastUsed.After(x.LastUsed) {
-				x.LastUsed = b.LastUsed
-			}
-			continue
+		x := u.m[b.KeyID]
+		if x == nil {
+			x = &keyUsage{}
+			u.m[b.KeyID] = x
 		}
-		u.m[b.KeyID] = &b
+		x.count += b.Count
+		if b.LastUsed.After(x.lastUsed) {
+			x.lastUsed = b.LastUsed
+		}
+	}
+	for _, b := range uses {
+		u.uses[useKey{keyID: b.KeyID, minute: b.Minute.Unix(), ip: b.IP, code: api.Code(b.Code)}] += b.Count
 	}
 }
 
 // Flush writes the bookkeeping gathered so far.
 func (e *Engine) Flush(ctx context.Context) error {
-	if batch := e.usage.take(); len(batch) > 0 {
+	batch, uses := e.usage.take()
+	if len(batch) > 0 {
 		if err := e.db.RecordUsage(ctx, batch); err != nil {
-			e.usage.restore(batch) // the database may be back by the next flush
+			e.usage.restore(batch, uses) // the database may be back by the next flush
 			return err
 		}
 	}
-	if batch := e.uses.take(); len(batch) > 0 {
-		if err := e.db.RecordKeyUses(ctx, batch, e.now()); err != nil {
-			e.uses.restore(batch)
+	if len(uses) > 0 {
+		if err := e.db.RecordKeyUses(ctx, uses, e.now()); err != nil {
+			e.usage.restore(nil, uses)
 			return err
 		}
 	}
