@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/tokend/tokend/api"
@@ -80,7 +79,7 @@ func usersCreate(ctx context.Context, c *cmdIO, args []string) error {
 	if err := printUser(c.stdout, &created.User); err != nil {
 		return err
 	}
-	printLink(c.stdout, created.PasswordLink)
+	printLink(c, conn, created.PasswordLink)
 	return nil
 }
 
@@ -113,13 +112,23 @@ func createUserOffline(ctx context.Context, cfg serveConfig, init bool, req api.
 	return &u, err
 }
 
-func printLink(w io.Writer, l *api.PasswordLink) {
+// printLink prints a set-password link as the page the person opens:
+// the token rides in the URL fragment, which the browser never sends, so
+// that it reaches no server log. The address is tokend's as --url or
+// $TOKEND_URL name it (offline too, where no server was called).
+func printLink(c *cmdIO, conn connFlags, l *api.PasswordLink) {
 	if l == nil {
 		return
 	}
+	base, err := baseURL(conn.url, c.env("TOKEND_URL"))
+	if err != nil {
+		base = defaultURL
+	}
+	w := c.stdout
 	fmt.Fprintf(w, "\nset-password token (shown once, works once, until %s):\n\n    %s\n\n", when(l.ExpiresAt), l.Token)
-	fmt.Fprintf(w, "The person sets their password with POST /v1/users/set-password {\"token\":…,\"password\":…}\n"+
-		"(see docs/api.md); the web page for it comes with tokend's browser surface.\n")
+	fmt.Fprintf(w, "The person opens this link in a browser and chooses their password there:\n\n    %s/set-password#%s\n\n",
+		strings.TrimSuffix(base, "/"), l.Token)
+	fmt.Fprintf(w, "(a program may send the token with POST /v1/users/set-password instead; see docs/api.md).\n")
 }
 
 func usersList(ctx context.Context, c *cmdIO, args []string) error {

@@ -144,7 +144,7 @@ func usersPasswordLink(ctx context.Context, c *cmdIO, args []string) error {
 	if conn.json {
 		return printJSON(c.stdout, l)
 	}
-	printLink(c.stdout, l)
+	printLink(c, conn, l)
 	return nil
 }
 

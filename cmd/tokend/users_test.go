@@ -30,6 +30,15 @@ func TestUsersCLI(t *testing.T) {
 	if !strings.Contains(out, "set-password token (shown once") || !strings.Contains(out, "tksp_") {
 		t.Errorf("users create printed:\n%s\nwant the set-password token", out)
 	}
+	// The link it prints is the page the person opens (the token in the
+	// fragment, which no server sees), and that page is there.
+	if i := strings.Index(out, url+"/set-password#tksp_"); i < 0 {
+		t.Errorf("users create printed:\n%s\nwant the link %s/set-password#tksp_…", out, url)
+	} else if page, err := http.Get(strings.Fields(out[i:])[0]); err != nil || page.StatusCode != http.StatusOK {
+		t.Errorf("GET the printed link: %v %v, want 200", page, err)
+	} else {
+		page.Body.Close()
+	}
 	var l api.UserList
 	mustJSON(t, cli(t, url, admin, 0, "users", "list", "--json", "--group", "ops"), &l)
 	if len(l.Users) != 1 || l.Users[0].Username != "alice" {
