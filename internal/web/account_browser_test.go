@@ -51,14 +51,14 @@ func TestBrowserSignInAndPassword(t *testing.T) {
 			if js {
 				b.shoot("account")
 			}
-			b.do(chromedp.Click(chromedp.CSS(`a[href="/account/password"]`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("#current")))
+			b.follow(`a[href="/account/password"]`, "#current")
 			if js {
 				b.shoot("account-password")
 			}
 			const next = "tundra-violet-pocket-83"
 			b.submit([][2]string{{"#current", alicePW}, {"#password", next}, {"#confirm", next}}, "main form button[type=submit]", ".notice")
 			mustContain(t, "notice", b.text(".notice"), "Your password is changed")
-			b.do(chromedp.Click(chromedp.CSS("form.signout button"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("#username")))
+			b.follow("form.signout button", "#username")
 			mustContain(t, "signed out", b.text(".notice"), "You are signed out")
 			signInBrowser(b, s.URL, "rosa", next, "#profile")
 		})

@@ -121,16 +121,41 @@ func (b *browser) visible(sel string) bool {
 }
 
 // submit fills the fields (CSS selector to text) and clicks the button,
-// then waits until the next page shows waitFor.
+// then waits until the next page has loaded and shows waitFor.
 func (b *browser) submit(fields [][2]string, button, waitFor string) {
 	b.t.Helper()
 	var steps []chromedp.Action[chromedp.Void]
 	for _, f := range fields {
 		steps = append(steps, chromedp.SendKeys(chromedp.CSS(f[0]), f[1], chromedp.NodeVisible))
 	}
-	steps = append(steps, chromedp.Click(chromedp.CSS(button), chromedp.NodeVisible),
-		chromedp.WaitVisible(chromedp.CSS(waitFor)))
-	b.do(steps...)
+	steps = append(steps, chromedp.Click(chromedp.CSS(button), chromedp.NodeVisible))
+	b.navigate(steps...)
+	b.do(chromedp.WaitVisible(chromedp.CSS(waitFor)))
+}
+
+// follow clicks the link or button sel, which leads to another page, and
+// waits until that page has loaded and shows waitFor.
+func (b *browser) follow(sel, waitFor string) {
+	b.t.Helper()
+	b.navigate(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	b.do(chromedp.WaitVisible(chromedp.CSS(waitFor)))
+}
+
+// navigate runs steps that end in a navigation (a click on a link or on a
+// form's button) and returns once the page they lead to has loaded. A
+// click returns as soon as it is dispatched, while the page it leaves is
+// still shown: a WaitVisible right after it can match an element of that
+// page (its own .error or .notice, or one a script of it shows late), and
+// a step that reads such an element can lose it in mid-call when the
+// navigation destroys its JavaScript context ("Cannot find context with
+// specified id"). Both happened under load.
+func (b *browser) navigate(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if _, err := chromedp.RunResponse(ctx, steps...); err != nil {
+		b.t.Fatalf("browser: %v (at %s)", err, b.location())
+	}
 }
 
 // noScript turns JavaScript off in the tab, to show a page works without it.

@@ -205,6 +205,30 @@ func TestBrowserPasskeyAutofill(t *testing.T) {
 	}
 }
 
+// TestBrowserPasskeyAutofillQuiet: the sign-in page opened at an address
+// passkeys cannot work on (127.0.0.1: WebAuthn needs a host name) starts
+// its autofill request, which the browser rejects at once ("This is an
+// invalid domain"). The person asked for nothing, so the page shows no
+// error; it used to show that one, which also raced the sign-in form's
+// own error in TestBrowserSignInAndPassword.
+func TestBrowserPasskeyAutofillQuiet(t *testing.T) {
+	s := servertest.New(t)
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(s.URL+"/signin"), chromedp.WaitVisible(chromedp.CSS("#username")))
+	if !run(b, chromedp.Evaluate[bool](`PublicKeyCredential.isConditionalMediationAvailable()`, chromedp.EvalAwaitPromise)) {
+		t.Skip("this chromium offers no conditional mediation")
+	}
+	// Until the autofill request has ended, one way or the other.
+	run(b, chromedp.Poll[bool](`document.querySelector('[data-conditional="off"]') !== null || `+
+		`!document.getElementById("passkey-status").hidden`, chromedp.WithPollingTimeout(stepTimeout)))
+	if b.visible("#passkey-status") {
+		t.Errorf("the sign-in page shows %q, unasked", b.text("#passkey-status"))
+	}
+	if !b.visible(`button[data-passkey=signin]`) {
+		t.Error("the passkey button is gone")
+	}
+}
+
 // TestBrowserPasskeyEnrol: where policy demands a second factor of
 // everyone, a person without one is held on the enrolment step after
 // their password; adding a passkey there completes the session.

@@ -162,12 +162,14 @@
     }
     var ctrl = new AbortController();
     pending = ctrl;
+    var picked = false;
     return post(el.getAttribute("data-options")).then(function (begun) {
       var req = { publicKey: requestOptions(begun.options), signal: ctrl.signal };
       if (mediation) {
         req.mediation = mediation;
       }
       return navigator.credentials.get(req).then(function (cred) {
+        picked = true;
         return post(el.getAttribute("data-finish"), {
           state: begun.state,
           credential: credentialJSON(cred),
@@ -177,8 +179,25 @@
     }).then(function (done) {
       window.location.assign(done.redirect || "/");
     }).catch(function (err) {
+      if (mediation && !picked) {
+        autofillOff(el, err);
+        return;
+      }
       failed(el, err);
     });
+  }
+
+  // autofillOff records why the autofill request ended before the person
+  // picked a passkey. The request runs without being asked for, so its
+  // failure is no error of theirs and is not shown: a page opened at an
+  // address passkeys cannot use (an IP address, another host than
+  // tokend's public URL) rejects it at once ("This is an invalid
+  // domain"). The button still reports its own failures.
+  function autofillOff(el, err) {
+    el.setAttribute("data-conditional", "off");
+    if (window.console && err && err.name !== "AbortError") {
+      window.console.info("passkey autofill is off: " + (err.message || err.name));
+    }
   }
 
   document.querySelectorAll("button[data-passkey=signin]").forEach(function (btn) {
