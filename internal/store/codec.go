@@ -69,6 +69,8 @@ type policyJSON struct {
 	PATMaxTTLNS        int64             `json:"pat_max_ttl_ns,omitempty"`
 	PATAllowNoExpiry   bool              `json:"pat_allow_no_expiry,omitempty"`
 	RequireSigned      bool              `json:"require_signed_requests,omitempty"`
+	ApproveClients     bool              `json:"approve_dynamic_clients,omitempty"`
+	PATApprovalScopes  []string          `json:"pat_approval_scopes,omitempty"`
 }
 
 type userScopesJSON struct {
@@ -117,6 +119,8 @@ func encodePolicy(p Policy) (string, error) {
 		PATMaxTTLNS:        int64(p.PATMaxTTL),
 		PATAllowNoExpiry:   p.PATAllowNoExpiry,
 		RequireSigned:      p.RequireSignedRequests,
+		ApproveClients:     p.ApproveDynamicClients,
+		PATApprovalScopes:  p.PATApprovalScopes,
 	})
 }
 
@@ -157,6 +161,8 @@ func decodePolicy(s string) (Policy, error) {
 		PATMaxTTL:             time.Duration(p.PATMaxTTLNS),
 		PATAllowNoExpiry:      p.PATAllowNoExpiry,
 		RequireSignedRequests: p.RequireSigned,
+		ApproveDynamicClients: p.ApproveClients,
+		PATApprovalScopes:     p.PATApprovalScopes,
 	}, nil
 }
 

@@ -12,18 +12,20 @@ const insertKeySQL = `INSERT INTO keys (id, api_id, subject, name, prefix, secre
 	scopes, expires_at, allowed_cidrs, ratelimits,
 	credits_remaining, refill_amount, refill_interval_us, refilled_at,
 	metadata, enabled, revoked_at, created_at, updated_at, last_used_at, usage_count, user_id, revoked_reason,
-	signing_alg, signing_key, jkt)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`
+	signing_alg, signing_key, jkt, approval, approval_reason, approval_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,
+	$28, $29, $30)`
 
-// CreateKey inserts k, its current secret s and ev. s.KeyID may be empty;
-// it is set to k.ID. It returns ErrNotFound if k.APIID names no API, and
+// CreateKey inserts k, its current secret s, ev and the further events
+// more (a pending token's approval.requested). s.KeyID may be empty; it
+// is set to k.ID. It returns ErrNotFound if k.APIID names no API, and
 // ErrConflict if k.ID or s.Hash is taken.
-func (db *DB) CreateKey(ctx context.Context, k Key, s Secret, ev Event) error {
+func (db *DB) CreateKey(ctx context.Context, k Key, s Secret, ev Event, more ...Event) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		if err := insertKey(ctx, tx, k, s); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, ev)
+		return insertEvents(ctx, tx, append([]Event{ev}, more...))
 	})
 	if err != nil {
 		return fmt.Errorf("create key %s: %w", k.ID, err)
@@ -58,7 +60,8 @@ func insertKey(ctx context.Context, tx *sql.Tx, k Key, s Secret) error {
 		v.remaining, v.refillAmount, v.refillUS, v.refilled,
 		v.metadata, k.Enabled, v.revoked, v.created, v.updated, micros(k.LastUsedAt), k.UsageCount,
 		sql.NullString{String: k.UserID, Valid: k.UserID != ""}, k.RevokedReason,
-		sql.NullString{String: k.SigningAlg, Valid: k.SigningAlg != ""}, k.SigningKey, k.JKT)
+		sql.NullString{String: k.SigningAlg, Valid: k.SigningAlg != ""}, k.SigningKey, k.JKT,
+		k.Approval.State, k.Approval.Reason, micros(k.Approval.DecidedAt))
 	if isForeignKeyViolation(err) {
 		return fmt.Errorf("api %s: %w", k.APIID, ErrNotFound)
 	}
@@ -272,11 +275,13 @@ func saveKey(ctx context.Context, tx *sql.Tx, k Key) error {
 	_, err = tx.ExecContext(ctx, `UPDATE keys SET subject = $2, name = $3, secret_start = $4, secret_end = $5,
 	scopes = $6, expires_at = $7, allowed_cidrs = $8, ratelimits = $9,
 	credits_remaining = $10, refill_amount = $11, refill_interval_us = $12, refilled_at = $13,
-	metadata = $14, enabled = $15, revoked_at = $16, updated_at = $17, revoked_reason = $18
+	metadata = $14, enabled = $15, revoked_at = $16, updated_at = $17, revoked_reason = $18,
+	approval = $19, approval_reason = $20, approval_at = $21
 WHERE id = $1`, k.ID, k.Subject, k.Name, k.Start, k.End,
 		v.scopes, v.expires, v.cidrs, v.limits,
 		v.remaining, v.refillAmount, v.refillUS, v.refilled,
-		v.metadata, k.Enabled, v.revoked, v.updated, k.RevokedReason)
+		v.metadata, k.Enabled, v.revoked, v.updated, k.RevokedReason,
+		k.Approval.State, k.Approval.Reason, micros(k.Approval.DecidedAt))
 	return err
 }
 

@@ -9,17 +9,19 @@ import (
 
 const clientCols = `id, name, grant_types, api_scopes, access_ttl_us, refresh_ttl_us, token_format, auth_method,
 	jwks, secret_hash, secret_start, secret_end, registration_hash, dynamic, created_at, updated_at,
-	redirect_uris, post_logout_redirect_uris, first_party, id_token_alg, metadata, dpop_bound`
+	redirect_uris, post_logout_redirect_uris, first_party, id_token_alg, metadata, dpop_bound,
+	approval, approval_reason, approval_at`
 
 func scanClient(s scanner) (Client, error) {
 	var c Client
 	var grants, scopes, redirects, logouts, meta string
 	var jwks sql.NullString
 	var accessUS, refreshUS int64
-	var created, updated sql.NullInt64
+	var created, updated, decided sql.NullInt64
 	err := s.Scan(&c.ID, &c.Name, &grants, &scopes, &accessUS, &refreshUS, &c.TokenFormat, &c.AuthMethod,
 		&jwks, &c.SecretHash, &c.SecretStart, &c.SecretEnd, &c.RegistrationHash, &c.Dynamic, &created, &updated,
-		&redirects, &logouts, &c.FirstParty, &c.IDTokenAlg, &meta, &c.DPoPBound)
+		&redirects, &logouts, &c.FirstParty, &c.IDTokenAlg, &meta, &c.DPoPBound,
+		&c.Approval.State, &c.Approval.Reason, &decided)
 	if err != nil {
 		return Client{}, notFound(err)
 	}
@@ -41,6 +43,7 @@ func scanClient(s scanner) (Client, error) {
 	c.AccessTokenTTL, c.RefreshTokenTTL = durationFromMicros(accessUS), durationFromMicros(refreshUS)
 	c.JWKS = fromJSONText(jwks)
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	c.Approval.DecidedAt = fromMicros(decided)
 	return c, nil
 }
 
@@ -85,23 +88,26 @@ func clientArgs(c Client) ([]any, error) {
 	}
 	return []any{c.ID, c.Name, grants, scopes, c.AccessTokenTTL.Microseconds(), c.RefreshTokenTTL.Microseconds(),
 		c.TokenFormat, c.AuthMethod, jwks, c.SecretHash, c.SecretStart, c.SecretEnd, c.RegistrationHash,
-		c.Dynamic, created, updated, redirects, logouts, c.FirstParty, c.IDTokenAlg, meta, c.DPoPBound}, nil
+		c.Dynamic, created, updated, redirects, logouts, c.FirstParty, c.IDTokenAlg, meta, c.DPoPBound,
+		c.Approval.State, c.Approval.Reason, micros(c.Approval.DecidedAt)}, nil
 }
 
-// CreateClient inserts c and writes ev. It returns ErrConflict if c.ID or
+// CreateClient inserts c and writes ev and the further events more (a
+// pending client's approval.requested). It returns ErrConflict if c.ID or
 // c.RegistrationHash is taken.
-func (db *DB) CreateClient(ctx context.Context, c Client, ev Event) error {
+func (db *DB) CreateClient(ctx context.Context, c Client, ev Event, more ...Event) error {
 	args, err := clientArgs(c)
 	if err != nil {
 		return fmt.Errorf("create client %s: %w", c.ID, err)
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (`+clientCols+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`, args...)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+	$23, $24, $25)`, args...)
 		if err != nil {
 			return conflict(err)
 		}
-		return insertEvent(ctx, tx, ev)
+		return insertEvents(ctx, tx, append([]Event{ev}, more...))
 	})
 	if err != nil {
 		return fmt.Errorf("create client %s: %w", c.ID, err)
@@ -184,7 +190,7 @@ func (db *DB) UpdateClient(ctx context.Context, id string, update func(*Client) 
 	access_ttl_us = $5, refresh_ttl_us = $6, token_format = $7, auth_method = $8, jwks = $9,
 	secret_hash = $10, secret_start = $11, secret_end = $12, registration_hash = $13, updated_at = $14,
 	redirect_uris = $15, post_logout_redirect_uris = $16, first_party = $17, id_token_alg = $18, metadata = $19,
-	dpop_bound = $20
+	dpop_bound = $20, approval = $21, approval_reason = $22, approval_at = $23
 WHERE id = $1`, args...)
 		if err != nil {
 			return conflict(err)

@@ -48,6 +48,9 @@ type Client struct {
 	// DPoPBound is RFC 9449's dpop_bound_access_tokens: every token
 	// request of the client must carry a DPoP proof.
 	DPoPBound bool
+	// Approval is a dynamically registered client's approval, when the
+	// server or an API's policy asked for one.
+	Approval Approval
 }
 
 // ClientMeta is a client's descriptive RFC 7591 metadata, kept to show

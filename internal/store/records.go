@@ -44,6 +44,35 @@ type Policy struct {
 	// RequireSignedRequests refuses requests with the API's keys that are
 	// not signed (RFC 9421) with the key's signing key.
 	RequireSignedRequests bool
+	// ApproveDynamicClients holds dynamically registered clients (and
+	// client ID metadata document clients) that may obtain the API's
+	// scopes for an administrator's approval.
+	ApproveDynamicClients bool
+	// PATApprovalScopes are scopes a personal access token may hold only
+	// after an administrator's approval: a token asking any of them is
+	// created pending.
+	PATApprovalScopes []string
+}
+
+// The states of an approval (Approval.State). "" means none was needed.
+const (
+	ApprovalPending  = "pending"
+	ApprovalApproved = "approved"
+	ApprovalDenied   = "denied"
+)
+
+// Approval is where a credential stands with an administrator's
+// approval, for the credentials an API's policy holds for one: a personal
+// access token with an approval-gated scope, a dynamically registered
+// client. A pending or denied credential never verifies and never gets a
+// token.
+type Approval struct {
+	// State is "", ApprovalPending, ApprovalApproved or ApprovalDenied.
+	State string
+	// Reason is the administrator's words, shown to the owner.
+	Reason string
+	// DecidedAt is when the administrator decided; zero while pending.
+	DecidedAt time.Time
 }
 
 // UserScopes grants Scopes to the members of Group, or to everyone.
@@ -114,6 +143,9 @@ type Key struct {
 	// is bound to: every use needs a proof of it. "" for a bearer key. It
 	// never changes.
 	JKT string
+	// Approval is the personal access token's approval, when its API's
+	// policy asked for one.
+	Approval Approval
 }
 
 // Secret is one SHA-256 hash that authenticates as a key. A key has one

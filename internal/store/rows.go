@@ -46,7 +46,7 @@ const keyCols = `k.id, k.api_id, k.subject, k.name, k.prefix, k.secret_start, k.
 	k.scopes, k.expires_at, k.allowed_cidrs, k.ratelimits,
 	k.credits_remaining, k.refill_amount, k.refill_interval_us, k.refilled_at,
 	k.metadata, k.enabled, k.revoked_at, k.created_at, k.updated_at, k.last_used_at, k.usage_count, k.user_id,
-	k.revoked_reason, k.signing_alg, k.signing_key, k.jkt`
+	k.revoked_reason, k.signing_alg, k.signing_key, k.jkt, k.approval, k.approval_reason, k.approval_at`
 
 // keyRow receives one row of keyCols.
 type keyRow struct {
@@ -54,7 +54,7 @@ type keyRow struct {
 	scopes, cidrs, limits                              string
 	metadata, userID, signingAlg                       sql.NullString
 	expires, revoked, created, updated, used, refilled sql.NullInt64
-	remaining                                          sql.NullInt64
+	remaining, approvalAt                              sql.NullInt64
 	refillAmount, refillUS                             int64
 }
 
@@ -64,7 +64,7 @@ func (r *keyRow) dest() []any {
 		&r.scopes, &r.expires, &r.cidrs, &r.limits,
 		&r.remaining, &r.refillAmount, &r.refillUS, &r.refilled,
 		&r.metadata, &k.Enabled, &r.revoked, &r.created, &r.updated, &r.used, &k.UsageCount, &r.userID, &k.RevokedReason,
-		&r.signingAlg, &k.SigningKey, &k.JKT}
+		&r.signingAlg, &k.SigningKey, &k.JKT, &k.Approval.State, &k.Approval.Reason, &r.approvalAt}
 }
 
 func (r *keyRow) key() (Key, error) {
@@ -93,6 +93,7 @@ func (r *keyRow) key() (Key, error) {
 	k.LastUsedAt = fromMicros(r.used)
 	k.UserID = r.userID.String
 	k.SigningAlg = r.signingAlg.String
+	k.Approval.DecidedAt = fromMicros(r.approvalAt)
 	return k, nil
 }
 

@@ -67,6 +67,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"KeyUses", testKeyUses},
 		{"Webhooks", testWebhooks},
 		{"ClaimExpiringPATs", testClaimExpiringPATs},
+		{"Approvals", testApprovals},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
