@@ -89,7 +89,7 @@ func TestPackageDocs(t *testing.T) {
 var layers = func() map[string][]string {
 	helpers := []string{"api", "dpop", "internal/credential", "internal/ids", "internal/valid", "internal/ratelimit", "internal/seal", "internal/httpsig"}
 	domain := []string{"internal/apikey", "internal/oauth", "internal/signer", "internal/verify", "internal/audit",
-		"internal/user", "internal/leak", "internal/cluster", "internal/webhook", "internal/store"}
+		"internal/user", "internal/leak", "internal/cluster", "internal/webhook", "internal/approval", "internal/store"}
 	below := append(append([]string{}, helpers...), domain...)
 	m := map[string][]string{
 		"api":                 nil,

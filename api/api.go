@@ -50,6 +50,16 @@ type Policy struct {
 	// verifies as SIGNATURE_REQUIRED. New keys must then have a signing
 	// key.
 	RequireSignedRequests bool `json:"require_signed_requests,omitempty"`
+	// ApproveDynamicClients holds every dynamically registered client
+	// (RFC 7591, and client ID metadata document clients) that may
+	// obtain a scope of this API pending until an administrator approves
+	// it: until then it gets no token (unauthorized_client).
+	ApproveDynamicClients bool `json:"approve_dynamic_clients,omitempty"`
+	// PATApprovalScopes are scopes of the API that a personal access
+	// token may hold only once an administrator approves it: a token
+	// asking any of them is created pending, and verifies as
+	// PENDING_APPROVAL until then.
+	PATApprovalScopes []string `json:"pat_approval_scopes,omitempty"`
 }
 
 // UserScopes grants Scopes to the members of Group, or to every user
@@ -308,11 +318,14 @@ type Code string
 
 // The verification outcomes, checked in this order (DESIGN §3).
 const (
-	CodeValid             Code = "VALID"
-	CodeNotFound          Code = "NOT_FOUND"
-	CodeDisabled          Code = "DISABLED"
-	CodeExpired           Code = "EXPIRED"
-	CodeRevoked           Code = "REVOKED"
+	CodeValid    Code = "VALID"
+	CodeNotFound Code = "NOT_FOUND"
+	CodeDisabled Code = "DISABLED"
+	CodeExpired  Code = "EXPIRED"
+	CodeRevoked  Code = "REVOKED"
+	// CodePendingApproval: the credential awaits an administrator's
+	// approval (GET /v1/approvals); it is refused until approved.
+	CodePendingApproval   Code = "PENDING_APPROVAL"
 	CodeForbiddenIP       Code = "FORBIDDEN_IP"
 	CodeInsufficientScope Code = "INSUFFICIENT_SCOPE"
 	// CodeSignatureRequired: the API requires signed requests, and the
@@ -331,7 +344,7 @@ const (
 )
 
 // Codes lists every Code in check order.
-var Codes = []Code{CodeValid, CodeNotFound, CodeDisabled, CodeExpired, CodeRevoked,
+var Codes = []Code{CodeValid, CodeNotFound, CodeDisabled, CodeExpired, CodeRevoked, CodePendingApproval,
 	CodeForbiddenIP, CodeInsufficientScope, CodeSignatureRequired, CodeSignatureInvalid, CodeRateLimited, CodeUsageExceeded, CodeInvalidDPoPProof, CodeUseDPoPNonce}
 
 // TokenInfo describes the verified token.

@@ -31,9 +31,13 @@ type Client struct {
 	SecretEnd               string          `json:"secret_end,omitempty"`
 	ClientSettings
 	// Dynamic is true for clients registered through RFC 7591.
-	Dynamic   bool      `json:"dynamic"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Dynamic bool `json:"dynamic"`
+	// Approval is present when the server or an API's policy held the
+	// dynamically registered client for an administrator's approval: a
+	// pending or denied client gets no token.
+	Approval  *ApprovalState `json:"approval,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
 }
 
 // ClientSettings are the settings of the user grants (authorization code

@@ -32,6 +32,11 @@ type Token struct {
 	UsageCount    int64      `json:"usage_count"`
 	// DPoPJKT is the thumbprint of the DPoP key the token is bound to.
 	DPoPJKT string `json:"dpop_jkt,omitempty"`
+	// Approval is present when the API's policy held the token for an
+	// administrator's approval (policy.pat_approval_scopes): pending, or
+	// the decision with its reason. A pending token verifies as
+	// PENDING_APPROVAL; a denied one is revoked (RevokedDenied).
+	Approval *ApprovalState `json:"approval,omitempty"`
 }
 
 // CreateTokenRequest is the body of POST /v1/users/{id}/tokens (and of

@@ -107,6 +107,8 @@ func verdict(res *api.VerifyResponse) (*Principal, *Error) {
 		return nil, invalidToken("the token has been revoked")
 	case api.CodeDisabled:
 		return nil, invalidToken("the token is disabled")
+	case api.CodePendingApproval:
+		return nil, invalidToken("the token awaits an administrator's approval")
 	case api.CodeForbiddenIP:
 		return nil, invalidToken("the token may not be used from this address")
 	case api.CodeSignatureRequired, api.CodeSignatureInvalid:

@@ -146,6 +146,9 @@ func checkAPI(name string, scopes []string, p api.Policy) error {
 	if err := valid.Subset("policy.dynamic_client_scopes", p.DynamicClientScopes, scopes); err != nil {
 		return err
 	}
+	if err := valid.Subset("policy.pat_approval_scopes", p.PATApprovalScopes, scopes); err != nil {
+		return err
+	}
 	if err := checkDescriptions(p.ScopeDescriptions, scopes); err != nil {
 		return err
 	}
@@ -189,7 +192,8 @@ func policy(p api.Policy) store.Policy {
 	return store.Policy{MaxKeyTTL: p.MaxKeyTTL.Std(), RequireIPAllowlist: p.RequireIPAllowlist, DefaultRateLimits: ls,
 		UserScopes: userScopes(p.UserScopes), PATMaxTTL: p.PATMaxTTL.Std(), PATAllowNoExpiry: p.PATAllowNoExpiry,
 		DynamicClientScopes: p.DynamicClientScopes, ScopeDescriptions: p.ScopeDescriptions,
-		RequireSignedRequests: p.RequireSignedRequests}
+		RequireSignedRequests: p.RequireSignedRequests, ApproveDynamicClients: p.ApproveDynamicClients,
+		PATApprovalScopes: p.PATApprovalScopes}
 }
 
 // checkLimits validates named limits (at most 10, distinct names, a limit

@@ -66,17 +66,55 @@ func (s *Service) CreatePAT(ctx context.Context, by audit.Actor, owner string, r
 	if k.JKT, err = boundKey(req.DPoPJWK); err != nil {
 		return store.Key{}, "", err
 	}
+	if NeedsApproval(a.Policy, k.Scopes) {
+		k.Approval.State = store.ApprovalPending
+	}
 	token := credential.Generate(credential.PersonalTokenPrefix)
 	sec := secretFor(token, k.ID, now)
 	k.Start, k.End = sec.Start, sec.End
-	ev, err := audit.Change(by, now, "pat.create", "pat", k.ID, nil, auditKey(k))
+	evs, err := patEvents(by, now, k)
 	if err != nil {
 		return store.Key{}, "", err
 	}
-	if err := s.db.CreateKey(ctx, k, sec, ev); err != nil {
+	if err := s.db.CreateKey(ctx, k, sec, evs[0], evs[1:]...); err != nil {
 		return store.Key{}, "", fmt.Errorf("create personal access token: %w", err)
 	}
 	return k, token, nil
+}
+
+// patEvents are the audit events of a new personal access token:
+// pat.create, and approval.requested when it is pending.
+func patEvents(by audit.Actor, now time.Time, k store.Key) ([]store.Event, error) {
+	ev, err := audit.Change(by, now, "pat.create", "pat", k.ID, nil, auditKey(k))
+	if err != nil || k.Approval.State != store.ApprovalPending {
+		return []store.Event{ev}, err
+	}
+	req, err := audit.Change(by, now, "approval.requested", "pat", k.ID, nil, ApprovalRequest{
+		Kind: api.ApprovalKindToken, State: store.ApprovalPending, Name: k.Name, UserID: k.UserID,
+		APIScopes: map[string][]string{k.APIID: k.Scopes}})
+	return []store.Event{ev, req}, err
+}
+
+// ApprovalRequest is what an approval.requested event records (its
+// after): the credential held for approval, and what it asks for.
+type ApprovalRequest struct {
+	Kind      string              `json:"kind"`
+	State     string              `json:"state"`
+	Name      string              `json:"name"`
+	UserID    string              `json:"user_id,omitempty"`
+	APIScopes map[string][]string `json:"api_scopes"`
+}
+
+// NeedsApproval reports whether a personal access token with scopes
+// waits for an administrator's approval under p: it asks for one of
+// p.PATApprovalScopes.
+func NeedsApproval(p store.Policy, scopes []string) bool {
+	for _, sc := range scopes {
+		if slices.Contains(p.PATApprovalScopes, sc) {
+			return true
+		}
+	}
+	return false
 }
 
 // settlePAT validates and fills the settings of a new personal access
@@ -273,7 +311,8 @@ func TokenView(k store.Key, now time.Time) api.Token {
 	v := api.Token{ID: k.ID, UserID: k.UserID, APIID: k.APIID, Name: k.Name, Prefix: k.Prefix, Start: k.Start,
 		End: k.End, Scopes: nonNil(k.Scopes), ExpiresAt: timePtr(k.ExpiresAt), AllowedCIDRs: k.AllowedCIDRs,
 		RateLimits: limitsView(k.RateLimits), RevokedAt: timePtr(k.RevokedAt), RevokedReason: k.RevokedReason, CreatedAt: k.CreatedAt,
-		UpdatedAt: k.UpdatedAt, LastUsedAt: timePtr(k.LastUsedAt), UsageCount: k.UsageCount, DPoPJKT: k.JKT}
+		UpdatedAt: k.UpdatedAt, LastUsedAt: timePtr(k.LastUsedAt), UsageCount: k.UsageCount, DPoPJKT: k.JKT,
+		Approval: ApprovalView(k.Approval)}
 	v.ExpiringSoon = k.RevokedAt.IsZero() && !k.ExpiresAt.IsZero() && k.ExpiresAt.After(now) &&
 		!k.ExpiresAt.After(now.Add(ExpiringSoon))
 	return v

@@ -16,7 +16,9 @@ func APIView(a store.API) api.API {
 			PATMaxTTL: api.Duration(a.Policy.PATMaxTTL), PATAllowNoExpiry: a.Policy.PATAllowNoExpiry,
 			RequireSignedRequests: a.Policy.RequireSignedRequests,
 			DynamicClientScopes:   a.Policy.DynamicClientScopes,
-			ScopeDescriptions:     a.Policy.ScopeDescriptions},
+			ScopeDescriptions:     a.Policy.ScopeDescriptions,
+			ApproveDynamicClients: a.Policy.ApproveDynamicClients,
+			PATApprovalScopes:     a.Policy.PATApprovalScopes},
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
@@ -73,4 +75,13 @@ func timePtr(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// ApprovalView is the wire form of an approval: nil when none was
+// needed.
+func ApprovalView(a store.Approval) *api.ApprovalState {
+	if a.State == "" {
+		return nil
+	}
+	return &api.ApprovalState{State: a.State, Reason: a.Reason, DecidedAt: timePtr(a.DecidedAt)}
 }

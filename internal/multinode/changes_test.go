@@ -29,6 +29,9 @@ type changeKinds struct {
 	// patPolicy: the API's policy lets group eng hold personal access
 	// tokens.
 	patPolicy bool
+	// approvalAPI is the API whose policy holds personal access tokens
+	// for approval, once made.
+	approvalAPI string
 }
 
 // TestChangesReachTheOtherNodeWithinOneSecond checks DESIGN §3's promise
@@ -57,6 +60,8 @@ func TestChangesReachTheOtherNodeWithinOneSecond(t *testing.T) {
 		{"PAT owner loses the granting group", k.patChange(api.CodeDisabled, dropGroups)},
 		{"PAT owner disabled", k.patChange(api.CodeDisabled, disableOwner)},
 		{"PAT owner deleted", k.patChange(api.CodeNotFound, deleteOwner)},
+		{"pending personal access token approved", k.decision(api.CodeValid, approvePAT)},
+		{"pending personal access token denied", k.decision(api.CodeRevoked, denyPAT)},
 	} {
 		t.Run(kind.name, func(t *testing.T) {
 			times := make([]time.Duration, 0, reps)

@@ -145,6 +145,9 @@ func (s *Service) authorizeClient(ctx context.Context, f Form) (store.Client, er
 	if err != nil {
 		return store.Client{}, err
 	}
+	if e := checkApproved(c); e != nil {
+		return store.Client{}, e
+	}
 	uri := f.Get("redirect_uri")
 	switch {
 	case uri == "" && len(c.RedirectURIs) == 1:

@@ -145,6 +145,11 @@ func (s *Service) documentClient(ctx context.Context, id string, body []byte) (s
 		return store.Client{}, documentError(metadataError(err))
 	}
 	c.ID, c.Meta, c.Dynamic = id, meta, true
+	if gated, err := s.needsApproval(ctx, c.APIScopes); err != nil {
+		return store.Client{}, err
+	} else if gated {
+		c.Approval.State = store.ApprovalPending
+	}
 	return c, nil
 }
 
@@ -163,11 +168,11 @@ func (s *Service) saveDocumentClient(ctx context.Context, c store.Client) (store
 	by := audit.Actor{ID: "metadata-document"}
 	old, err := s.db.ClientByID(ctx, c.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		ev, err := audit.Change(by, c.CreatedAt, "client.register", "client", c.ID, nil, ClientView(c))
+		evs, err := registerEvents(by, c.CreatedAt, c)
 		if err != nil {
 			return store.Client{}, err
 		}
-		err = s.db.CreateClient(ctx, c, ev)
+		err = s.db.CreateClient(ctx, c, evs[0], evs[1:]...)
 		if !errors.Is(err, store.ErrConflict) { // else created meanwhile, perhaps by another node
 			return c, err
 		}
@@ -185,7 +190,14 @@ func (s *Service) saveDocumentClient(ctx context.Context, c store.Client) (store
 		before := *cur
 		created := cur.CreatedAt
 		*cur = c
+		// A document's change keeps the client's approval (a decision
+		// stands, a pending client stays pending), except that a client
+		// that needed none waits once its document reaches an API that
+		// holds new clients for approval.
 		cur.CreatedAt, cur.UpdatedAt = created, now
+		if before.Approval.State != "" || c.Approval.State == "" || !s.widens(ctx, before, c) {
+			cur.Approval = before.Approval
+		}
 		withdrawn = withdrawnAPIs(before, *cur)
 		return audit.Change(by, now, "client.update", "client", c.ID, ClientView(before), ClientView(*cur))
 	})

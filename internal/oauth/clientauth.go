@@ -107,7 +107,10 @@ func (s *Service) Authenticate(ctx context.Context, cr Credentials) (store.Clien
 		return store.Client{}, err
 	}
 	if assertion != nil {
-		return c, s.checkAssertion(ctx, cr, c, assertion)
+		if err := s.checkAssertion(ctx, cr, c, assertion); err != nil {
+			return store.Client{}, err
+		}
+		return approved(c, cr)
 	}
 	secret := cr.BasicSecret
 	if !cr.Basic {
@@ -115,6 +118,17 @@ func (s *Service) Authenticate(ctx context.Context, cr Credentials) (store.Clien
 	}
 	if !secretMatches(c, secret) {
 		return store.Client{}, s.fail(cr, id, "client authentication failed")
+	}
+	return approved(c, cr)
+}
+
+// approved returns c, or unauthorized_client when an administrator has
+// not approved it; asked only once the client is authenticated, so
+// that the answer tells nothing to anyone else.
+func approved(c store.Client, cr Credentials) (store.Client, error) {
+	if e := checkApproved(c); e != nil {
+		e.Basic = cr.Basic
+		return store.Client{}, e
 	}
 	return c, nil
 }
@@ -179,7 +193,10 @@ func (s *Service) publicClient(ctx context.Context, cr Credentials, id string) (
 		if e, ok := errors.AsType[*Error](err); ok {
 			e.Status, e.Basic = 401, cr.Basic
 		}
-		return c, err
+		if err != nil {
+			return store.Client{}, err
+		}
+		return approved(c, cr)
 	}
 	if !ids.Valid(ClientIDPrefix, id) {
 		return store.Client{}, s.clientError(cr, "client authentication failed")
@@ -194,5 +211,5 @@ func (s *Service) publicClient(ctx context.Context, cr Credentials, id string) (
 	if c.AuthMethod != AuthNone {
 		return store.Client{}, s.clientError(cr, "client authentication is required")
 	}
-	return c, nil
+	return approved(c, cr)
 }

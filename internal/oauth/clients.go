@@ -389,7 +389,7 @@ func ClientView(c store.Client) api.Client {
 		SecretStart: c.SecretStart, SecretEnd: c.SecretEnd, Dynamic: c.Dynamic, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		ClientSettings: api.ClientSettings{RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 			FirstParty: c.FirstParty, IDTokenSignedResponseAlg: c.IDTokenAlg, ApplicationType: c.Meta.ApplicationType,
-			DPoPBoundAccessTokens: c.DPoPBound}}
+			DPoPBoundAccessTokens: c.DPoPBound}, Approval: apikey.ApprovalView(c.Approval)}
 }
 
 func setIf[T any](dst *T, v *T) {

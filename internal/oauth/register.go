@@ -79,6 +79,10 @@ type RegistrationResponse struct {
 	JWKS                     json.RawMessage     `json:"jwks,omitempty"`
 	APIScopes                map[string][]string `json:"tokend_api_scopes"`
 	AccessTokenFormat        string              `json:"tokend_access_token_format"`
+	// Approval is present when the client waits, or waited, for an
+	// administrator's approval: pending, approved, or denied with the
+	// administrator's reason.
+	Approval *api.ApprovalState `json:"tokend_approval,omitempty"`
 }
 
 // Register creates a client from RFC 7591 metadata. initial is the bearer
@@ -118,11 +122,16 @@ func (s *Service) Register(ctx context.Context, initial, ip string, req Registra
 	secret := s.setSecret(&c)
 	regToken := setRegistrationToken(&c)
 	c.Dynamic = true
-	ev, err := audit.Change(audit.Actor{ID: "registration", IP: ip}, now, "client.register", "client", c.ID, nil, ClientView(c))
+	if gated, err := s.needsApproval(ctx, c.APIScopes); err != nil {
+		return RegistrationResponse{}, err
+	} else if gated {
+		c.Approval.State = store.ApprovalPending
+	}
+	evs, err := registerEvents(audit.Actor{ID: "registration", IP: ip}, now, c)
 	if err != nil {
 		return RegistrationResponse{}, err
 	}
-	if err := s.db.CreateClient(ctx, c, ev); err != nil {
+	if err := s.db.CreateClient(ctx, c, evs[0], evs[1:]...); err != nil {
 		return RegistrationResponse{}, err
 	}
 	return s.registrationResponse(c, secret, regToken), nil
@@ -312,6 +321,9 @@ func (s *Service) UpdateRegistration(ctx context.Context, id, token, ip string, 
 		}
 	}
 	cr.AccessTokenFormat = cmp.Or(cr.AccessTokenFormat, FormatJWT)
+	if err := s.checkWidening(ctx, c, cr.APIScopes); err != nil {
+		return RegistrationResponse{}, err
+	}
 	now := s.clock()
 	var withdrawn []string
 	c, err = s.db.UpdateClient(ctx, id, func(c *store.Client) (store.Event, error) {
@@ -356,7 +368,7 @@ func (s *Service) registrationResponse(c store.Client, secret, regToken string) 
 		JWKS: c.JWKS, APIScopes: c.APIScopes, AccessTokenFormat: c.TokenFormat, RedirectURIs: c.RedirectURIs,
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Scope: c.Meta.Scope, ApplicationType: c.Meta.ApplicationType,
 		ClientURI: c.Meta.ClientURI, LogoURI: c.Meta.LogoURI, Contacts: c.Meta.Contacts, IDTokenSignedResponseAlg: idTokenAlg(c),
-		DPoPBoundAccessTokens: c.DPoPBound}
+		DPoPBoundAccessTokens: c.DPoPBound, Approval: apikey.ApprovalView(c.Approval)}
 	if slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
 		out.ResponseTypes = []string{"code"}
 	}

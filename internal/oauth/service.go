@@ -54,6 +54,11 @@ type Config struct {
 	Issuer string
 	// Registration enables RFC 7591 dynamic client registration.
 	Registration bool
+	// ApproveRegistrations holds every dynamically registered client
+	// (and client ID metadata document client) for an administrator's
+	// approval, whatever APIs it asks for; without it, only clients of
+	// APIs whose policy says approve_dynamic_clients wait.
+	ApproveRegistrations bool
 	// BrowserFlows says that the browser surface serves the pages of
 	// the authorization code and device grants and of logout, so that
 	// the metadata advertises them.
@@ -99,10 +104,13 @@ type Service struct {
 	verifier     Verifier
 	issuer       string
 	registration bool
-	browserFlows bool
-	initialHash  [32]byte
-	hasInitial   bool
-	guard        *guard
+	// approveRegistrations: every dynamically registered client waits
+	// for approval (Config.ApproveRegistrations).
+	approveRegistrations bool
+	browserFlows         bool
+	initialHash          [32]byte
+	hasInitial           bool
+	guard                *guard
 	// registrations counts registration requests per address; nil when
 	// they are not limited.
 	registrations *failures
@@ -140,7 +148,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("oauth config: %w", errors.Join(errs...))
 	}
 	s := &Service{db: cfg.DB, signer: cfg.Signer, verifier: cfg.Verifier, issuer: strings.TrimSuffix(cfg.Issuer, "/"),
-		registration: cfg.Registration, browserFlows: cfg.BrowserFlows, documents: cfg.Documents, dpop: cfg.DPoP, log: cfg.Logger, now: cfg.Now}
+		registration: cfg.Registration, approveRegistrations: cfg.ApproveRegistrations, browserFlows: cfg.BrowserFlows, documents: cfg.Documents, dpop: cfg.DPoP, log: cfg.Logger, now: cfg.Now}
 	if cfg.InitialAccessToken != "" {
 		s.initialHash, s.hasInitial = credential.Hash(cfg.InitialAccessToken), true
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/approval"
 	"github.com/tokend/tokend/internal/leak"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
@@ -54,12 +55,14 @@ func problem(err error) (p api.Problem, internal bool) {
 		return api.Problem{Status: 404, Type: api.ErrNotFound, Detail: "no such resource"}, false
 	case errors.Is(err, store.ErrConflict):
 		return conflictProblem(store.ConflictColumn(err)), false
+	case errors.Is(err, store.ErrBadCursor):
+		return api.Problem{Status: 400, Type: api.ErrInvalidField, Detail: "cursor is not one this list returned; start from the first page", Field: "cursor"}, false
 	case errors.Is(err, store.ErrInUse):
 		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: "the API still has live keys; revoke them or let them expire first"}, false
 	case errors.Is(err, user.ErrInvalidLink):
 		return api.Problem{Status: 400, Type: api.ErrInvalidField, Detail: err.Error(), Field: "token"}, false
 	case errors.Is(err, apikey.ErrSystemAPI), errors.Is(err, apikey.ErrRevoked), errors.Is(err, user.ErrDirectoryUser),
-		errors.Is(err, apikey.ErrOwnerDisabled):
+		errors.Is(err, apikey.ErrOwnerDisabled), errors.Is(err, approval.ErrDecided):
 		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: err.Error()}, false
 	case errors.Is(err, context.Canceled):
 		return api.Problem{Status: 499, Type: api.ErrBadRequest, Detail: "the client went away"}, false

@@ -83,6 +83,11 @@ func (s *Server) routes() []route {
 		s.as("POST /v1/tokens/{id}/regenerate", adminOnly, handle(s, http.StatusOK, s.regenerateToken)),
 		s.as("POST /v1/tokens/{id}/revoke", adminOnly, handle(s, http.StatusOK, s.revokeToken)),
 
+		s.as("GET /v1/approvals", adminOnly, handle(s, http.StatusOK, s.listApprovals)),
+		s.as("GET /v1/approvals/{id}", adminOnly, handle(s, http.StatusOK, s.getApproval)),
+		s.as("POST /v1/approvals/{id}/approve", adminOnly, handle(s, http.StatusOK, s.approve)),
+		s.as("POST /v1/approvals/{id}/deny", adminOnly, handle(s, http.StatusOK, s.deny)),
+
 		s.as("POST /v1/clients", adminOnly, handle(s, http.StatusCreated, s.createClient)),
 		s.as("GET /v1/clients", adminOnly, handle(s, http.StatusOK, s.listClients)),
 		s.as("GET /v1/clients/{id}", adminOnly, handle(s, http.StatusOK, s.getClient)),

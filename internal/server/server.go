@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/approval"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/leak"
@@ -83,6 +84,7 @@ type Server struct {
 	users     *user.Service
 	leaks     *leak.Service
 	webhooks  *webhook.Service
+	approvals *approval.Service
 	gatherer  prometheus.Gatherer
 	ready     func(ctx context.Context) (map[string]string, bool)
 	clientIPs *clientip.Resolver
@@ -118,6 +120,7 @@ func New(cfg Config) *Server {
 	if s.gatherer == nil {
 		s.gatherer = prometheus.NewRegistry()
 	}
+	s.approvals = approval.New(cfg.DB, s.now)
 	s.leaks = leak.New(leak.Config{Keys: cfg.Keys, OAuth: cfg.OAuth, Users: cfg.Users, Logger: s.log, Now: s.now})
 	s.authzRoutes.Store(cfg.AuthzRoutes)
 	var b [4]byte

@@ -265,6 +265,8 @@ func (e *Engine) check(ent *entry, req *Request, now int64) api.Code {
 		return api.CodeExpired
 	case ent.revoked:
 		return api.CodeRevoked
+	case ent.pending:
+		return api.CodePendingApproval
 	}
 	if len(ent.cidrs) > 0 {
 		ip, _ := netip.ParseAddr(req.ClientIP)

@@ -22,6 +22,7 @@ type entry struct {
 	audience    string
 	enabled     bool
 	revoked     bool
+	pending     bool  // awaits an administrator's approval
 	expiresAt   int64 // unix ns (saturated, see unixNano) of the key's or the secret's expiry, whichever is first; 0: never
 	cidrs       []netip.Prefix
 	scopes      []string
@@ -40,11 +41,13 @@ func notFoundEntry(until int64) *entry { return &entry{cachedUntil: until} }
 func newEntry(r store.VerifyRecord, until int64) *entry {
 	k := r.Key
 	e := &entry{
-		found:       true,
-		keyID:       k.ID,
-		audience:    r.Audience,
-		enabled:     k.Enabled,
-		revoked:     !k.RevokedAt.IsZero(),
+		found:    true,
+		keyID:    k.ID,
+		audience: r.Audience,
+		enabled:  k.Enabled,
+		// A denied token is revoked with it; a denial is final even so.
+		revoked:     !k.RevokedAt.IsZero() || k.Approval.State == store.ApprovalDenied,
+		pending:     k.Approval.State == store.ApprovalPending,
 		scopes:      k.Scopes,
 		hasCredits:  k.Credits != nil,
 		cachedUntil: until,

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/approval"
 	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/user"
@@ -61,6 +62,8 @@ func classify(err error) (status int, msg string, internal bool) {
 		return http.StatusConflict, "The key is revoked: it can no longer change.", false
 	case errors.Is(err, apikey.ErrOwnerDisabled):
 		return http.StatusConflict, "The user is disabled and may hold no new token.", false
+	case errors.Is(err, approval.ErrDecided):
+		return http.StatusConflict, "This request was decided already; a decision is final.", false
 	case errors.Is(err, user.ErrInvalidLink):
 		return http.StatusBadRequest, "This set-password link is invalid, already used or expired. Ask an admin for a new one.", false
 	case errors.Is(err, user.ErrDirectoryUser):
