@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tokend/tokend/api"
@@ -28,6 +29,9 @@ type apiFlags struct {
 	requireIPAllowlist bool
 	defaultRateLimits  rateLimitsFlag
 	noDefaultLimits    bool
+	approveClients     bool
+	approvalScopes     csvFlag
+	noApprovalScopes   bool
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
@@ -36,6 +40,8 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	durVar(fs, &f.maxKeyTTL, "max-key-ttl", "longest key lifetime, such as 30d; 0 means no cap")
 	fs.BoolVar(&f.requireIPAllowlist, "require-ip-allowlist", false, "refuse keys without --cidr")
 	fs.Var(&f.defaultRateLimits, "default-ratelimit", "`name:limit:window` given to keys created without rate limits (repeatable)")
+	fs.BoolVar(&f.approveClients, "approve-dynamic-clients", false, "hold dynamically registered clients of the API for an admin's approval")
+	fs.Var(&f.approvalScopes, "pat-approval-scopes", "comma-separated `scopes` a personal access token may hold only once an admin approves it (repeatable)")
 }
 
 // policy applies the policy flags that were set to p.
@@ -52,8 +58,21 @@ func (f *apiFlags) policy(p api.Policy, set map[string]bool) api.Policy {
 	if f.noDefaultLimits {
 		p.DefaultRateLimits = nil
 	}
+	if set["approve-dynamic-clients"] {
+		p.ApproveDynamicClients = f.approveClients
+	}
+	if set["pat-approval-scopes"] {
+		p.PATApprovalScopes = f.approvalScopes
+	}
+	if f.noApprovalScopes {
+		p.PATApprovalScopes = nil
+	}
 	return p
 }
+
+// policyFlags are the flags policy reads.
+var policyFlags = []string{"max-key-ttl", "require-ip-allowlist", "default-ratelimit", "no-default-ratelimits",
+	"approve-dynamic-clients", "pat-approval-scopes", "no-pat-approval-scopes"}
 
 func apisCreate(ctx context.Context, c *cmdIO, args []string) error {
 	var conn connFlags
@@ -120,6 +139,7 @@ func apisUpdate(ctx context.Context, c *cmdIO, args []string) error {
 		"Changes the given fields of an API; others keep their value.")
 	f.register(fs)
 	fs.BoolVar(&f.noDefaultLimits, "no-default-ratelimits", false, "remove the default rate limits")
+	fs.BoolVar(&f.noApprovalScopes, "no-pat-approval-scopes", false, "let personal access tokens hold every scope without approval")
 	pos, cl, err := connect(c, fs, &conn, args, 1, "one API ID")
 	if err != nil {
 		return err
@@ -145,7 +165,7 @@ func (f *apiFlags) update(ctx context.Context, cl *client.Client, id string, set
 	if set["scopes"] {
 		req.Scopes = (*[]string)(&f.scopes)
 	}
-	if set["max-key-ttl"] || set["require-ip-allowlist"] || set["default-ratelimit"] || set["no-default-ratelimits"] {
+	if slices.ContainsFunc(policyFlags, func(name string) bool { return set[name] }) {
 		cur, err := cl.GetAPI(ctx, id)
 		if err != nil {
 			return req, fmt.Errorf("update api %s: read policy: %w", id, err)

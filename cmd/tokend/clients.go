@@ -25,6 +25,7 @@ type oauthConfig struct {
 	dcr             bool
 	dcrInitialToken string // a file path
 	dcrRateLimit    int    // registrations per address per hour; 0: none
+	dcrApproval     bool
 	cimd            bool
 	cimdInsecure    bool
 }
@@ -33,6 +34,7 @@ func (c *oauthConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.dcr, "dcr", false, "enable RFC 7591 dynamic client registration at /oauth2/register ($TOKEND_DCR)")
 	str(fs, &c.dcrInitialToken, "dcr-initial-token-file", "", "file holding the initial access token registrations must present; without it registration is open to anyone")
 	intFlag(fs, &c.dcrRateLimit, "dcr-rate-limit", 20, "registration requests one client address may make per hour (0: no limit)")
+	fs.BoolVar(&c.dcrApproval, "dcr-approval", false, "hold every dynamically registered client (and client ID metadata document client) for an admin's approval, whatever APIs it asks for; without it only APIs with policy approve_dynamic_clients hold theirs ($"+envName("dcr-approval")+")")
 	fs.BoolVar(&c.cimd, "cimd", false, "accept client ID metadata documents: an https URL as client_id names a public client described by the JSON there ($"+envName("cimd")+")")
 	fs.BoolVar(&c.cimdInsecure, "cimd-insecure-allow-private", false, "let --cimd fetch documents over plain http and from loopback, private and link-local addresses: for development and tests only ($"+envName("cimd-insecure-allow-private")+")")
 }
@@ -69,7 +71,7 @@ func newOAuth(ctx context.Context, cfg serveConfig, db *store.DB, sg *signer.Sig
 		return nil, err
 	}
 	o, err := oauth.New(oauth.Config{DB: db, Signer: sg, Verifier: engine, Issuer: issuer,
-		Registration: cfg.oauth.dcr, InitialAccessToken: initial, RegistrationLimit: registrationLimit(cfg.oauth.dcrRateLimit),
+		Registration: cfg.oauth.dcr, ApproveRegistrations: cfg.oauth.dcrApproval, InitialAccessToken: initial, RegistrationLimit: registrationLimit(cfg.oauth.dcrRateLimit),
 		BrowserFlows: true, Documents: docs, Failures: failures, DPoP: proofs, Logger: log})
 	if err != nil {
 		return nil, err

@@ -34,6 +34,7 @@ Usage:
   tokend login --server URL         sign yourself in through the device flow (no admin key)
   tokend me                         who you are signed in as
   tokend pat <command> [flags]      your personal access tokens (create, list, rotate, revoke)
+  tokend approvals <command>        pending tokens and clients (list, approve, deny)
   tokend completion bash|zsh|fish   print a shell completion script
   tokend version                    print the version
 
@@ -51,12 +52,13 @@ func groups() map[string][]command {
 		"users":        userCommands(),
 		"signing-keys": signingKeyCommands(),
 		"pat":          patCommands(),
+		"approvals":    approvalCommands(),
 	}
 }
 
 // topCommands are the first words tokend knows, for "did you mean".
 var topCommands = []string{"serve", "gateway", "admin-key", "apis", "keys", "clients", "users", "signing-keys", "login", "me", "pat",
-	"completion", "version", "help"}
+	"approvals", "completion", "version", "help"}
 
 // run is the whole program; main only adds the process around it, so the
 // end-to-end test can run the real entry point in process.
@@ -78,7 +80,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runLogin(ctx, args[1:], c)
 	case "me":
 		err = runMe(ctx, args[1:], c)
-	case "apis", "keys", "clients", "users", "signing-keys", "pat":
+	case "apis", "keys", "clients", "users", "signing-keys", "pat", "approvals":
 		err = dispatch(ctx, name, groups()[name], c, args[1:])
 	case "completion":
 		err = runCompletion(args[1:], c)

@@ -62,6 +62,8 @@ func printAPI(w io.Writer, a *api.API) error {
 	t.row("Max key TTL:", duration(a.Policy.MaxKeyTTL, "none"))
 	t.row("Require IP allowlist:", fmt.Sprint(a.Policy.RequireIPAllowlist))
 	t.row("Default rate limits:", rateLimits(a.Policy.DefaultRateLimits))
+	t.row("Approve dynamic clients:", fmt.Sprint(a.Policy.ApproveDynamicClients))
+	t.row("PAT approval scopes:", list(a.Policy.PATApprovalScopes))
 	t.row("Created:", when(a.CreatedAt))
 	t.row("Updated:", when(a.UpdatedAt))
 	return t.flush()
