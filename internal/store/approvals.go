@@ -64,7 +64,7 @@ type ApprovalFilter struct {
 
 // ListApprovals returns up to f.Limit personal access tokens and clients
 // whose approval is in f.State, oldest first (ties in id order). Each
-// table is read through its approval index (migration 0017). A cursor
+// table is read through its approval index (migration 0018). A cursor
 // ListApprovals did not make is ErrBadCursor.
 func (db *DB) ListApprovals(ctx context.Context, f ApprovalFilter) ([]ApprovalItem, error) {
 	if f.Limit < 1 {

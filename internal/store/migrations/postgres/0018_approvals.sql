@@ -4,7 +4,7 @@
 -- approved or denied; approval_reason is the administrator's words, shown
 -- to the owner; approval_at is when they decided (NULL while pending).
 -- A pending or denied credential never verifies and never gets a token.
--- Keep in step with ../sqlite/0017_approvals.sql.
+-- Keep in step with ../sqlite/0018_approvals.sql.
 ALTER TABLE keys ADD COLUMN approval TEXT NOT NULL DEFAULT '' CHECK (approval IN ('', 'pending', 'approved', 'denied'));
 ALTER TABLE keys ADD COLUMN approval_reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE keys ADD COLUMN approval_at BIGINT;
