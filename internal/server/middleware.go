@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,6 +125,9 @@ func (s *Server) accessLog(ctx context.Context, level slog.Level, end time.Time,
 // refused: URLs end up in logs, browser history and Referer headers.
 var tokenParams = []string{"access_token", "token", "api_key", "apikey", "key", "secret", "client_secret", "refresh_token"}
 
+// refuseTokensInURL refuses, before routing, a request that carries a
+// credential where none may go or more than one way: a credential in the
+// query or the path, or a second Authorization header.
 func (s *Server) refuseTokensInURL(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.RawQuery
@@ -133,14 +137,37 @@ func (s *Server) refuseTokensInURL(next http.Handler) http.Handler {
 			// no credential at tokend; the access log keeps no query.
 			q = dropParam(q, "id_token_hint")
 		}
-		if (q != "" && hasToken(q)) || containsCredential(r.URL.Path) {
-			writeProblem(w, api.Problem{Status: http.StatusBadRequest, Type: api.ErrTokenInURL,
-				Detail:    "credentials must not be sent in a URL; send them in the Authorization header or the body",
-				RequestID: w.Header().Get("X-Request-Id")})
-			return
+		switch {
+		case (q != "" && hasToken(q)) || containsCredential(r.URL.Path):
+			s.refuse(w, r, &authError{http.StatusBadRequest, api.ErrTokenInURL,
+				"credentials must not be sent in a URL; send them in the Authorization header or the body", ""})
+		case len(r.Header.Values("Authorization")) > 1:
+			// Proxies and servers may pick different ones of two
+			// headers; tokend picks none (as tokenauth does).
+			s.refuse(w, r, &authError{http.StatusBadRequest, api.ErrBadRequest,
+				"send one Authorization header", `Bearer realm="tokend", error="invalid_request"`})
+		default:
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers a request refused before routing in the format of the
+// endpoint it was sent to: RFC 6749 §5.2's invalid_request at the OAuth
+// endpoints, whose clients read nothing else, a problem elsewhere.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, e *authError) {
+	if isOAuthPath(r.URL.Path) {
+		s.oauthFail(w, r, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: e.status, Description: e.msg})
+		return
+	}
+	s.fail(w, r, e)
+}
+
+// isOAuthPath reports a path of the OAuth endpoints that answer JSON
+// (token, introspection, revocation, PAR, device authorization,
+// userinfo, registration), rather than a page.
+func isOAuthPath(path string) bool {
+	return strings.HasPrefix(path, "/oauth2/") && !slices.Contains(pagePaths, path)
 }
 
 // hasToken reports a query string that names a credential parameter or
