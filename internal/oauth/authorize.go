@@ -412,6 +412,10 @@ func (s *Service) Push(ctx context.Context, c store.Client, f Form) (PushedRespo
 		return PushedResponse{}, invalidRequest("request_uri cannot be pushed")
 	case f.Has("client_id") && f.Get("client_id") != c.ID:
 		return PushedResponse{}, invalidRequest("client_id is not the authenticated client")
+	case !slices.Contains(c.GrantTypes, GrantAuthorizationCode):
+		// The client is known and authenticated: RFC 6749 §5.2 calls
+		// that unauthorized_client, not invalid_client.
+		return PushedResponse{}, newError(400, ErrUnauthorizedClient, "the client may not use the authorization code grant")
 	}
 	p := pushed{}
 	for k, v := range f.values {
