@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,6 +54,9 @@ func newGuard(limit int, window time.Duration, maxEntries int) *guard {
 
 // checkClient returns a 429 *Error if client id is blocked at now.
 func (g *guard) checkClient(id string, now time.Time) *Error {
+	if !g.clients.full.Load() {
+		return nil // no client is at the limit: nothing to hash or look up
+	}
 	return g.clients.blocked(hashKey(id), now)
 }
 
@@ -105,6 +109,9 @@ type failures struct {
 	max    int
 	mu     sync.Mutex
 	m      map[[16]byte]tally
+	// full is set once a key reaches limit, and cleared by a sweep that
+	// keeps no such key: while it is clear, no key is blocked.
+	full atomic.Bool
 }
 
 // tally is one key's failures in the window that started at start.
@@ -129,6 +136,9 @@ func (f *failures) add(k [16]byte, now time.Time) {
 	}
 	t.n++
 	f.m[k] = t
+	if t.n >= f.limit {
+		f.full.Store(true)
+	}
 }
 
 // makeRoom frees at least one sixteenth of the table: ended windows
@@ -170,12 +180,15 @@ func (f *failures) sweep(now time.Time) {
 // keys grows, so copying is what keeps its memory bounded.
 func (f *failures) sweepLocked(now time.Time) {
 	m := make(map[[16]byte]tally, len(f.m))
+	full := false
 	for k, t := range f.m {
 		if now.Before(t.start.Add(f.window)) {
 			m[k] = t
+			full = full || t.n >= f.limit
 		}
 	}
 	f.m = m
+	f.full.Store(full)
 }
 
 func (f *failures) len() int {

@@ -1,6 +1,9 @@
 package server
 
-import "testing"
+import (
+	"net/url"
+	"testing"
+)
 
 func TestIsForm(t *testing.T) {
 	for _, tt := range []struct {
@@ -17,6 +20,19 @@ func TestIsForm(t *testing.T) {
 	} {
 		if got := isForm(tt.contentType); got != tt.want {
 			t.Errorf("isForm(%q) = %v, want %v", tt.contentType, got, tt.want)
+		}
+	}
+}
+
+// TestFormUnescape: the Basic id and secret decode as url.QueryUnescape
+// decodes them, with or without anything to decode.
+func TestFormUnescape(t *testing.T) {
+	for _, s := range []string{"", "client_06h0mcvlnp2p1ld5e7dck0ovs0", "tkcs_abc-DEF_123", "a+b", "a%20b", "%3A%2F%25",
+		"bad%", "bad%zz", "%e2%9c%93", "plus+and%2B"} {
+		got, err := formUnescape(s)
+		want, wantErr := url.QueryUnescape(s)
+		if got != want || (err == nil) != (wantErr == nil) {
+			t.Errorf("formUnescape(%q) = %q, %v; want %q, %v", s, got, err, want, wantErr)
 		}
 	}
 }
