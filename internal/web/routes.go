@@ -65,6 +65,7 @@ func (s *Site) routes() *http.ServeMux {
 		mux.HandleFunc("POST /account/tokens/revoke-all", s.signedIn(s.revokeAll))
 		mux.HandleFunc("GET /account/tokens/{id}", s.signedIn(s.token))
 		mux.HandleFunc("POST /account/tokens/{id}/revoke", s.signedIn(s.revokeToken))
+		mux.HandleFunc("POST /account/tokens/{id}/regenerate", s.signedIn(s.regenerateToken))
 		mux.HandleFunc("POST /account/tokens/sessions/{id}/end", s.signedIn(s.endSessionHere))
 		mux.HandleFunc("POST /account/tokens/passkeys/{id}/remove", s.signedIn(s.removePasskeyHere))
 	}

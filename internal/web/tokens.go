@@ -8,6 +8,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/valid"
 )
 
 // The "my tokens" page: every credential and permission a person holds
@@ -144,8 +145,24 @@ func (s *Site) apiIndex(ctx context.Context) (map[string]store.API, error) {
 // tokenDetailView is one personal access token with its recent uses.
 type tokenDetailView struct {
 	frame
-	Token tokenRow
-	Uses  []api.TokenUse
+	Token  tokenRow
+	Uses   []api.TokenUse
+	Graces []graceChoice
+}
+
+// graceChoice is one choice of how long a regenerated token's old secret
+// keeps working.
+type graceChoice struct {
+	Value, Label string
+}
+
+// regenerateGraces are the grace choices the detail page offers, within
+// apikey.MaxGrace; the API and CLI take any duration up to it.
+var regenerateGraces = []graceChoice{
+	{"0", "None: the old secret stops working at once"},
+	{"1h", "1 hour"},
+	{"24h", "1 day"},
+	{"168h", "7 days"},
 }
 
 // token answers GET /account/tokens/{id}. Another person's token is the
@@ -177,7 +194,61 @@ func (s *Site) token(w http.ResponseWriter, r *http.Request, v visitor) {
 	}
 	row := s.tokenRow(apikey.TokenView(k, now), apis[k.APIID], lastIP, now)
 	s.render(w, r, http.StatusOK, pageToken, tokenDetailView{frame: s.accountFrame(r, "Token "+k.Name, "tokens", v),
-		Token: row, Uses: uses})
+		Token: row, Uses: uses, Graces: regenerateGraces})
+}
+
+// regenerateToken answers POST /account/tokens/{id}/regenerate (grace):
+// the token gets a new secret with all its settings, shown once on the
+// answer, as POST /v1/me/tokens/{id}/regenerate and "tokend pat rotate"
+// do; the old secret keeps working for the grace chosen. Another
+// person's token is the not-found page and changes nothing.
+func (s *Site) regenerateToken(w http.ResponseWriter, r *http.Request, v visitor) {
+	f, err := readForm(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	grace, err := readGrace(f.Get("grace"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	k, secret, err := s.keys.RegeneratePAT(ctx, s.actor(r, v), v.user.ID, r.PathValue("id"), grace)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, _ := s.keys.API(ctx, k.APIID)
+	now := s.keys.Now()
+	s.render(w, r, http.StatusOK, pageTokenSecret, createdTokenView{frame: s.accountFrame(r, "Your regenerated token", "tokens", v),
+		Token: s.tokenRow(apikey.TokenView(k, now), a, "", now), Secret: secret, Grace: graceLabel(grace)})
+}
+
+// readGrace reads the grace field: one of regenerateGraces' values, or
+// any duration RegeneratePAT accepts (it checks the bounds).
+func readGrace(v string) (time.Duration, error) {
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	d, err := api.ParseDuration(v)
+	if err != nil {
+		return 0, valid.Errorf("grace", "must be a duration such as 1h or 7d")
+	}
+	return d, nil
+}
+
+// graceLabel says how long the old secret keeps working.
+func graceLabel(d time.Duration) string {
+	for _, g := range regenerateGraces[1:] {
+		if gd, _ := time.ParseDuration(g.Value); gd == d {
+			return g.Label
+		}
+	}
+	if d == 0 {
+		return ""
+	}
+	return fmtDuration(d)
 }
 
 // revoked answers a revoke button: back to the page with a notice, or

@@ -85,8 +85,26 @@ func TestBrowserMyTokens(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(`section[aria-labelledby=pats] table td a`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("#uses")))
 	mustContain(t, "recent uses", b.text("main"), "203.0.113.9", "VALID", "198.51.100.1", "FORBIDDEN_IP", "203.0.113.0/24")
 	b.shoot("token")
+	detail := run(b, chromedp.Location())
+	b.do(chromedp.SetValue(chromedp.CSS("#grace"), "1h"), chromedp.Click(chromedp.CSS(`form[action$="/regenerate"] button`), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS("#secret")))
+	mustContain(t, "regenerated", b.text("main"), "CI deploys", "keeps working for 1 hour")
+	fresh := b.text("#secret")
+	b.shoot("token-regenerated")
+	if fresh == secret || !strings.HasPrefix(fresh, "tkpt_") {
+		t.Fatalf("regenerated secret = %q", fresh)
+	}
+	for _, sec := range []string{fresh, secret} {
+		if c := verifyCode(t, s, sec, "203.0.113.9"); c != api.CodeValid {
+			t.Errorf("after Regenerate with an hour's grace a secret verifies as %s", c)
+		}
+	}
+	b.do(chromedp.Navigate(detail), chromedp.WaitVisible(chromedp.CSS("#uses")))
 	b.do(chromedp.Click(chromedp.CSS(`main form button.danger`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS(".notice")))
 	mustContain(t, "notice", b.text(".notice"), "The token was revoked")
+	if c := verifyCode(t, s, fresh, "203.0.113.9"); c != api.CodeRevoked {
+		t.Errorf("after the revoke button the regenerated token verifies as %s, want REVOKED", c)
+	}
 	if c := verifyCode(t, s, secret, "203.0.113.9"); c != api.CodeRevoked {
 		t.Errorf("after the revoke button the token verifies as %s, want REVOKED", c)
 	}

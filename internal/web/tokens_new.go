@@ -115,6 +115,9 @@ type createdTokenView struct {
 	frame
 	Token  tokenRow
 	Secret string
+	// Grace is how long the old secret of a regenerated token keeps
+	// working ("" for none, or for a new token).
+	Grace string
 }
 
 // createToken answers POST /account/tokens.

@@ -173,3 +173,79 @@ func formJSON(t *testing.T, u string, form url.Values, out any) {
 		t.Fatal(err)
 	}
 }
+
+// TestMyTokenRegenerate: the detail page's Regenerate button gives the
+// token a new secret, shown once, with the same settings; the old one
+// keeps working for the grace chosen, or stops at once without one.
+// Another person's token id, a grace beyond seven days and a cross-site
+// post are refused and change nothing.
+func TestMyTokenRegenerate(t *testing.T) {
+	s := servertest.New(t)
+	a := paymentsAPI(t, s)
+	rosa := newUser(t, s, "rosa", alicePW, false)
+	bob := newUser(t, s, "bob", alicePW, false)
+	h := sessionHeader(t, s, "rosa")
+	tok, old, err := s.Keys.CreatePAT(t.Context(), audit.System, rosa.ID, api.CreateTokenRequest{APIID: a.ID, Name: "deploys",
+		Scopes: []string{"read"}, TTL: ptr(api.Duration(24 * 60 * 60 * 1e9)), AllowedCIDRs: []string{"203.0.113.0/24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobTok, bobSecret, err := s.Keys.CreatePAT(t.Context(), audit.System, bob.ID, api.CreateTokenRequest{APIID: a.ID, Name: "bob's",
+		Scopes: []string{"read"}, TTL: ptr(api.Duration(24 * 60 * 60 * 1e9))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/account/tokens/" + tok.ID + "/regenerate"
+	wantPage(t, "detail page", getAs(t, s, h, "/account/tokens/"+tok.ID), 200, `action="`+path+`"`, "The old secret keeps working")
+	wantPage(t, "bob's token as rosa", post(t, s.URL, "/account/tokens/"+bobTok.ID+"/regenerate", url.Values{"grace": {"1h"}}, h), 404)
+	wantPage(t, "grace of eight days", post(t, s.URL, path, url.Values{"grace": {"8d"}}, h), 400)
+	wantPage(t, "grace garbage", post(t, s.URL, path, url.Values{"grace": {"soon"}}, h), 400)
+	cross := http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}, "Cookie": h["Cookie"]}
+	if p := post(t, s.URL, path, url.Values{"grace": {"0"}}, cross); p.status != http.StatusForbidden {
+		t.Errorf("cross-site regenerate = %d, want 403", p.status)
+	}
+	if c := verifyCode(t, s, old, "203.0.113.9"); c != api.CodeValid {
+		t.Fatalf("the old secret after refused regenerations: %s", c)
+	}
+	if c := verifyCode(t, s, bobSecret, ""); c != api.CodeValid {
+		t.Fatalf("bob's token after rosa's attempt: %s", c)
+	}
+
+	p := post(t, s.URL, path, url.Values{"grace": {"1h"}}, h)
+	wantPage(t, "regenerated with grace", p, 200, "never show it again", "keeps working for 1 hour", "deploys")
+	fresh := secretIn(t, p.body)
+	if fresh == old {
+		t.Fatal("the regenerated secret is the old one")
+	}
+	for name, sec := range map[string]string{"new": fresh, "old, in its grace": old} {
+		if c := verifyCode(t, s, sec, "203.0.113.9"); c != api.CodeValid {
+			t.Errorf("%s secret: %s, want VALID", name, c)
+		}
+	}
+	if c := verifyCode(t, s, fresh, "198.51.100.1"); c != api.CodeForbiddenIP {
+		t.Errorf("the new secret kept no allowlist: %s", c)
+	}
+
+	p = post(t, s.URL, path, url.Values{"grace": {"0"}}, h)
+	wantPage(t, "regenerated without grace", p, 200, "never show it again")
+	if strings.Contains(p.body, "keeps working") {
+		t.Error("the page promises a grace that was not chosen")
+	}
+	newest := secretIn(t, p.body)
+	if c := verifyCode(t, s, fresh, "203.0.113.9"); c == api.CodeValid {
+		t.Error("the previous secret still works after a regeneration without grace")
+	}
+	if c := verifyCode(t, s, newest, "203.0.113.9"); c != api.CodeValid {
+		t.Errorf("the newest secret: %s", c)
+	}
+}
+
+// secretIn is the personal access token a page shows.
+func secretIn(t *testing.T, body string) string {
+	t.Helper()
+	i := strings.Index(body, "tkpt_")
+	if i < 0 {
+		t.Fatalf("no secret on the page:\n%s", body)
+	}
+	return body[i : i+strings.IndexByte(body[i:], '<')]
+}
