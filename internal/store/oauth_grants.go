@@ -69,6 +69,9 @@ ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, api_ids
 		if err != nil {
 			return err
 		}
+		if err := setGrantAPIs(ctx, tx, g.UserID, g.ClientID, g.APIIDs); err != nil {
+			return err
+		}
 		return insertEvent(ctx, tx, ev)
 	})
 	if err != nil {

@@ -56,6 +56,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"PasskeyCeremonies", testPasskeyCeremonies},
 		{"PersonalTokens", testPersonalTokens},
 		{"AdminKeyLists", testAdminKeyLists},
+		{"AdminGrantLists", testAdminGrantLists},
 		{"Sessions", testSessions},
 		{"EndSessions", testEndSessions},
 		{"ExpiredSessions", testExpiredSessions},
