@@ -27,7 +27,8 @@ type Grant struct {
 }
 
 // Family is a live refresh-token family: one app's standing access for a
-// person, until revoked or ExpiresAt. LastUsedAt is its last refresh.
+// person, until revoked or ExpiresAt. LastUsedAt is its last refresh (or
+// its first issue) and LastIP the client address of that token request.
 // Device says the person approved it through the device flow.
 type Family struct {
 	ID         string    `json:"id"`
@@ -38,6 +39,7 @@ type Family struct {
 	StartedAt  time.Time `json:"started_at"`
 	LastUsedAt time.Time `json:"last_used_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
+	LastIP     string    `json:"last_ip,omitempty"`
 	Device     bool      `json:"device"`
 }
 

@@ -54,7 +54,7 @@ func (s *Service) authorizationCode(ctx context.Context, by audit.Actor, c store
 	case !verifierMatches(f.Get("code_verifier"), code.Challenge):
 		return TokenResponse{}, invalidGrant("code_verifier does not match the code_challenge")
 	}
-	g := userGrant{client: c, userID: code.UserID, apiID: code.APIID, scopes: code.Scopes, nonce: code.Nonce,
+	g := userGrant{client: c, ip: by.IP, userID: code.UserID, apiID: code.APIID, scopes: code.Scopes, nonce: code.Nonce,
 		authTime: code.AuthTime, amr: code.AMR, sessionID: code.SessionID, jkt: jkt}
 	resp, red, err := s.issueUserTokens(ctx, g, f.All("resource"), now)
 	if err != nil {
@@ -105,6 +105,7 @@ type userGrant struct {
 	amr       []string
 	sessionID string
 	jkt       string // the DPoP key of the token request, "" for none
+	ip        string // the client address of the token request
 }
 
 // issueUserTokens makes the tokens of a user grant: an access token for
@@ -139,7 +140,7 @@ func (s *Service) issueUserTokens(ctx context.Context, g userGrant, resources []
 	var refresh string
 	if slices.Contains(g.scopes, ScopeOfflineAccess) && slices.Contains(g.client.GrantTypes, GrantRefreshToken) {
 		var rt store.RefreshToken
-		refresh, rt = s.mintRefresh(g.client, a.ID, g.userID, g.scopes, family, at, now, now.Add(g.client.RefreshTokenTTL))
+		refresh, rt = s.mintRefresh(g.client, a.ID, g.userID, g.scopes, family, at, g.ip, now, now.Add(g.client.RefreshTokenTTL))
 		red.Refresh = &rt
 	}
 	resp := at.response(refresh)

@@ -248,7 +248,7 @@ func (s *Service) deviceCode(ctx context.Context, by audit.Actor, c store.Client
 	case d.Status == store.DevicePending:
 		return TokenResponse{}, newError(400, ErrAuthorizationPending, "the person has not answered yet")
 	}
-	g := userGrant{client: c, userID: d.UserID, apiID: d.APIID, scopes: d.Scopes, authTime: d.AuthTime, amr: d.AMR, jkt: jkt}
+	g := userGrant{client: c, ip: by.IP, userID: d.UserID, apiID: d.APIID, scopes: d.Scopes, authTime: d.AuthTime, amr: d.AMR, jkt: jkt}
 	resp, red, err := s.issueUserTokens(ctx, g, f.All("resource"), now)
 	if err != nil {
 		return TokenResponse{}, err

@@ -72,7 +72,7 @@ func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, e
 	var resp TokenResponse
 	switch grant {
 	case GrantClientCredentials:
-		resp, err = s.clientCredentials(ctx, c, f, jkt)
+		resp, err = s.clientCredentials(ctx, by, c, f, jkt)
 	case GrantAuthorizationCode:
 		resp, err = s.authorizationCode(ctx, by, c, f, jkt)
 	case GrantDeviceCode:
@@ -86,7 +86,7 @@ func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, e
 	return resp, err
 }
 
-func (s *Service) clientCredentials(ctx context.Context, c store.Client, f Form, jkt string) (TokenResponse, error) {
+func (s *Service) clientCredentials(ctx context.Context, by audit.Actor, c store.Client, f Form, jkt string) (TokenResponse, error) {
 	a, err := s.resolveAPI(ctx, c, f.All("resource"))
 	if err != nil {
 		return TokenResponse{}, err
@@ -113,7 +113,7 @@ func (s *Service) clientCredentials(ctx context.Context, c store.Client, f Form,
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	token, rt := s.mintRefresh(c, a.ID, c.ID, scopes, family, at, now, now.Add(c.RefreshTokenTTL))
+	token, rt := s.mintRefresh(c, a.ID, c.ID, scopes, family, at, by.IP, now, now.Add(c.RefreshTokenTTL))
 	if err := s.db.IssueRefreshToken(ctx, rt, at.record); err != nil {
 		return TokenResponse{}, err
 	}
@@ -175,7 +175,7 @@ func (s *Service) refresh(ctx context.Context, by audit.Actor, c store.Client, f
 	if e := now.Add(c.RefreshTokenTTL); e.Before(expires) {
 		expires = e
 	}
-	token, next := s.mintRefresh(c, a.ID, old.Subject, intersect(old.Scopes, grantable(c, a)), old.FamilyID, at, now, expires)
+	token, next := s.mintRefresh(c, a.ID, old.Subject, intersect(old.Scopes, grantable(c, a)), old.FamilyID, at, by.IP, now, expires)
 	err = s.db.RotateRefreshToken(ctx, hash, now, next, at.record)
 	if errors.Is(err, store.ErrTokenUsed) {
 		// Used (or revoked) concurrently, between our read and our

@@ -41,7 +41,7 @@ func (s *Service) Mine(ctx context.Context, userID string) (Mine, error) {
 	byClient := map[string][]api.Family{}
 	for _, f := range fs {
 		v := api.Family{ID: f.ID, ClientID: f.ClientID, ClientName: s.clientName(ctx, f.ClientID), APIID: f.APIID,
-			Scopes: words(f.APIID, f.Scopes), StartedAt: f.StartedAt, LastUsedAt: f.LastUsedAt, ExpiresAt: f.ExpiresAt, Device: f.Device}
+			Scopes: words(f.APIID, f.Scopes), StartedAt: f.StartedAt, LastUsedAt: f.LastUsedAt, ExpiresAt: f.ExpiresAt, LastIP: f.IP, Device: f.Device}
 		byClient[f.ClientID] = append(byClient[f.ClientID], v)
 		if f.Device {
 			out.Device = append(out.Device, v)

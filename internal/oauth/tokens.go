@@ -71,13 +71,13 @@ func (s *Service) mintAccess(c store.Client, a store.API, subject string, scopes
 }
 
 // mintRefresh makes the refresh token issued alongside access token at,
-// expiring at expires. A public client's refresh token is bound to the
+// expiring at expires, to a token request from client address ip. A public client's refresh token is bound to the
 // DPoP key of at (RFC 9449 §5); a confidential client's is bound to its
 // authentication already.
-func (s *Service) mintRefresh(c store.Client, apiID, subject string, scopes []string, family string, at minted, now, expires time.Time) (string, store.RefreshToken) {
+func (s *Service) mintRefresh(c store.Client, apiID, subject string, scopes []string, family string, at minted, ip string, now, expires time.Time) (string, store.RefreshToken) {
 	token := credential.Generate(credential.RefreshTokenPrefix)
 	rt := store.RefreshToken{Hash: credential.Hash(token), ID: newID("rt", now), FamilyID: family, ClientID: c.ID,
-		APIID: apiID, Subject: subject, Scopes: scopes, CreatedAt: now, ExpiresAt: expires}
+		APIID: apiID, Subject: subject, Scopes: scopes, CreatedAt: now, ExpiresAt: expires, IP: ip}
 	if c.AuthMethod == AuthNone {
 		rt.JKT = at.jkt
 	}

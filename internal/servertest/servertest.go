@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"sync"
 	"testing"
@@ -126,6 +127,9 @@ type Options struct {
 	// filled in); by default its Sender is a fetch.Fetcher with the
 	// production rules, which refuse 127.0.0.1.
 	Webhooks webhook.Config
+	// TrustedProxies are the peers whose forwarding headers name the
+	// client (tokend serve --trusted-proxies); none by default.
+	TrustedProxies []netip.Prefix
 }
 
 // New starts a server and stops it when t ends.
@@ -193,7 +197,7 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	s.Webhooks = webhook.New(wc)
 	h := server.New(server.Config{DB: db, Keys: s.Keys, Engine: s.Engine, Signer: s.Signer, OAuth: s.OAuth, Users: s.Users,
-		Webhooks: s.Webhooks, Gatherer: reg, Pages: s.Pages, Logger: log, Now: s.Clock.Now})
+		Webhooks: s.Webhooks, Gatherer: reg, Pages: s.Pages, Logger: log, Now: s.Clock.Now, TrustedProxies: o.TrustedProxies})
 	s.API = h
 	hs.Config.Handler = h.Handler()
 	hs.Start()

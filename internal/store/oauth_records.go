@@ -114,6 +114,9 @@ type RefreshToken struct {
 	// token is bound to (RFC 9449 §5): a refresh must prove it. "" for
 	// none.
 	JKT string
+	// IP is the client address of the token request that issued it
+	// ("" when unknown): where the app last refreshed from.
+	IP string
 }
 
 // FamilyRevocation is what revoking a refresh-token family reached, for

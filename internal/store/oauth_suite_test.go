@@ -185,6 +185,7 @@ func testOAuthRefreshRotation(t *testing.T, h harness) {
 	ctx := t.Context()
 	mustCreateClient(t, db, "c")
 	r1 := newRefresh("r1", "fam", "c")
+	r1.IP = "203.0.113.7"
 	a1 := newAccess("a1", "c", time.Hour)
 	a1.FamilyID = "fam"
 	if err := db.IssueRefreshToken(ctx, r1, &a1); err != nil {

@@ -115,7 +115,7 @@ WHERE hash = $1 AND revoked_at IS NULL`, hash[:], now.UnixMicro())
 }
 
 const refreshCols = `hash, id, family_id, client_id, api_id, subject, scopes, access_jti, access_expires_at,
-	created_at, expires_at, used_at, revoked_at, jkt`
+	created_at, expires_at, used_at, revoked_at, jkt, ip`
 
 func scanRefresh(s scanner) (RefreshToken, error) {
 	var t RefreshToken
@@ -124,7 +124,7 @@ func scanRefresh(s scanner) (RefreshToken, error) {
 	var jti sql.NullString
 	var accessExp, created, expires, used, revoked sql.NullInt64
 	err := s.Scan(&hash, &t.ID, &t.FamilyID, &t.ClientID, &t.APIID, &t.Subject, &scopes, &jti, &accessExp,
-		&created, &expires, &used, &revoked, &t.JKT)
+		&created, &expires, &used, &revoked, &t.JKT, &t.IP)
 	if err != nil {
 		return RefreshToken{}, notFound(err)
 	}
@@ -156,9 +156,9 @@ func insertRefresh(ctx context.Context, tx *sql.Tx, t RefreshToken) error {
 	}
 	jti := sql.NullString{String: t.AccessJTI, Valid: t.AccessJTI != ""}
 	_, err = tx.ExecContext(ctx, `INSERT INTO oauth_refresh_tokens (`+refreshCols+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		t.Hash[:], t.ID, t.FamilyID, t.ClientID, t.APIID, t.Subject, scopes, jti, micros(t.AccessExpiresAt),
-		created, expires, micros(t.UsedAt), micros(t.RevokedAt), t.JKT)
+		created, expires, micros(t.UsedAt), micros(t.RevokedAt), t.JKT, t.IP)
 	if isForeignKeyViolation(err) {
 		return fmt.Errorf("client %s or api %s: %w", t.ClientID, t.APIID, ErrNotFound)
 	}

@@ -10,7 +10,8 @@ import (
 // Family is a live refresh-token family of a person: what one app holds
 // for them. Scopes are those of its current refresh token, which a
 // regrant may have narrowed; StartedAt is when the person granted it,
-// LastUsedAt when it was last rotated. Device says the device flow
+// LastUsedAt when it was last rotated, and IP the client address of
+// that rotation (or of its first issue). Device says the device flow
 // started it.
 type Family struct {
 	ID         string
@@ -20,6 +21,7 @@ type Family struct {
 	StartedAt  time.Time
 	LastUsedAt time.Time
 	ExpiresAt  time.Time
+	IP         string
 	Device     bool
 }
 
@@ -27,7 +29,7 @@ type Family struct {
 // now, most recently used first, at most limit: one indexed read of the
 // current token of each family.
 func (db *DB) UserFamilies(ctx context.Context, userID string, now time.Time, limit int) ([]Family, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT t.family_id, t.client_id, t.api_id, t.scopes, t.created_at, t.expires_at,
+	rows, err := db.r.QueryContext(ctx, `SELECT t.family_id, t.client_id, t.api_id, t.scopes, t.created_at, t.expires_at, t.ip,
 	(SELECT min(f.created_at) FROM oauth_refresh_tokens f WHERE f.family_id = t.family_id),
 	EXISTS (SELECT 1 FROM oauth_device_codes d WHERE d.family_id = t.family_id)
 FROM oauth_refresh_tokens t
@@ -42,7 +44,7 @@ ORDER BY t.created_at DESC LIMIT $3`, userID, now.UnixMicro(), limit)
 		var f Family
 		var scopes string
 		var used, expires, started int64
-		if err := rows.Scan(&f.ID, &f.ClientID, &f.APIID, &scopes, &used, &expires, &started, &f.Device); err != nil {
+		if err := rows.Scan(&f.ID, &f.ClientID, &f.APIID, &scopes, &used, &expires, &f.IP, &started, &f.Device); err != nil {
 			return nil, fmt.Errorf("families of user: %w", err)
 		}
 		if f.Scopes, err = decodeStrings(scopes); err != nil {

@@ -3,9 +3,11 @@ package web_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
@@ -248,4 +250,78 @@ func secretIn(t *testing.T, body string) string {
 		t.Fatalf("no secret on the page:\n%s", body)
 	}
 	return body[i : i+strings.IndexByte(body[i:], '<')]
+}
+
+// TestMyTokensFamilyIP: the page shows where an app's refresh-token
+// family and a device sign-in were last used from: the client address of
+// the token request that issued their current refresh token, through a
+// proxy only when tokend trusts it (--trusted-proxies).
+func TestMyTokensFamilyIP(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		trusted []netip.Prefix
+		want    string
+	}{
+		{"behind a trusted proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, "198.51.100.23"},
+		{"forwarded header not trusted", nil, "127.0.0.1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := servertest.Start(t, servertest.Options{TrustedProxies: c.trusted})
+			paymentsAPI(t, s)
+			rosa := newUser(t, s, "rosa", alicePW, false)
+			h := sessionHeader(t, s, "rosa")
+			clientID, refresh := deviceApp(t, s, rosa.ID)
+			// The device's first tokens came straight from 127.0.0.1.
+			wantPage(t, "after the device sign-in", getAs(t, s, h, "/account/tokens"), 200, "from 127.0.0.1")
+			s.Clock.Advance(2 * time.Minute)
+			req, err := http.NewRequest(http.MethodPost, s.URL+"/oauth2/token", strings.NewReader(url.Values{
+				"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {clientID}}.Encode()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-For", "198.51.100.23")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("refresh = %d", resp.StatusCode)
+			}
+			p := getAs(t, s, h, "/account/tokens")
+			wantPage(t, "after a refresh", p, 200, "last refreshed 2 Jan 2026, 03:06 UTC from "+c.want)
+			devices := p.body[strings.Index(p.body, `id="devices"`):]
+			wantPage(t, "device sign-ins", page{status: p.status, body: devices}, 200, "03:06 UTC from "+c.want)
+			if c.want != "198.51.100.23" && strings.Contains(p.body, "198.51.100.23") {
+				t.Error("the page believes a forwarded header from an untrusted peer")
+			}
+			var fams api.FamilyList
+			meJSON(t, s, h, "/v1/me/device-sign-ins", &fams)
+			if len(fams.Families) != 1 || fams.Families[0].LastIP != c.want {
+				t.Errorf("GET /v1/me/device-sign-ins = %+v, want last_ip %s", fams.Families, c.want)
+			}
+		})
+	}
+}
+
+// meJSON GETs a /v1/me path with the session of h and decodes it.
+func meJSON(t *testing.T, s *servertest.Server, h http.Header, path string, out any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = h.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s = %d", path, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatal(err)
+	}
 }
