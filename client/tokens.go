@@ -64,3 +64,65 @@ func (c *Client) RevokeToken(ctx context.Context, id string) (*api.Token, error)
 	}
 	return call[api.Token](ctx, c, http.MethodPost, "/v1/tokens/"+seg+"/revoke", nil, struct{}{})
 }
+
+// ListTokensOptions filter ListTokens; every field is optional.
+type ListTokensOptions struct {
+	UserID, APIID string
+	// Show is one of active, expiring (within 7 days), unused (for 90
+	// days), expired, revoked; "" for every token.
+	Show   string
+	Cursor string
+	Limit  int
+}
+
+// ListTokens returns a page of every user's personal access tokens under
+// opts (GET /v1/tokens).
+func (c *Client) ListTokens(ctx context.Context, opts ListTokensOptions) (*api.TokenList, error) {
+	q := url.Values{}
+	set(q, "user_id", opts.UserID)
+	set(q, "api_id", opts.APIID)
+	set(q, "show", opts.Show)
+	set(q, "cursor", opts.Cursor)
+	if opts.Limit > 0 {
+		q.Set("limit", strconv.Itoa(opts.Limit))
+	}
+	return call[api.TokenList](ctx, c, http.MethodGet, "/v1/tokens", q, nil)
+}
+
+// RevokeTokens revokes 1 to 100 personal access tokens of any users; an
+// id that is no token is an *api.Problem with code api.ErrNotFound, and
+// then nothing changed.
+func (c *Client) RevokeTokens(ctx context.Context, ids []string) (*api.Revoked, error) {
+	return call[api.Revoked](ctx, c, http.MethodPost, "/v1/tokens/revoke", nil, api.RevokeTokensRequest{IDs: ids})
+}
+
+// ListGrantsOptions filter ListGrants; every field is optional.
+type ListGrantsOptions struct {
+	UserID, ClientID, APIID string
+	// Show is unused (for 90 days), or "" for every grant.
+	Show   string
+	Cursor string
+	Limit  int
+}
+
+// ListGrants returns a page of every user's OAuth grants under opts (GET
+// /v1/grants).
+func (c *Client) ListGrants(ctx context.Context, opts ListGrantsOptions) (*api.AdminGrantList, error) {
+	q := url.Values{}
+	set(q, "user_id", opts.UserID)
+	set(q, "client_id", opts.ClientID)
+	set(q, "api_id", opts.APIID)
+	set(q, "show", opts.Show)
+	set(q, "cursor", opts.Cursor)
+	if opts.Limit > 0 {
+		q.Set("limit", strconv.Itoa(opts.Limit))
+	}
+	return call[api.AdminGrantList](ctx, c, http.MethodGet, "/v1/grants", q, nil)
+}
+
+// RevokeGrants revokes 1 to 100 grants, with every token each client
+// holds for its user; a grant that does not exist is an *api.Problem
+// with code api.ErrNotFound, and then nothing changed.
+func (c *Client) RevokeGrants(ctx context.Context, grants []api.GrantRef) (*api.Revoked, error) {
+	return call[api.Revoked](ctx, c, http.MethodPost, "/v1/grants/revoke", nil, api.RevokeGrantsRequest{Grants: grants})
+}

@@ -53,6 +53,9 @@ func problem(err error) (p api.Problem, internal bool) {
 		return api.Problem{Status: 400, Type: api.ErrInvalidField, Detail: field.Error(), Field: field.Field}, false
 	case errors.Is(err, store.ErrNotFound):
 		return api.Problem{Status: 404, Type: api.ErrNotFound, Detail: "no such resource"}, false
+	case errors.Is(err, store.ErrBadCursor):
+		return api.Problem{Status: 400, Type: api.ErrInvalidField, Detail: "cursor: not one tokend made; start again from the first page",
+			Field: "cursor"}, false
 	case errors.Is(err, store.ErrConflict):
 		return conflictProblem(store.ConflictColumn(err)), false
 	case errors.Is(err, store.ErrBadCursor):

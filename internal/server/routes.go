@@ -77,6 +77,10 @@ func (s *Server) routes() []route {
 		// Anyone may report a tokend token found in public (leaks.go).
 		open("POST /v1/leaked-tokens", s.leakReporter(handle(s, http.StatusAccepted, s.reportLeak))),
 
+		s.as("GET /v1/tokens", adminOnly, handle(s, http.StatusOK, s.listAllTokens)),
+		s.as("POST /v1/tokens/revoke", adminOnly, handle(s, http.StatusOK, s.revokeTokens)),
+		s.as("GET /v1/grants", adminOnly, handle(s, http.StatusOK, s.listAllGrants)),
+		s.as("POST /v1/grants/revoke", adminOnly, handle(s, http.StatusOK, s.revokeGrants)),
 		s.as("GET /v1/users/{id}/tokens", adminOnly, handle(s, http.StatusOK, s.listUserTokens)),
 		s.as("POST /v1/users/{id}/tokens", adminOnly, handle(s, http.StatusCreated, s.createUserToken)),
 		s.as("GET /v1/tokens/{id}", adminOnly, handle(s, http.StatusOK, s.getToken)),

@@ -200,7 +200,8 @@ func (db *DB) RefreshTokenByHash(ctx context.Context, hash [32]byte) (RefreshTok
 
 // RotateRefreshToken marks the refresh token with hash old used at now
 // and stores its successor next (same family), the opaque access token
-// issued with it (when at is not nil), in one transaction; like
+// issued with it (when at is not nil), in one transaction, and marks the
+// grant of next's subject to its client (if any) used at now; like
 // IssueRefreshToken it writes no audit event. The mark is conditional, so
 // of two concurrent rotations of one token only one succeeds. It returns
 // ErrNotFound, or ErrTokenUsed if the token was already used or revoked;
@@ -228,7 +229,11 @@ WHERE hash = $1 AND used_at IS NULL AND revoked_at IS NULL`, old[:], now.UnixMic
 				return err
 			}
 		}
-		return nil
+		// A refresh uses the person's grant to the client: the admin
+		// list's "unused" filter must not count it idle.
+		_, err = tx.ExecContext(ctx, `UPDATE oauth_grants SET last_used_at = $3 WHERE user_id = $1 AND client_id = $2`,
+			next.Subject, next.ClientID, now.UnixMicro())
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("rotate refresh token: %w", err)

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
@@ -18,12 +17,6 @@ import (
 // unused for 90 days, …), cursor pages, and revoke one or many at once
 // with checkboxes. Each filter is an indexed store query (migration
 // 0011), so that a page of 100,000 tokens costs the same at any depth.
-
-// unusedFor is how long a token has gone unused for the "unused" filter.
-const unusedFor = 90 * 24 * time.Hour
-
-// maxRevoke bounds the tokens one form revokes: a page's worth.
-const maxRevoke = 100
 
 // adminTokenShows are the choices of the list's "Show" filter.
 var adminTokenShows = []struct{ Value, Label string }{
@@ -108,22 +101,11 @@ var adminTokenNotices = map[string]string{
 // rows, the next page's link and the filtered user's grants.
 func (s *Site) fillTokens(r *http.Request, view *adminTokensView, names map[string]string) error {
 	now := s.keys.Now()
-	f := store.KeyFilter{Personal: true, APIID: view.API, After: view.After, Limit: consolePageSize + 1, Now: now}
-	switch view.Show {
-	case "":
-	case "active":
-		f.State = store.KeyActive
-	case "expired":
-		f.State = store.KeyExpired
-	case "revoked":
-		f.State = store.KeyRevoked
-	case "expiring":
-		f.ExpiringBy = now.Add(apikey.ExpiringSoon)
-	case "unused":
-		f.UnusedSince = now.Add(-unusedFor)
-	default:
-		return valid.Errorf("show", "is not one of the choices")
+	f, err := apikey.PATFilter("show", view.Show, "", view.API, now)
+	if err != nil {
+		return err
 	}
+	f.After, f.Limit = view.After, consolePageSize+1
 	if view.UserQuery != "" {
 		u, err := s.findUser(r, view.UserQuery)
 		if err != nil {
@@ -198,7 +180,9 @@ func (s *Site) fillGrants(r *http.Request, view *adminTokensView) error {
 }
 
 // revokeTokens answers POST /admin/tokens/revoke: every token whose box
-// is ticked (id), then back to the list the form was on.
+// is ticked (id), then back to the list the form was on. An id that is
+// no personal access token, or more than a page of them, changes
+// nothing.
 func (s *Site) revokeTokens(w http.ResponseWriter, r *http.Request, v visitor) {
 	f, err := readForm(w, r)
 	if err != nil {
@@ -211,15 +195,9 @@ func (s *Site) revokeTokens(w http.ResponseWriter, r *http.Request, v visitor) {
 		s.fail(w, r, errNoneTicked)
 		return
 	}
-	if len(ids) > maxRevoke {
-		s.fail(w, r, errTooMany)
+	if _, err := s.keys.AdminRevokePATs(r.Context(), s.actor(r, v), ids); err != nil {
+		s.fail(w, r, err)
 		return
-	}
-	for _, id := range ids {
-		if _, err := s.keys.AdminRevokePAT(r.Context(), s.actor(r, v), id); err != nil {
-			s.fail(w, r, err)
-			return
-		}
 	}
 	http.Redirect(w, r, withNotice(back, "revoked"), http.StatusSeeOther)
 }
@@ -241,7 +219,6 @@ func (s *Site) revokeGrant(w http.ResponseWriter, r *http.Request, v visitor) {
 
 var (
 	errNoneTicked = &publicError{http.StatusBadRequest, "Tick the tokens to revoke first. Nothing was changed."}
-	errTooMany    = &publicError{http.StatusBadRequest, "At most 100 tokens can be revoked at once. Nothing was changed."}
 )
 
 // backTo is the console page a form returns to: its back field when that

@@ -161,6 +161,8 @@ var a11yPages = []struct {
 		visit("/admin/clients/"+e.clientID, "#details")(e, b, base)
 	}},
 	{"admin tokens", "admin", visit("/admin/tokens?user=root", "#grants-heading")},
+	{"admin grants", "admin", visit("/admin/grants", "#grants-heading + form table")},
+	{"admin grants refused", "admin", visit("/admin/grants?user=nobody", "#form-error")},
 	{"admin signing keys", "admin", visit("/admin/signing-keys", "table")},
 	{"admin audit", "admin", visit("/admin/audit", "table")},
 	{"refused (403)", "person", visit("/admin/users", "main h1")},

@@ -28,6 +28,7 @@ const (
 	tabKeys    = "keys"
 	tabClients = "clients"
 	tabTokens  = "tokens"
+	tabGrants  = "grants"
 	tabSigning = "signing"
 	tabAudit   = "audit"
 )
@@ -60,6 +61,9 @@ func (s *Site) adminTabs() []adminTab {
 	}
 	if s.keys != nil {
 		tabs = append(tabs, adminTab{tabTokens, "/admin/tokens", "Personal tokens"})
+	}
+	if s.keys != nil && s.oauth != nil {
+		tabs = append(tabs, adminTab{tabGrants, "/admin/grants", "Authorized apps"})
 	}
 	if s.signer != nil {
 		tabs = append(tabs, adminTab{tabSigning, "/admin/signing-keys", "Signing keys"})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -166,4 +167,50 @@ func TestBrowserConsoleRefusals(t *testing.T) {
 		t.Error("the refusal page shows the key")
 	}
 	p.shoot("admin-refused")
+}
+
+// TestBrowserConsoleGrants: an admin finds the app a person authorized
+// through the device flow on the list of every user's grants, filters
+// to that person, ticks it and revokes it; the app's refresh token is
+// then refused. The page is shot at desktop and phone width.
+func TestBrowserConsoleGrants(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{MFA: user.MFAOff})
+	paymentsAPI(t, s)
+	newUser(t, s, "root", alicePW, true)
+	rosa := newUser(t, s, "rosa", alicePW, false)
+	sam := newUser(t, s, "sam", alicePW, false)
+	rosaApp, rosaRefresh := deviceApp(t, s, rosa.ID)
+	samApp, samRefresh := deviceApp(t, s, sam.ID)
+	b := newBrowser(t)
+	signInBrowser(b, s.URL, "root", alicePW, "#profile")
+	b.do(chromedp.Click(chromedp.CSS(`nav a[href="/admin/users"]`), chromedp.NodeVisible),
+		chromedp.Click(chromedp.CSS(`nav.console a[href="/admin/grants"]`), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS("#grants-heading + form table")))
+	mustContain(t, "every grant", b.text("main table"), "CLI app", "rosa", "sam", "Payments")
+	b.shoot("admin-grants")
+	// The filter is a GET form: the next page carries the name in the
+	// input's value attribute.
+	b.submit([][2]string{{"#user", "rosa"}}, "form.filters button", `#user[value="rosa"]`)
+	if n := run(b, chromedp.Evaluate[int](`document.querySelectorAll("input[name=grant]").length`)); n != 1 {
+		t.Fatalf("rosa's filter lists %d grants", n)
+	}
+	b.do(chromedp.Click(chromedp.CSS(`input[name=grant]`), chromedp.NodeVisible),
+		chromedp.Click(chromedp.CSS(`#grants-heading + form button.danger`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	mustContain(t, "notice", b.text(".notice"), "The selected grants are revoked")
+	mustContain(t, "after", b.text("main"), "No grant matches the filter")
+	refresh := func(clientID, token string) int {
+		resp, err := http.PostForm(s.URL+"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token},
+			"client_id": {clientID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := refresh(rosaApp, rosaRefresh); st != 400 {
+		t.Errorf("rosa's app refreshes after the revoke: %d", st)
+	}
+	if st := refresh(samApp, samRefresh); st != 200 {
+		t.Errorf("sam's app, not ticked, refreshes: %d", st)
+	}
 }

@@ -131,6 +131,8 @@ var fieldLabels = map[string]string{
 	"token_endpoint_auth_method": "Client authentication",
 	"application_type":           "Application type",
 	"user":                       "User",
+	"show":                       "Show",
+	"grant":                      "Grants",
 	"since":                      "From",
 	"until":                      "To",
 }

@@ -52,6 +52,7 @@ const (
 	pageClients       = "admin_clients"
 	pageClient        = "admin_client"
 	pageAdminTokens   = "admin_tokens"
+	pageAdminGrants   = "admin_grants"
 	pageSigningKeys   = "admin_signing_keys"
 	pageAudit         = "admin_audit"
 )
@@ -60,7 +61,8 @@ var pageNames = []string{pageError, pageSetPassword, pageSignIn, pageSecondFacto
 	pageSessions, pageUsers, pageUser, pageNewUser, pagePasskeys, pageConsent, pageDevice, pageLogout, pageReturn,
 	pageTOTP, pageRecoveryCodes,
 	pageTokens, pageToken, pageNewToken, pageTokenSecret, pageRevokeAll,
-	pageSecret, pageAPIs, pageAPI, pageKeys, pageKey, pageNewKey, pageClients, pageClient, pageAdminTokens, pageSigningKeys, pageAudit}
+	pageSecret, pageAPIs, pageAPI, pageKeys, pageKey, pageNewKey, pageClients, pageClient, pageAdminTokens, pageAdminGrants,
+	pageSigningKeys, pageAudit}
 
 // pages holds every page's template: the layout with the page's blocks.
 type pages struct {

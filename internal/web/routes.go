@@ -133,6 +133,10 @@ func (s *Site) consoleRoutes(mux *http.ServeMux) {
 		mux.HandleFunc("POST /admin/clients/{id}/delete", s.admin(s.deleteClient))
 		mux.HandleFunc("POST /admin/tokens/grants/revoke", s.admin(s.revokeGrant))
 	}
+	if s.keys != nil && s.oauth != nil {
+		mux.HandleFunc("GET /admin/grants", s.admin(s.listGrants))
+		mux.HandleFunc("POST /admin/grants/revoke", s.admin(s.revokeGrants))
+	}
 	if s.signer != nil {
 		mux.HandleFunc("GET /admin/signing-keys", s.admin(s.listSigningKeys))
 		mux.HandleFunc("POST /admin/signing-keys/rotate", s.admin(s.rotateSigningKey))
