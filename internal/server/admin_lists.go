@@ -12,7 +12,7 @@ import (
 // The admin lists of every user's personal access tokens and OAuth
 // grants, with the console's filters (package web calls the same
 // functions), and their bulk revokes. Each filter is an indexed store
-// query (migrations 0011 and 0018).
+// query (migrations 0011 and 0019).
 
 // listAllTokens answers GET
 // /v1/tokens?user_id=&api_id=&show=&cursor=&limit=.

@@ -26,7 +26,7 @@ type GrantFilter struct {
 
 // ListAllGrants returns up to f.Limit grants of f's filter in its order,
 // after the cursor f.After: one search of an index in that order
-// (migration 0018), at any depth. A cursor GrantCursor did not make is
+// (migration 0019), at any depth. A cursor GrantCursor did not make is
 // ErrBadCursor.
 func (db *DB) ListAllGrants(ctx context.Context, f GrantFilter) ([]Grant, error) {
 	q, args, err := grantListQuery(f)

@@ -16,7 +16,7 @@ import (
 // apps people authorized, with the filters of the token list (user,
 // client, API, unused for 90 days; grants do not expire), cursor pages,
 // and revoke one or many at once with checkboxes. Each filter is an
-// indexed store query (migration 0018).
+// indexed store query (migration 0019).
 
 // adminGrantShows are the choices of the list's "Show" filter.
 var adminGrantShows = []struct{ Value, Label string }{

@@ -8,7 +8,7 @@
 -- The client IP of refresh tokens: the address of the token request that
 -- issued each one, so that the "my tokens" page shows where an app or a
 -- device last refreshed from.
--- Keep in step with the other dialect's 0018_grant_lists.sql.
+-- Keep in step with the other dialect's 0019_grant_lists.sql.
 DROP INDEX oauth_grants_client;
 CREATE INDEX oauth_grants_client_user ON oauth_grants (client_id, user_id);
 CREATE INDEX oauth_grants_last_use ON oauth_grants (last_used_at, user_id, client_id);
