@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,7 +28,14 @@ const MaxProofLen = 8 << 10
 // SupportedAlgs are the proof algorithms tokend accepts: asymmetric
 // only (RFC 9449 §4.2), so never none or HS*. It is also the value of
 // dpop_signing_alg_values_supported and of the algs challenge parameter.
-var SupportedAlgs = []string{"ES256", "EdDSA", "RS256", "PS256"}
+// Ed25519 is the fully-specified name of EdDSA with an Ed25519 key (RFC
+// 9864), which clients such as panva's npm dpop package send; both name
+// the same signature.
+var SupportedAlgs = []string{"ES256", "EdDSA", "Ed25519", "RS256", "PS256"}
+
+// algEd25519 is RFC 9864's name for EdDSA over Ed25519, which go-jose
+// does not know: Check verifies it itself.
+const algEd25519 = "Ed25519"
 
 // Config configures a Checker. Every field is optional.
 type Config struct {
@@ -167,7 +175,7 @@ func (c *Checker) Check(ctx context.Context, proof string, r Request) (Proof, er
 	if err := checkKey(jwk, h.Alg); err != nil {
 		return Proof{}, err
 	}
-	payload, err := jws.Verify(jwk)
+	payload, err := verify(jws, jwk, h.Alg, proof)
 	if err != nil {
 		return Proof{}, invalid("the DPoP proof's signature does not verify with its jwk")
 	}
@@ -223,7 +231,7 @@ func checkKey(k *jose.JSONWebKey, alg string) error {
 	case *ecdsa.PublicKey:
 		ok = alg == "ES256" && pub.Curve.Params().Name == "P-256"
 	case ed25519.PublicKey:
-		ok = alg == "EdDSA"
+		ok = alg == "EdDSA" || alg == algEd25519
 	case *rsa.PublicKey:
 		ok = (alg == "RS256" || alg == "PS256") && pub.N.BitLen() >= 2048
 	}
@@ -231,6 +239,22 @@ func checkKey(k *jose.JSONWebKey, alg string) error {
 		return invalid("the DPoP proof's jwk does not suit its alg " + alg + " (RSA keys need 2048 bits)")
 	}
 	return nil
+}
+
+// verify checks the proof's signature with jwk and returns its payload.
+// go-jose verifies every alg but Ed25519, which is EdDSA under its RFC
+// 9864 name: the same Ed25519 signature over the JWS signing input.
+func verify(jws *jose.JSONWebSignature, jwk *jose.JSONWebKey, alg, proof string) ([]byte, error) {
+	if alg != algEd25519 {
+		return jws.Verify(jwk)
+	}
+	pub, _ := jwk.Key.(ed25519.PublicKey) // checkKey made sure
+	cut := strings.LastIndexByte(proof, '.')
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(proof[cut+1:])
+	if err != nil || !ed25519.Verify(pub, []byte(proof[:cut]), sig) {
+		return nil, errors.New("bad signature")
+	}
+	return jws.UnsafePayloadWithoutVerification(), nil
 }
 
 func (c *Checker) checkClaims(cl claims, r Request) error {

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -336,5 +337,57 @@ func TestPublicKeyThumbprint(t *testing.T) {
 	}
 	if _, err := PublicKeyThumbprint([]byte(`{"kty":"oct","k":"c2VjcmV0"}`)); err == nil {
 		t.Error("PublicKeyThumbprint accepted a symmetric key")
+	}
+}
+
+// mintEd25519 makes a proof whose alg is "Ed25519", the fully-specified
+// name (RFC 9864) that panva's dpop package sends for Ed25519 keys.
+func mintEd25519(t testing.TB, priv ed25519.PrivateKey, edit func(h, c map[string]any)) string {
+	t.Helper()
+	jb, _ := (&jose.JSONWebKey{Key: priv.Public()}).MarshalJSON()
+	var jm map[string]any
+	json.Unmarshal(jb, &jm)
+	h := map[string]any{"typ": Typ, "alg": "Ed25519", "jwk": jm}
+	c := map[string]any{"jti": rand.Text(), "htm": "POST", "htu": testURL, "iat": t0.Unix()}
+	if edit != nil {
+		edit(h, c)
+	}
+	hb, _ := json.Marshal(h)
+	cb, _ := json.Marshal(c)
+	input := b64(hb) + "." + b64(cb)
+	return input + "." + b64(ed25519.Sign(priv, []byte(input)))
+}
+
+func TestCheckEd25519AlgName(t *testing.T) {
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	c := testChecker(nil)
+	req := Request{Method: "POST", URL: testURL}
+	p, err := c.Check(t.Context(), mintEd25519(t, ed, nil), req)
+	if err != nil {
+		t.Fatalf("Check(alg Ed25519) = %v", err)
+	}
+	k, _ := NewKey(ed)
+	if p.JKT != k.JKT() {
+		t.Errorf("JKT = %q, want %q (the same key as under EdDSA)", p.JKT, k.JKT())
+	}
+	other := mintEd25519(t, ed, nil)
+	other = other[:len(other)-4] + "AAAA"
+	_, err = c.Check(t.Context(), other, req)
+	wantCode(t, err, CodeInvalidProof)
+
+	// alg Ed25519 with a P-256 key is refused, as EdDSA would be.
+	ecProof := mint(t, newECKey(t), func(h, _ map[string]any) { h["alg"] = "Ed25519" })
+	_, err = c.Check(t.Context(), ecProof, req)
+	wantCode(t, err, CodeInvalidProof)
+
+	// A private key in jwk is refused under this alg name too.
+	priv := mintEd25519(t, ed, func(h, _ map[string]any) {
+		h["jwk"].(map[string]any)["d"] = b64(ed.Seed())
+	})
+	_, err = c.Check(t.Context(), priv, req)
+	wantCode(t, err, CodeInvalidProof)
+
+	if !slices.Contains(c.Algs(), "Ed25519") || !slices.Contains(c.Algs(), "EdDSA") {
+		t.Errorf("Algs() = %v, want both EdDSA and Ed25519", c.Algs())
 	}
 }

@@ -405,8 +405,11 @@ type PushedResponse struct {
 // Push stores the authorization request f of the authenticated client c
 // (RFC 9126 §2.1) after checking it as Authorize would; its errors are
 // token-endpoint style, since nothing is redirected here. The request_uri
-// it returns stands for the request once, for PushedRequestTTL.
-func (s *Service) Push(ctx context.Context, c store.Client, f Form) (PushedResponse, error) {
+// it returns stands for the request once, for PushedRequestTTL. proof is
+// the request's DPoP header, "" for none: a proof binds the code to its
+// key as dpop_jkt does, and must be of the dpop_jkt's key when both are
+// sent (RFC 9449 §10.1).
+func (s *Service) Push(ctx context.Context, c store.Client, f Form, proof string) (PushedResponse, error) {
 	switch {
 	case f.Has("request_uri"):
 		return PushedResponse{}, invalidRequest("request_uri cannot be pushed")
@@ -416,6 +419,10 @@ func (s *Service) Push(ctx context.Context, c store.Client, f Form) (PushedRespo
 		// The client is known and authenticated: RFC 6749 §5.2 calls
 		// that unauthorized_client, not invalid_client.
 		return PushedResponse{}, newError(400, ErrUnauthorizedClient, "the client may not use the authorization code grant")
+	}
+	jkt, err := s.pushedBinding(ctx, f.Get("dpop_jkt"), proof)
+	if err != nil {
+		return PushedResponse{}, err
 	}
 	p := pushed{}
 	for k, v := range f.values {
@@ -429,7 +436,10 @@ func (s *Service) Push(ctx context.Context, c store.Client, f Form) (PushedRespo
 		p[k] = vs
 	}
 	p["client_id"] = []string{c.ID}
-	_, err := s.Authorize(ctx, p.form())
+	if jkt != "" {
+		p["dpop_jkt"] = []string{jkt}
+	}
+	_, err = s.Authorize(ctx, p.form())
 	if e, ok := errors.AsType[*RedirectError](err); ok {
 		return PushedResponse{}, e.Err
 	}

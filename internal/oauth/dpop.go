@@ -49,6 +49,28 @@ func (s *Service) dpopBinding(ctx context.Context, c store.Client, proof string)
 	return p.JKT, nil
 }
 
+// pushedBinding checks the DPoP proof of a pushed authorization request
+// (RFC 9449 §10.1) and returns the thumbprint the code is to be bound
+// to: the proof's, which must equal dpopJKT when that is sent too; else
+// dpopJKT. Without a proof, nothing is checked here.
+func (s *Service) pushedBinding(ctx context.Context, dpopJKT, proof string) (string, error) {
+	if proof == "" {
+		return dpopJKT, nil
+	}
+	p, err := s.dpop.Check(ctx, proof, dpop.Request{Method: "POST", URL: s.issuer + PARPath})
+	if e, ok := errors.AsType[*dpop.Error](err); ok {
+		return "", &Error{Code: e.Code, Description: e.Description, Status: 400, DPoPNonce: e.Nonce}
+	}
+	if err != nil {
+		return "", err
+	}
+	if dpopJKT != "" && dpopJKT != p.JKT {
+		return "", &Error{Code: dpop.CodeInvalidProof, Status: 400,
+			Description: "dpop_jkt is not the thumbprint of the DPoP proof's key"}
+	}
+	return p.JKT, nil
+}
+
 // requireKey checks that a grant bound to the key want (a DPoP-bound
 // refresh token, a code issued for a dpop_jkt) is used with a proof of
 // that key: jkt is the request's, "" without a proof.

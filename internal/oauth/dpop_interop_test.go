@@ -17,7 +17,8 @@ import (
 // TestDPoPInteropNodeClient drives tokend with an independent DPoP
 // client: panva's npm package dpop (pinned in testdata/dpop-interop's
 // package-lock.json, installed by the test with npm ci into a temporary
-// directory). For ES256, PS256 and RS256 keys made by WebCrypto, the
+// directory). For ES256, PS256, RS256 and Ed25519 keys made by WebCrypto (the
+// last signed with alg "Ed25519", RFC 9864's fully-specified name), the
 // client gets a token with a proof (and the nonce dance); tokend binds
 // the token to the thumbprint the client computes, and /v1/verify
 // accepts the client's proof for a resource request. .ci/run makes sure
@@ -69,6 +70,7 @@ func TestDPoPInteropNodeClient(t *testing.T) {
 			TokenType       string `json:"token_type"`
 			AccessToken     string `json:"access_token"`
 			ResourceProof   string `json:"resource_proof"`
+			ProofAlg        string `json:"proof_alg"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("client output %q: %v", sc.Text(), err)
@@ -76,6 +78,9 @@ func TestDPoPInteropNodeClient(t *testing.T) {
 		t.Run(r.Alg, func(t *testing.T) {
 			if r.Status != 200 || r.TokenType != "DPoP" || r.Retries != 1 {
 				t.Fatalf("token request = %d %s %s after %d nonce retries; want 200 DPoP after 1", r.Status, r.TokenType, r.Error, r.Retries)
+			}
+			if r.ProofAlg != r.Alg {
+				t.Errorf("the client's proof has alg %q, want %q", r.ProofAlg, r.Alg)
 			}
 			if got := jwtClaims(t, r.AccessToken).BoundKey(); got != r.JKT {
 				t.Errorf("cnf.jkt = %q, the client's thumbprint is %q", got, r.JKT)
@@ -91,7 +96,7 @@ func TestDPoPInteropNodeClient(t *testing.T) {
 			}
 		})
 	}
-	if n != 3 {
-		t.Errorf("the client printed %d results, want 3:\n%s\n%s", n, out, stderr.String())
+	if n != 4 {
+		t.Errorf("the client printed %d results, want 4:\n%s\n%s", n, out, stderr.String())
 	}
 }

@@ -242,7 +242,7 @@ func TestDPoPTokenEndpointRefusals(t *testing.T) {
 	}
 	json.NewDecoder(res.Body).Decode(&meta)
 	res.Body.Close()
-	if algs, _ := json.Marshal(meta["dpop_signing_alg_values_supported"]); string(algs) != `["ES256","EdDSA","RS256","PS256"]` {
+	if algs, _ := json.Marshal(meta["dpop_signing_alg_values_supported"]); string(algs) != `["ES256","EdDSA","Ed25519","RS256","PS256"]` {
 		t.Errorf("dpop_signing_alg_values_supported = %s", algs)
 	}
 }
@@ -286,4 +286,96 @@ func (e *env) postDPoPHeaders(t *testing.T, c *api.CreatedClient, proofs ...stri
 	json.Unmarshal(b, &a)
 	a.Status = res.StatusCode
 	return a, res.Header
+}
+
+// postPAR pushes params to /oauth2/par with the given DPoP headers.
+func (e *env) postPAR(t *testing.T, params url.Values, proofs ...string) (answer, http.Header) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.URL+oauth.PARPath, strings.NewReader(params.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, p := range proofs {
+		req.Header.Add("DPoP", p)
+	}
+	var h http.Header
+	a := do(t, req, func(r *http.Response) { h = r.Header })
+	return a, h
+}
+
+// TestDPoPPushedAuthorizationRequest binds a code through the DPoP
+// header of a pushed authorization request (RFC 9449 §10.1): the code is
+// then redeemed only with a proof of that key. A proof for another URL,
+// a dpop_jkt of another key, a stale nonce and two DPoP headers are each
+// refused with the RFC 9449 code, and push nothing.
+func TestDPoPPushedAuthorizationRequest(t *testing.T) {
+	e := newEnv(t)
+	alice := e.person(t)
+	id := e.publicClient(t, "openid read", "authorization_code")
+	ctx, key, _ := e.dpopCtx(t)
+	otherCtx, other, _ := e.dpopCtx(t)
+	plain := context.WithValue(t.Context(), oauth2.HTTPClient, http.DefaultClient)
+	verifier := oauth2.GenerateVerifier()
+	params := func(kv ...string) url.Values {
+		return form(append([]string{"client_id", id, "redirect_uri", "https://app.example/cb", "response_type", "code",
+			"state", "s1", "scope", "openid read", "resource", e.billing.Audience, "code_challenge", oauth2.S256ChallengeFromVerifier(verifier),
+			"code_challenge_method", "S256"}, kv...)...)
+	}
+	parURL := e.URL + oauth.PARPath
+	proof := func(k *dpop.Key, method, u, nonce string) string {
+		p, err := k.Proof(method, u, "", nonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	nonce := e.DPoP.Nonce()
+
+	bad := []struct {
+		name   string
+		params url.Values
+		proofs []string
+		code   string
+	}{
+		{"proof for the token endpoint", params(), []string{proof(key, "POST", e.URL+"/oauth2/token", nonce)}, dpop.CodeInvalidProof},
+		{"proof for GET", params(), []string{proof(key, "GET", parURL, nonce)}, dpop.CodeInvalidProof},
+		{"dpop_jkt of another key", params("dpop_jkt", other.JKT()), []string{proof(key, "POST", parURL, nonce)}, dpop.CodeInvalidProof},
+		{"stale nonce", params(), []string{proof(key, "POST", parURL, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")}, dpop.CodeUseNonce},
+		{"two DPoP headers", params(), []string{proof(key, "POST", parURL, nonce), proof(key, "POST", parURL, nonce)}, dpop.CodeInvalidProof},
+	}
+	for _, tt := range bad {
+		a, h := e.postPAR(t, tt.params, tt.proofs...)
+		if a.Status != 400 || a.Error != tt.code || a.Raw["request_uri"] != nil {
+			t.Errorf("PAR with %s = %d %v, want 400 %s", tt.name, a.Status, a.Raw, tt.code)
+		}
+		if tt.code == dpop.CodeUseNonce && h.Get("DPoP-Nonce") != nonce {
+			t.Errorf("PAR with %s: DPoP-Nonce %q, want %q", tt.name, h.Get("DPoP-Nonce"), nonce)
+		}
+	}
+
+	a, _ := e.postPAR(t, params(), proof(key, "POST", parURL, nonce))
+	uri, _ := a.Raw["request_uri"].(string)
+	if a.Status != 201 || uri == "" {
+		t.Fatalf("PAR with a proof = %d %v", a.Status, a.Raw)
+	}
+	cfg := oauth2.Config{ClientID: id, Endpoint: e.provider(t).Endpoint(), RedirectURL: "https://app.example/cb"}
+	code := e.authorize(t, e.URL+"/oauth2/authorize?"+url.Values{"client_id": {id}, "request_uri": {uri}}.Encode(), alice).Query().Get("code")
+	_, err := cfg.Exchange(plain, code, oauth2.VerifierOption(verifier))
+	checkRetrieve(t, "code of a DPoP PAR without a proof", err, dpop.CodeInvalidProof)
+	_, err = cfg.Exchange(otherCtx, code, oauth2.VerifierOption(verifier))
+	checkRetrieve(t, "code of a DPoP PAR with another key", err, "invalid_grant")
+	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange with the PAR's key: %v", err)
+	}
+	if tok.TokenType != "DPoP" || jwtClaims(t, tok.AccessToken).BoundKey() != key.JKT() {
+		t.Errorf("token = %q bound to %q, want DPoP bound to %q", tok.TokenType, jwtClaims(t, tok.AccessToken).BoundKey(), key.JKT())
+	}
+
+	// dpop_jkt and a proof of the same key agree.
+	a, _ = e.postPAR(t, params("dpop_jkt", key.JKT()), proof(key, "POST", parURL, nonce))
+	if a.Status != 201 {
+		t.Errorf("PAR with dpop_jkt and a proof of its key = %d %v", a.Status, a.Raw)
+	}
 }

@@ -10,9 +10,14 @@ import (
 	"github.com/tokend/tokend/internal/store"
 )
 
-// par serves POST /oauth2/par (RFC 9126): 201 with a request_uri.
+// par serves POST /oauth2/par (RFC 9126): 201 with a request_uri. A
+// DPoP header binds the code to its key (RFC 9449 §10.1).
 func (s *Server) par(ctx context.Context, c oauthCall) (oauth.PushedResponse, error) {
-	return s.oauth.Push(ctx, c.client, c.form)
+	proof, err := dpopHeader(c.r)
+	if err != nil {
+		return oauth.PushedResponse{}, err
+	}
+	return s.oauth.Push(ctx, c.client, c.form, proof)
 }
 
 // deviceAuthorization serves POST /oauth2/device_authorization (RFC 8628

@@ -24,7 +24,7 @@ async function token(keypair, nonce) {
   return { status: res.status, nonce: res.headers.get('dpop-nonce'), body: await res.json() }
 }
 
-for (const alg of ['ES256', 'PS256', 'RS256']) {
+for (const alg of ['ES256', 'PS256', 'RS256', 'Ed25519']) {
   const keypair = await generateKeyPair(alg)
   let answer = await token(keypair)
   let retries = 0
@@ -43,6 +43,7 @@ for (const alg of ['ES256', 'PS256', 'RS256']) {
   }
   if (answer.status === 200) {
     out.resource_proof = await generateProof(keypair, resourceURL, 'GET', answer.nonce, answer.body.access_token)
+    out.proof_alg = JSON.parse(Buffer.from(out.resource_proof.split('.')[0], 'base64url')).alg
   }
   console.log(JSON.stringify(out))
 }
