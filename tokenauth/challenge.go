@@ -53,6 +53,14 @@ type Error struct {
 	Credits    *api.CreditState
 	// Err is the cause of a 503; never shown to the client.
 	Err error
+	// DPoP says the refusal concerns the DPoP scheme (RFC 9449 §7.1):
+	// the request used Authorization: DPoP, or Code is one of the
+	// ErrInvalidDPoPProof and ErrUseDPoPNonce. The error is then named in
+	// the DPoP challenge rather than the Bearer one.
+	DPoP bool
+	// DPoPNonce, when set, is sent in a DPoP-Nonce header: the nonce the
+	// client must put in its next proof (with ErrUseDPoPNonce).
+	DPoPNonce string
 }
 
 func (e *Error) Error() string {
@@ -80,11 +88,14 @@ func unavailable(err error) *Error {
 
 // WriteError answers a refused request: err's status, a JSON body
 // {"error":…,"error_description":…}, Cache-Control: no-store, and the
-// headers that go with the status. 400, 401 and 403 carry an RFC 6750
-// WWW-Authenticate challenge with the required scope and RFC 9728
-// resource_metadata; 429 carries the rate-limit headers (see
-// WriteRateLimitHeaders) and Retry-After; 503 carries Retry-After: 5. An
-// err that is not an *Error is answered as a 503.
+// headers that go with the status. 400, 401 and 403 carry two
+// WWW-Authenticate challenges, Bearer (RFC 6750) and DPoP (RFC 9449 §7.1,
+// with the accepted algs), the one of the scheme the request used first
+// and naming the error, with the required scope and RFC 9728
+// resource_metadata; a 401 carries DPoP-Nonce when a nonce is due. 429
+// carries the rate-limit headers (see WriteRateLimitHeaders) and
+// Retry-After; 503 carries Retry-After: 5. An err that is not an *Error
+// is answered as a 503.
 func (a *Auth) WriteError(w http.ResponseWriter, err error) {
 	e, ok := errors.AsType[*Error](err)
 	if !ok {
@@ -93,7 +104,18 @@ func (a *Auth) WriteError(w http.ResponseWriter, err error) {
 	h := w.Header()
 	switch e.Status {
 	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
-		h.Set("WWW-Authenticate", a.challenge(e))
+		bearer, dpop := a.challenge("Bearer", e, !e.DPoP), a.challenge("DPoP", e, e.DPoP)
+		if e.DPoP {
+			bearer, dpop = dpop, bearer
+		}
+		h["Www-Authenticate"] = []string{bearer, dpop}
+		nonce := e.DPoPNonce
+		if nonce == "" && e.Status == http.StatusUnauthorized {
+			nonce = a.dpop.Nonce() // "" when this server requires none
+		}
+		if nonce != "" {
+			h.Set("DPoP-Nonce", nonce)
+		}
 	case http.StatusTooManyRequests:
 		now := a.now()
 		WriteRateLimitHeaders(h, e.RateLimits, now)
@@ -116,11 +138,14 @@ func (a *Auth) WriteError(w http.ResponseWriter, err error) {
 	}{code, e.Description})
 }
 
-// challenge is the WWW-Authenticate value for e (RFC 6750 §3, RFC 9728
-// §5.1). A request without a token gets no error code (RFC 6750 §3.1).
-func (a *Auth) challenge(e *Error) string {
+// challenge is the WWW-Authenticate challenge of scheme for e (RFC 6750
+// §3, RFC 9449 §7.1, RFC 9728 §5.1). Only the challenge of the scheme
+// the request used (named) carries the error; a request without a token
+// gets no error code (RFC 6750 §3.1). The DPoP challenge names the
+// accepted algs.
+func (a *Auth) challenge(scheme string, e *Error, named bool) string {
 	var b strings.Builder
-	b.WriteString("Bearer")
+	b.WriteString(scheme)
 	sep := " "
 	param := func(name, value string) {
 		b.WriteString(sep)
@@ -130,7 +155,7 @@ func (a *Auth) challenge(e *Error) string {
 		b.WriteString(`"`)
 		sep = ", "
 	}
-	if e.Code != "" {
+	if named && e.Code != "" {
 		param("error", e.Code)
 		if e.Description != "" {
 			param("error_description", e.Description)
@@ -141,6 +166,9 @@ func (a *Auth) challenge(e *Error) string {
 	}
 	if a.metadataURL != "" {
 		param("resource_metadata", a.metadataURL)
+	}
+	if scheme == "DPoP" {
+		param("algs", a.algs)
 	}
 	return b.String()
 }

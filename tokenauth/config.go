@@ -3,7 +3,6 @@ package tokenauth
 import (
 	"errors"
 	"fmt"
-	"github.com/tokend/tokend/internal/ttlcache"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tokend/tokend/dpop"
+	"github.com/tokend/tokend/internal/ttlcache"
 )
 
 // FailurePolicy says what the middleware does when it cannot reach a
@@ -126,6 +128,26 @@ type Config struct {
 	// a proxy that terminates TLS or rewrites paths, return the URI the
 	// client used.
 	TargetURI func(*http.Request) string
+	// PublicURL is this server's public base URL, such as
+	// "https://api.example.com" or "https://example.com/billing": the
+	// URL clients address, to which the request's path is appended to
+	// make the URL a DPoP proof's htu must name (RFC 9449 §4.3). Set it
+	// behind a proxy that terminates TLS or changes the host or path
+	// prefix. Default: TargetURI.
+	PublicURL string
+	// DPoPReplay remembers the DPoP proofs of JWTs checked here, so that
+	// none is accepted twice (RFC 9449 §11.1). Default: in this process,
+	// which suffices for one instance; instances that serve the same
+	// clients must share one (tokend gateway --redis shares one through
+	// Redis). Opaque tokens' proofs are spent by tokend's own cache.
+	DPoPReplay dpop.ReplayCache
+	// DPoPNonceSecret, when set (32 random bytes or more, the same on
+	// every instance), makes this server require a server nonce in the
+	// DPoP proofs of JWTs (RFC 9449 §9): a proof without a current one is
+	// refused with use_dpop_nonce and a DPoP-Nonce header, so that no
+	// proof can be made in advance. Nonces are stateless. Opaque tokens'
+	// proofs follow tokend's nonce setting.
+	DPoPNonceSecret []byte
 	// MaxSignedBody bounds the body of a signed request, which is read
 	// into memory to check its Content-Digest; default 10 MiB. A larger
 	// one is refused with 413.
@@ -147,6 +169,8 @@ type Auth struct {
 	client      *http.Client
 	metadataURL string
 
+	dpop    *dpop.Checker
+	algs    string // the DPoP challenge's algs
 	cache   *ttlcache.Cache[cacheKey, *Principal]
 	flights group[verifyResult]
 	keys    *keySet
@@ -181,6 +205,8 @@ func New(cfg Config) (*Auth, error) {
 	a.cache = ttlcache.New[cacheKey, *Principal](cfg.CacheSize)
 	a.keys = newKeySet(a)
 	a.revoked = newRevocations(cfg.CacheSize)
+	a.dpop = newChecker(cfg)
+	a.algs = strings.Join(a.dpop.Algs(), " ")
 	return a, nil
 }
 
@@ -239,6 +265,14 @@ func validate(c *Config) (*url.URL, error) {
 		if u != "" && !isHTTPURL(u) {
 			errs = append(errs, fmt.Errorf("%s must be an absolute http or https URL", name))
 		}
+	}
+	if c.PublicURL != "" && !isHTTPURL(c.PublicURL) {
+		errs = append(errs, errors.New("PublicURL must be an absolute http or https URL"))
+	} else if u, _ := url.Parse(c.PublicURL); u != nil && (u.RawQuery != "" || u.Fragment != "") {
+		errs = append(errs, errors.New("PublicURL must not have a query or fragment"))
+	}
+	if n := len(c.DPoPNonceSecret); n > 0 && n < 32 {
+		errs = append(errs, fmt.Errorf("DPoPNonceSecret has %d bytes; it needs at least 32", n))
 	}
 	if c.CacheTTL > maxCacheTTL {
 		errs = append(errs, fmt.Errorf("CacheTTL %v exceeds %v", c.CacheTTL, maxCacheTTL))

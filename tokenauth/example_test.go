@@ -69,7 +69,7 @@ func ExampleAuth_MetadataHandler() {
 	mux.ServeHTTP(w, httptest.NewRequest("GET", "/.well-known/oauth-protected-resource", nil))
 	fmt.Print(w.Body.String())
 	// Output:
-	// {"resource":"https://billing.example.com","authorization_servers":["https://tokend.example.com"],"scopes_supported":["invoices:read"],"bearer_methods_supported":["header"]}
+	// {"resource":"https://billing.example.com","authorization_servers":["https://tokend.example.com"],"scopes_supported":["invoices:read"],"bearer_methods_supported":["header"],"dpop_signing_alg_values_supported":["ES256","EdDSA","Ed25519","RS256","PS256"]}
 }
 
 // ExampleAuth_Check verifies a request without the middleware, for code

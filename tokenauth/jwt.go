@@ -81,29 +81,30 @@ var b64 = base64.RawURLEncoding.Strict()
 // checkJWT verifies a JWT access token locally, in the order RFC 9068 §4
 // gives: typ at+jwt, a signature by a key of tokend's JWKS with that
 // key's algorithm, then iss, aud, exp and nbf (with Config.Leeway). iat is
-// not checked: it says nothing about validity. With
-// RevocationCheckInterval, tokend is then asked whether it was revoked.
-func (a *Auth) checkJWT(ctx context.Context, token, audience string) (*Principal, *Error) {
+// not checked: it says nothing about validity. jkt is the thumbprint of
+// the DPoP key the token is bound to (cnf.jkt, RFC 9449 §6.1), "" for a
+// bearer token: the caller checks the binding.
+func (a *Auth) checkJWT(ctx context.Context, token, audience string) (p *Principal, jkt string, e *Error) {
 	h64, p64, s64, ok := splitJWS(token)
 	if !ok {
-		return nil, invalidToken("the token is malformed")
+		return nil, "", invalidToken("the token is malformed")
 	}
 	h, known := a.headers.get(h64)
 	if !known {
 		if raw, err := b64.DecodeString(h64); err != nil || josejson.Unmarshal(raw, &h) != nil || h.Crit != nil || h.Kid == "" {
-			return nil, invalidToken("the token is malformed")
+			return nil, "", invalidToken("the token is malformed")
 		}
 	}
 	if !isAccessTokenType(h.Typ) {
-		return nil, invalidToken("the token is not a JWT access token")
+		return nil, "", invalidToken("the token is not a JWT access token")
 	}
 	k, e := a.keys.key(ctx, h.Kid)
 	if e != nil {
-		return nil, e
+		return nil, "", e
 	}
 	sig, err := b64.DecodeString(s64)
 	if err != nil || h.Alg != k.alg || !verifySignature(k, token[:len(h64)+1+len(p64)], sig) {
-		return nil, invalidToken("the token's signature is not valid")
+		return nil, "", invalidToken("the token's signature is not valid")
 	}
 	if !known {
 		a.headers.put(h64, h) // signed by tokend: safe to remember
@@ -114,19 +115,19 @@ func (a *Auth) checkJWT(ctx context.Context, token, audience string) (*Principal
 	// cannot disagree on it.
 	var c accessClaims
 	if raw, err := b64.DecodeString(p64); err != nil || json.Unmarshal(raw, &c) != nil {
-		return nil, invalidToken("the token is malformed")
+		return nil, "", invalidToken("the token is malformed")
 	}
 	if e := a.checkClaims(&c, audience); e != nil {
-		return nil, e
+		return nil, "", e
 	}
-	if a.cfg.RevocationCheckInterval > 0 {
-		if e := a.revoked.check(ctx, a, token, c.ID, audience); e != nil {
-			return nil, e
+	if c.Cnf != nil {
+		if jkt = c.Cnf.JKT; jkt == "" {
+			return nil, "", invalidToken("the token's cnf names no DPoP key (jkt)")
 		}
 	}
 	exp := unixTime(c.Expiry)
 	return &Principal{Subject: c.Subject, TokenID: c.ID, Kind: KindJWTAccessToken, Scopes: strings.Fields(c.Scope),
-		ClientID: c.ClientID, ExpiresAt: exp}, nil
+		ClientID: c.ClientID, ExpiresAt: exp}, jkt, nil
 }
 
 func (a *Auth) checkClaims(c *accessClaims, audience string) *Error {
@@ -136,12 +137,6 @@ func (a *Auth) checkClaims(c *accessClaims, audience string) *Error {
 		return invalidToken("the token lacks a required claim")
 	case c.Issuer != a.cfg.Issuer:
 		return invalidToken("the token is unknown or not meant for this resource")
-	case c.Cnf != nil:
-		// A DPoP-bound token is good only with a proof of its key, which
-		// this middleware does not check yet: presented as a bearer
-		// token it is refused (RFC 9449 §7.2). TODO(#13): accept
-		// Authorization: DPoP with proofs.
-		return invalidToken("the token is bound to a DPoP key; it cannot be used as a bearer token")
 	case !slices.Contains(c.Audience, audience):
 		return invalidToken("the token is unknown or not meant for this resource")
 	case !now.Add(-a.cfg.Leeway).Before(unixTime(c.Expiry)):

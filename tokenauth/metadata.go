@@ -12,12 +12,16 @@ type ResourceMetadata struct {
 	AuthorizationServers   []string `json:"authorization_servers"`
 	ScopesSupported        []string `json:"scopes_supported,omitempty"`
 	BearerMethodsSupported []string `json:"bearer_methods_supported"`
+	// DPoPSigningAlgValuesSupported are the DPoP proof algorithms
+	// accepted (RFC 9728 §2).
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 // Metadata returns this resource server's RFC 9728 metadata: Resource,
 // tokend's Issuer as its authorization server, the supported scopes
 // (Config.ScopesSupported, or every scope required so far) and the one
-// bearer method accepted, the Authorization header.
+// bearer method accepted, the Authorization header, and the DPoP proof
+// algorithms accepted.
 func (a *Auth) Metadata() ResourceMetadata {
 	scopes := a.cfg.ScopesSupported
 	if scopes == nil {
@@ -27,7 +31,7 @@ func (a *Auth) Metadata() ResourceMetadata {
 		slices.Sort(scopes)
 	}
 	return ResourceMetadata{Resource: a.cfg.Resource, AuthorizationServers: []string{a.cfg.Issuer},
-		ScopesSupported: scopes, BearerMethodsSupported: []string{"header"}}
+		ScopesSupported: scopes, BearerMethodsSupported: []string{"header"}, DPoPSigningAlgValuesSupported: a.dpop.Algs()}
 }
 
 // MetadataHandler serves Metadata as JSON. Mount it at the path of

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/tokend/tokend/api"
 )
 
 // Requirement is what a route asks of a token.
@@ -71,17 +73,10 @@ func (a *Auth) Check(r *http.Request, req Requirement) (*Principal, error) {
 }
 
 func (a *Auth) check(r *http.Request, req Requirement) (*Principal, *Error) {
-	token, e := bearerToken(r)
+	c, e := presentedOf(r)
 	if e == nil {
-		audience := or(req.Audience, a.cfg.Audience)
 		var p *Principal
-		if looksLikeJWT(token) {
-			p, e = a.checkJWT(r.Context(), token, audience)
-		} else if sr, se := a.signedRequest(r); se != nil {
-			e = se
-		} else {
-			p, e = a.checkOpaque(r.Context(), token, audience, req.Scopes, a.cfg.ClientIP(r), sr)
-		}
+		p, e = a.checkToken(r, c, req)
 		if e == nil && !p.hasAll(req.Scopes) {
 			e = &Error{Status: http.StatusForbidden, Code: ErrInsufficientScope,
 				Description: "the token lacks a required scope"}
@@ -91,34 +86,88 @@ func (a *Auth) check(r *http.Request, req Requirement) (*Principal, *Error) {
 		}
 	}
 	e.Scopes = req.Scopes
+	e.DPoP = e.DPoP || c.dpop
 	return nil, e
 }
 
-// bearerToken returns the token of the request's one "Authorization:
-// Bearer" header (RFC 6750 §2.1). A token in the query string is refused
-// even when the header is right (RFC 6750 §2.3 is not supported: URLs end
-// up in logs and browser history), and so is a second Authorization
-// header, which proxies and servers might resolve differently.
-func bearerToken(r *http.Request) (string, *Error) {
+// checkToken verifies the token c presents: a JWT here, an opaque one
+// at /v1/verify; with a DPoP proof when the token is bound to a key.
+func (a *Auth) checkToken(r *http.Request, c presented, req Requirement) (*Principal, *Error) {
+	audience := or(req.Audience, a.cfg.Audience)
+	if looksLikeJWT(c.token) {
+		p, jkt, e := a.checkJWT(r.Context(), c.token, audience)
+		if e != nil {
+			return nil, e
+		}
+		if e := a.checkBinding(r, c, jkt); e != nil {
+			return nil, e
+		}
+		if a.cfg.RevocationCheckInterval > 0 {
+			if e := a.revoked.check(a, p.TokenID, a.revocationQuestion(r.Context(), c.token, audience, jkt)); e != nil {
+				return nil, e
+			}
+		}
+		return p, nil
+	}
+	sr, e := a.signedRequest(r)
+	if e != nil {
+		return nil, e
+	}
+	q := opaqueQuery{token: c.token, audience: audience, scopes: req.Scopes, clientIP: a.cfg.ClientIP(r), signed: sr}
+	if c.dpop {
+		q.dpop = &api.VerifyDPoP{Proof: c.proof, Method: r.Method, URL: a.htu(r)}
+	}
+	return a.checkOpaque(r.Context(), q)
+}
+
+// presented is what a request's Authorization header presents: a token,
+// as a bearer token or (dpop) as a DPoP-bound one with the request's one
+// DPoP proof.
+type presented struct {
+	token string
+	dpop  bool
+	proof string
+}
+
+// presentedOf reads the token of the request's one "Authorization:
+// Bearer" (RFC 6750 §2.1) or "Authorization: DPoP" (RFC 9449 §7.1)
+// header, and with DPoP its one DPoP proof. A token in the query string
+// is refused even when the header is right (RFC 6750 §2.3 is not
+// supported: URLs end up in logs and browser history), and so is a second
+// Authorization header, which proxies and servers might resolve
+// differently.
+func presentedOf(r *http.Request) (presented, *Error) {
+	var c presented
 	if r.URL.RawQuery != "" && tokenInQuery(r.URL.RawQuery) {
-		return "", invalidRequest("tokens are not accepted in the query string; send them in the Authorization header")
+		return c, invalidRequest("tokens are not accepted in the query string; send them in the Authorization header")
 	}
 	vals := r.Header["Authorization"]
 	switch {
 	case len(vals) > 1:
-		return "", invalidRequest("more than one Authorization header")
+		return c, invalidRequest("more than one Authorization header")
 	case len(vals) == 0:
-		return "", &Error{Status: http.StatusUnauthorized, Description: "a bearer token is required"}
+		return c, &Error{Status: http.StatusUnauthorized, Description: "a bearer token is required"}
 	}
 	scheme, token, _ := strings.Cut(vals[0], " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", &Error{Status: http.StatusUnauthorized, Description: "a bearer token is required"}
+	c.dpop = strings.EqualFold(scheme, "DPoP")
+	if !c.dpop && !strings.EqualFold(scheme, "Bearer") {
+		return c, &Error{Status: http.StatusUnauthorized, Description: "a bearer token is required"}
 	}
-	token = strings.Trim(token, " ")
-	if token == "" || !isB64Token(token) {
-		return "", invalidToken("the bearer token is malformed")
+	c.token = strings.Trim(token, " ")
+	if c.token == "" || !isB64Token(c.token) {
+		return c, invalidToken("the " + strings.ToLower(scheme) + " token is malformed")
 	}
-	return token, nil
+	if c.dpop {
+		proofs := r.Header["Dpop"]
+		switch {
+		case len(proofs) == 0 || proofs[0] == "":
+			return c, invalidProof("Authorization: DPoP needs a DPoP proof in the DPoP header")
+		case len(proofs) > 1:
+			return c, invalidProof("send one DPoP header, not several")
+		}
+		c.proof = proofs[0]
+	}
+	return c, nil
 }
 
 // isB64Token reports whether s matches RFC 6750 §2.1's b64token:

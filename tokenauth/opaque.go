@@ -21,38 +21,53 @@ type verifyResult struct {
 	err error
 }
 
+// opaqueQuery is the question about an opaque token: the token, for
+// audience with scopes, from clientIP; signed, the request as its RFC
+// 9421 signature covers it, and dpop, the DPoP proof with the request's
+// method and URL, when the request carries them.
+type opaqueQuery struct {
+	token, audience string
+	scopes          []string
+	clientIP        string
+	signed          *api.SignedRequest
+	dpop            *api.VerifyDPoP
+}
+
 // checkOpaque verifies an opaque token through /v1/verify, from the cache
 // when a fresh VALID answer for the same token, audience and address is
 // there. Concurrent misses for one question share one call, except that
 // an answer which spent a rate limit or credits is never shared: each
-// request of a limited key is counted by tokend. A signed request (sr not
-// nil) is always asked alone: its answer holds for it only.
-func (a *Auth) checkOpaque(ctx context.Context, token, audience string, scopes []string, clientIP string, sr *api.SignedRequest) (*Principal, *Error) {
+// request of a limited key is counted by tokend. A signed request or a
+// DPoP proof is always asked alone, never from the cache: its answer
+// holds for that request only, and tokend spends the proof.
+func (a *Auth) checkOpaque(ctx context.Context, q opaqueQuery) (*Principal, *Error) {
 	if a.cfg.VerifyKey == "" {
 		return nil, invalidToken("this resource accepts JWT access tokens only")
 	}
 	now := a.now()
-	k := keyOf(token, audience, clientIP)
-	if a.cfg.CacheTTL > 0 && sr == nil {
+	k := keyOf(q.token, q.audience, q.clientIP)
+	alone := q.signed != nil || q.dpop != nil
+	if a.cfg.CacheTTL > 0 && !alone {
 		if p, ok := a.cache.Get(k, now); ok {
 			return p, nil
 		}
 	}
-	if !wellFormed(token) {
+	if !wellFormed(q.token) {
 		// Not a token tokend could have issued: no need to ask.
 		return nil, invalidToken("the token is malformed")
 	}
-	req := api.VerifyRequest{Token: token, Audience: audience, Scopes: scopes, ClientIP: clientIP, Request: sr}
+	req := api.VerifyRequest{Token: q.token, Audience: q.audience, Scopes: q.scopes, ClientIP: q.clientIP,
+		Request: q.signed, DPoP: q.dpop}
 	ask := func() verifyResult {
 		res, err := a.ask(ctx, req)
 		return verifyResult{res, err}
 	}
 	var r verifyResult
-	if sr != nil {
+	if alone {
 		r = ask()
 	} else {
 		var shared bool
-		r, shared = a.flights.do(flightKey(k, scopes), ask)
+		r, shared = a.flights.do(flightKey(k, q.scopes), ask)
 		if shared && r.err == nil && limited(r.res) {
 			r = ask()
 		}
@@ -60,7 +75,7 @@ func (a *Auth) checkOpaque(ctx context.Context, token, audience string, scopes [
 	if r.err != nil {
 		return nil, unavailable(r.err)
 	}
-	return a.outcome(r.res, k, now)
+	return a.outcome(r.res, k, now, q.dpop != nil)
 }
 
 func flightKey(k cacheKey, scopes []string) string {
@@ -74,10 +89,16 @@ func limited(res *api.VerifyResponse) bool {
 }
 
 // outcome turns a /v1/verify answer into a principal or a refusal, and
-// caches a VALID answer that carried no limit.
-func (a *Auth) outcome(res *api.VerifyResponse, k cacheKey, now time.Time) (*Principal, *Error) {
-	p, e := verdict(res)
-	if e == nil && !limited(res) && a.cfg.CacheTTL > 0 {
+// caches a VALID answer that carried no limit. withProof says the
+// question carried a DPoP proof: then the token must be bound to a key
+// (one sent as DPoP but not bound is refused), and the answer is never
+// cached.
+func (a *Auth) outcome(res *api.VerifyResponse, k cacheKey, now time.Time, withProof bool) (*Principal, *Error) {
+	p, e := verdict(res, withProof)
+	if e == nil && withProof && res.Token.JKT == "" {
+		return nil, notBound()
+	}
+	if e == nil && !withProof && !limited(res) && a.cfg.CacheTTL > 0 {
 		until := now.Add(a.cfg.CacheTTL)
 		if !p.ExpiresAt.IsZero() && p.ExpiresAt.Before(until) {
 			until = p.ExpiresAt
@@ -87,8 +108,9 @@ func (a *Auth) outcome(res *api.VerifyResponse, k cacheKey, now time.Time) (*Pri
 	return p, e
 }
 
-// verdict maps a /v1/verify answer to a principal or a refusal.
-func verdict(res *api.VerifyResponse) (*Principal, *Error) {
+// verdict maps a /v1/verify answer to a principal or a refusal;
+// withProof says the question carried a DPoP proof.
+func verdict(res *api.VerifyResponse, withProof bool) (*Principal, *Error) {
 	switch res.Code {
 	case api.CodeValid:
 		return principalOf(res), nil
@@ -113,9 +135,13 @@ func verdict(res *api.VerifyResponse) (*Principal, *Error) {
 		return nil, invalidToken("the token may not be used from this address")
 	case api.CodeSignatureRequired, api.CodeSignatureInvalid:
 		return nil, invalidSignature(res.Problem)
-	case api.CodeInvalidDPoPProof, api.CodeUseDPoPNonce:
-		// TODO(#13): relay proofs; until then a bound key is refused.
-		return nil, invalidToken("the token is bound to a DPoP key; it cannot be used as a bearer token")
+	case api.CodeInvalidDPoPProof:
+		if !withProof {
+			return nil, boundAsBearer()
+		}
+		return nil, invalidProof(or(res.DPoPError, "the DPoP proof is not valid for this token and request"))
+	case api.CodeUseDPoPNonce:
+		return nil, useNonce(res.DPoPError, res.DPoPNonce)
 	}
 	return nil, invalidToken("the token is unknown or not meant for this resource")
 }

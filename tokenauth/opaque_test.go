@@ -359,7 +359,8 @@ func TestMetadataHandler(t *testing.T) {
 		t.Fatalf("%d %s: %v", a.status, a.body, err)
 	}
 	want := tokenauth.ResourceMetadata{Resource: audience, AuthorizationServers: []string{e.Issuer},
-		ScopesSupported: []string{"invoices:read", "invoices:write", "reports:read"}, BearerMethodsSupported: []string{"header"}}
+		ScopesSupported: []string{"invoices:read", "invoices:write", "reports:read"}, BearerMethodsSupported: []string{"header"},
+		DPoPSigningAlgValuesSupported: []string{"ES256", "EdDSA", "Ed25519", "RS256", "PS256"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("metadata (-want +got):\n%s", diff)
 	}
