@@ -18,6 +18,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/gateway"
+	"github.com/tokend/tokend/internal/ratelimit"
 	"github.com/tokend/tokend/internal/routetable"
 	"github.com/tokend/tokend/tokenauth"
 )
@@ -34,6 +35,8 @@ type gatewayConfig struct {
 	upstreamTimeout, shutdownTimout time.Duration
 	cacheTTL                        time.Duration
 	logLevel, logFormat             string
+	publicURL, redis                string
+	dpopNonceSecretFile             string
 }
 
 func (c *gatewayConfig) register(fs *flag.FlagSet, env func(string) string) {
@@ -55,6 +58,11 @@ func (c *gatewayConfig) register(fs *flag.FlagSet, env func(string) string) {
 		"sent upstream in Tokend-Identity, its JWKS served at "+api.IdentityJWKSPath+" (default off)")
 	str(fs, &c.identityIssuer, "identity-issuer", "tokend-gateway", "the iss of the identity JWTs")
 	dur(fs, &c.identityTTL, "identity-ttl", time.Minute, "lifetime of an identity JWT (1s to 1h)")
+	str(fs, &c.publicURL, "public-url", "", "the gateway's public base URL (https://api.example.com), which DPoP proofs name; "+
+		"default: the scheme of the connection and the Host header")
+	str(fs, &c.redis, "redis", "", "redis://… sharing the DPoP proofs seen (replay cache) between gateways (default: per process)")
+	str(fs, &c.dpopNonceSecretFile, "dpop-nonce-secret-file", "", "file of 32 or more random bytes, the same on every gateway: "+
+		"require a server nonce (DPoP-Nonce) in the DPoP proofs of JWTs (default off)")
 	str(fs, &c.metricsAddr, "metrics-addr", "", "address serving Prometheus /metrics (default off)")
 	str(fs, &c.pprofAddr, "pprof-addr", "", "loopback host:port serving net/http/pprof, for profiling (default off)")
 	dur(fs, &c.upstreamTimeout, "upstream-timeout", 30*time.Second, "longest wait for an upstream's response headers (then 504)")
@@ -99,6 +107,30 @@ func (c *gatewayConfig) identity() (*gateway.Identity, error) {
 	return id, nil
 }
 
+// dpop sets the DPoP replay cache and nonce secret of the gateway's
+// tokenauth from the flags, and returns what closes them.
+func (c *gatewayConfig) dpop(acfg *tokenauth.Config, log *slog.Logger) (func(), error) {
+	if c.dpopNonceSecretFile != "" {
+		b, err := os.ReadFile(c.dpopNonceSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --dpop-nonce-secret-file: %w", errUsage, err)
+		}
+		acfg.DPoPNonceSecret = b
+	}
+	if c.redis == "" {
+		return func() {}, nil
+	}
+	// Its own prefix: tokend's replay cache, which may live in the same
+	// Redis, spends the proofs of opaque tokens, not these.
+	r, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: c.redis, Prefix: "tokend:gateway:"})
+	if err != nil {
+		return nil, fmt.Errorf("%w: --redis: %w", errUsage, err)
+	}
+	acfg.DPoPReplay = r
+	log.Info("DPoP proofs are remembered in Redis, shared by every gateway that uses it")
+	return func() { r.Close() }, nil
+}
+
 func runGateway(ctx context.Context, args []string, c *cmdIO) error {
 	var cfg gatewayConfig
 	fs := offlineFlagSet(c, "gateway", "Runs a reverse proxy that sends a request on to its upstream only with a token tokend\n"+
@@ -126,8 +158,14 @@ func runGateway(ctx context.Context, args []string, c *cmdIO) error {
 		return err
 	}
 	ips := clientip.New(cfg.trustedProxies)
-	auth, err := tokenauth.New(tokenauth.Config{URL: cfg.tokend, VerifyKey: key, Audience: t.Routes()[0].Audience,
-		CacheTTL: cfg.cacheTTL, ClientIP: ips.IP, Logger: log})
+	acfg := tokenauth.Config{URL: cfg.tokend, VerifyKey: key, Audience: t.Routes()[0].Audience,
+		CacheTTL: cfg.cacheTTL, ClientIP: ips.IP, Logger: log, PublicURL: cfg.publicURL}
+	closeDPoP, err := cfg.dpop(&acfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeDPoP()
+	auth, err := tokenauth.New(acfg)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}

@@ -10,10 +10,12 @@
 //     request no route covers 404 (default deny: there is no implicit
 //     route);
 //   - checks the token with tokenauth.Check: 400, 401, 403 and 429 with
-//     RFC 6750 challenges and rate-limit headers, 503 when tokend cannot
-//     be asked (fail closed);
+//     RFC 6750 and RFC 9449 (DPoP) challenges and rate-limit headers, 503
+//     when tokend cannot be asked (fail closed); a DPoP-bound token needs
+//     "Authorization: DPoP" and a proof of its key for this request, as
+//     the client addressed it (tokenauth.Config.PublicURL);
 //   - forwards it to the route's upstream with the canonical path, without
-//     the client's Authorization header and without any Tokend-*,
+//     the client's Authorization and DPoP headers and without any Tokend-*,
 //     Forwarded or X-Real-Ip header the client sent, with the caller's
 //     identity in the Tokend-* headers of package api, and with
 //     X-Forwarded-For, -Host and -Proto set by the gateway: when it is the
@@ -244,6 +246,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	h.Del("Authorization")
+	h.Del("DPoP") // spent here: the upstream has the caller's identity
 	h.Del("Forwarded")
 	h.Del("X-Real-Ip")
 	g.setForwarded(pr)
