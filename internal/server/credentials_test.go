@@ -120,3 +120,27 @@ func TestTokenInURLAtOAuthEndpoints(t *testing.T) {
 func basicAuth(id, secret string) string {
 	return base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))
 }
+
+// TestMeUnauthorizedHasChallenge: every 401 of /v1/me carries a
+// WWW-Authenticate challenge (RFC 9110 §15.5.2), the one for an ended
+// or unknown session cookie too, which had none.
+func TestMeUnauthorizedHasChallenge(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct{ name, cookie string }{
+		{"no credential", ""},
+		{"an unknown session cookie", "tkss_nope"},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", f.URL+"/v1/me", nil)
+		if c.cookie != "" {
+			req.AddCookie(&http.Cookie{Name: "tokend_session", Value: c.cookie})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ch := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(ch, `Bearer realm="tokend"`) {
+			t.Errorf("GET /v1/me with %s: %d, WWW-Authenticate %q, want 401 with a Bearer challenge", c.name, resp.StatusCode, ch)
+		}
+	}
+}

@@ -92,7 +92,7 @@ func (s *Server) session(r *http.Request, token string) (principal, error) {
 	ss, u, err := s.users.CheckSession(r.Context(), token)
 	if errors.Is(err, user.ErrNoSession) || err == nil && ss.Pending != "" {
 		return principal{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
-			"the session has ended or still owes a sign-in step; sign in again", ""}
+			"the session has ended or still owes a sign-in step; sign in again", `Bearer realm="tokend"`}
 	}
 	if err != nil {
 		return principal{}, err
