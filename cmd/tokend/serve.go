@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/approval"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/ldap"
@@ -341,7 +342,7 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 // behind a TLS-terminating proxy: the session cookie is then Secure.
 func newPages(cfg serveConfig, p *parts, log *slog.Logger) (*web.Site, error) {
 	secure := cfg.tlsCert != "" || strings.HasPrefix(cfg.signing.issuerURL(cfg), "https://")
-	return web.New(web.Config{Users: p.users, OAuth: p.oauth, Keys: p.keys, Signer: p.signer, Audit: audit.NewLog(p.db),
+	return web.New(web.Config{Users: p.users, OAuth: p.oauth, Keys: p.keys, Signer: p.signer, Audit: audit.NewLog(p.db), Approvals: approval.New(p.db, nil),
 		Secure: secure, TrustedProxies: cfg.trustedProxies, Logger: log})
 }
 

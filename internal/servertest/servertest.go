@@ -21,6 +21,7 @@ import (
 	"github.com/tokend/tokend/client"
 	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/approval"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/fetch"
 	"github.com/tokend/tokend/internal/oauth"
@@ -187,7 +188,7 @@ func Start(t testing.TB, o Options) *Server {
 	s.Users = user.New(user.Config{DB: db, Now: s.Clock.Now, Params: user.Params{Time: 1, Memory: 64, Threads: 1},
 		MFA: o.MFA, Directory: o.Directory, PublicURL: s.LocalhostURL, KEK: make([]byte, signer.KEKSize)})
 	if s.Pages, err = web.New(web.Config{Users: s.Users, OAuth: s.OAuth, Keys: s.Keys, Signer: s.Signer,
-		Audit: audit.NewLog(db), Logger: log, Now: s.Clock.Now}); err != nil {
+		Audit: audit.NewLog(db), Approvals: approval.New(db, s.Clock.Now), Logger: log, Now: s.Clock.Now}); err != nil {
 		t.Fatal(err)
 	}
 	wc := o.Webhooks

@@ -62,6 +62,10 @@ type apiForm struct {
 	DynamicScopes              string
 	MaxKeyTTL, PATMaxTTL       string
 	NoExpiry, RequireAllowlist bool
+	// ApprovalScopes and ApproveClients are the approval step's
+	// policy: pat_approval_scopes and approve_dynamic_clients.
+	ApprovalScopes string
+	ApproveClients bool
 }
 
 // apiView is the page of one API (ID set) or the new-API form.
@@ -194,7 +198,8 @@ func readAPIForm(f url.Values) apiForm {
 	return apiForm{Name: f.Get("name"), Audience: f.Get("audience"), KeyPrefix: f.Get("key_prefix"), Scopes: f.Get("scopes"),
 		Descriptions: f.Get("scope_descriptions"), UserScopes: f.Get("user_scopes"), DynamicScopes: f.Get("dynamic_client_scopes"),
 		MaxKeyTTL: f.Get("max_key_ttl"), PATMaxTTL: f.Get("pat_max_ttl"),
-		NoExpiry: f.Get("pat_allow_no_expiry") == "yes", RequireAllowlist: f.Get("require_ip_allowlist") == "yes"}
+		NoExpiry: f.Get("pat_allow_no_expiry") == "yes", RequireAllowlist: f.Get("require_ip_allowlist") == "yes",
+		ApprovalScopes: f.Get("pat_approval_scopes"), ApproveClients: f.Get("approve_dynamic_clients") == "yes"}
 }
 
 // policy sets the policy fields the form shows on p. Lines it cannot
@@ -218,6 +223,7 @@ func (f apiForm) policy(p *api.Policy) error {
 	}
 	p.PATAllowNoExpiry, p.RequireIPAllowlist = f.NoExpiry, f.RequireAllowlist
 	p.DynamicClientScopes = words(f.DynamicScopes)
+	p.PATApprovalScopes, p.ApproveDynamicClients = words(f.ApprovalScopes), f.ApproveClients
 	p.ScopeDescriptions = nil
 	for _, l := range lines(f.Descriptions) {
 		sc, d, ok := strings.Cut(l, ":")
@@ -252,7 +258,8 @@ func formOfAPI(a api.API) apiForm {
 	f := apiForm{Name: a.Name, Audience: a.Audience, KeyPrefix: a.KeyPrefix, Scopes: strings.Join(a.Scopes, " "),
 		DynamicScopes: strings.Join(a.Policy.DynamicClientScopes, " "), MaxKeyTTL: fmtDuration(a.Policy.MaxKeyTTL.Std()),
 		PATMaxTTL: fmtDuration(a.Policy.PATMaxTTL.Std()), NoExpiry: a.Policy.PATAllowNoExpiry,
-		RequireAllowlist: a.Policy.RequireIPAllowlist}
+		RequireAllowlist: a.Policy.RequireIPAllowlist, ApprovalScopes: strings.Join(a.Policy.PATApprovalScopes, " "),
+		ApproveClients: a.Policy.ApproveDynamicClients}
 	var ds []string
 	for sc, d := range a.Policy.ScopeDescriptions {
 		ds = append(ds, sc+": "+d)

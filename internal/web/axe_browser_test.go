@@ -163,6 +163,12 @@ var a11yPages = []struct {
 	{"admin tokens", "admin", visit("/admin/tokens?user=root", "#grants-heading")},
 	{"admin grants", "admin", visit("/admin/grants", "#grants-heading + form table")},
 	{"admin grants refused", "admin", visit("/admin/grants?user=nobody", "#form-error")},
+	{"admin approvals", "admin", visit("/admin/approvals", "button[value=deny]")},
+	{"admin approvals refused", "admin", func(e *a11yEnv, b *browser, base string) {
+		visit("/admin/approvals", "button[value=deny]")(e, b, base)
+		b.do(chromedp.Click(chromedp.CSS("button[value=deny]"), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("#form-error")))
+	}},
+	{"admin approvals decided", "admin", visit("/admin/approvals?show=approved", "main h1")},
 	{"admin signing keys", "admin", visit("/admin/signing-keys", "table")},
 	{"admin audit", "admin", visit("/admin/audit", "table")},
 	{"refused (403)", "person", visit("/admin/users", "main h1")},
@@ -198,7 +204,8 @@ func newA11yEnv(t *testing.T) *a11yEnv {
 	e.userID = newUser(t, s, "ivy", alicePW, false).ID
 	a, err := s.Client.CreateAPI(ctx, api.CreateAPIRequest{Name: "Wiki", Audience: "https://wiki.example", KeyPrefix: "wiki",
 		Scopes: []string{"read", "write"}, Policy: api.Policy{ScopeDescriptions: map[string]string{"read": "Read pages"},
-			UserScopes: []api.UserScopes{{Everyone: true, Scopes: []string{"read"}}}, PATAllowNoExpiry: true}})
+			UserScopes: []api.UserScopes{{Everyone: true, Scopes: []string{"read", "write"}}}, PATAllowNoExpiry: true,
+			PATApprovalScopes: []string{"write"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +216,12 @@ func newA11yEnv(t *testing.T) *a11yEnv {
 	}
 	e.keyID = k.Key.ID
 	e.patID, _ = newPAT(t, s, root.ID, a.ID, "laptop", 0)
+	// A token waiting for approval, shown on "my tokens" and the
+	// console's approvals page.
+	if _, err := s.Client.CreateUserToken(ctx, root.ID, api.CreateTokenRequest{APIID: a.ID, Name: "wiki bot",
+		Scopes: []string{"write"}}); err != nil {
+		t.Fatal(err)
+	}
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	t.Cleanup(app.Close)
 	c, err := s.Client.CreateClient(ctx, api.CreateClientRequest{Name: "Wiki app", GrantTypes: []string{"authorization_code"},

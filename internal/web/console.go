@@ -23,14 +23,15 @@ import (
 
 // The tabs of the console's navigation (layout.html), in its order.
 const (
-	tabUsers   = "users"
-	tabAPIs    = "apis"
-	tabKeys    = "keys"
-	tabClients = "clients"
-	tabTokens  = "tokens"
-	tabGrants  = "grants"
-	tabSigning = "signing"
-	tabAudit   = "audit"
+	tabUsers     = "users"
+	tabAPIs      = "apis"
+	tabKeys      = "keys"
+	tabClients   = "clients"
+	tabTokens    = "tokens"
+	tabGrants    = "grants"
+	tabApprovals = "approvals"
+	tabSigning   = "signing"
+	tabAudit     = "audit"
 )
 
 // consolePageSize is the number of rows a console list page shows.
@@ -64,6 +65,9 @@ func (s *Site) adminTabs() []adminTab {
 	}
 	if s.keys != nil && s.oauth != nil {
 		tabs = append(tabs, adminTab{tabGrants, "/admin/grants", "Authorized apps"})
+	}
+	if s.keys != nil && s.approvals != nil {
+		tabs = append(tabs, adminTab{tabApprovals, "/admin/approvals", "Approvals"})
 	}
 	if s.signer != nil {
 		tabs = append(tabs, adminTab{tabSigning, "/admin/signing-keys", "Signing keys"})

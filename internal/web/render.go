@@ -55,6 +55,7 @@ const (
 	pageAdminGrants   = "admin_grants"
 	pageSigningKeys   = "admin_signing_keys"
 	pageAudit         = "admin_audit"
+	pageApprovals     = "admin_approvals"
 )
 
 var pageNames = []string{pageError, pageSetPassword, pageSignIn, pageSecondFactor, pageEnrol, pageAccount, pagePassword,
@@ -62,7 +63,7 @@ var pageNames = []string{pageError, pageSetPassword, pageSignIn, pageSecondFacto
 	pageTOTP, pageRecoveryCodes,
 	pageTokens, pageToken, pageNewToken, pageTokenSecret, pageRevokeAll,
 	pageSecret, pageAPIs, pageAPI, pageKeys, pageKey, pageNewKey, pageClients, pageClient, pageAdminTokens, pageAdminGrants,
-	pageSigningKeys, pageAudit}
+	pageSigningKeys, pageAudit, pageApprovals}
 
 // pages holds every page's template: the layout with the page's blocks.
 type pages struct {

@@ -123,6 +123,10 @@ func (s *Site) consoleRoutes(mux *http.ServeMux) {
 		mux.HandleFunc("GET /admin/tokens", s.admin(s.listTokens))
 		mux.HandleFunc("POST /admin/tokens/revoke", s.admin(s.revokeTokens))
 	}
+	if s.keys != nil && s.approvals != nil {
+		mux.HandleFunc("GET /admin/approvals", s.admin(s.listApprovals))
+		mux.HandleFunc("POST /admin/approvals/{id}", s.admin(s.decideApproval))
+	}
 	if s.oauth != nil {
 		mux.HandleFunc("GET /admin/clients", s.admin(s.listClients))
 		mux.HandleFunc("GET /admin/clients/new", s.admin(s.newClientForm))

@@ -40,8 +40,14 @@ type tokenRow struct {
 	APIName string
 	Scopes  []api.Scope
 	LastIP  string
-	State   string // "active", "expired" or "revoked"
+	// State is "active", "pending" (awaiting an administrator's
+	// approval), "expired", "denied" (by an administrator) or "revoked".
+	State string
 }
+
+// Usable reports whether the token's owner may still revoke it: it is
+// active or awaits approval.
+func (r tokenRow) Usable() bool { return r.State == "active" || r.State == "pending" }
 
 var tokenNotices = map[string]string{
 	"token":   "The token was revoked: it stopped working everywhere.",
@@ -124,10 +130,14 @@ func (s *Site) tokenRow(t api.Token, a store.API, lastIP string, now time.Time) 
 		row.Scopes = append(row.Scopes, api.Scope{Name: sc, Description: a.Policy.ScopeDescriptions[sc]})
 	}
 	switch {
+	case t.Approval != nil && t.Approval.State == api.ApprovalDenied:
+		row.State = "denied"
 	case t.RevokedAt != nil:
 		row.State = "revoked"
 	case t.ExpiresAt != nil && !t.ExpiresAt.After(now):
 		row.State = "expired"
+	case t.Approval != nil && t.Approval.State == api.ApprovalPending:
+		row.State = "pending"
 	}
 	return row
 }

@@ -40,6 +40,9 @@ type newTokenForm struct {
 type scopeChoice struct {
 	api.Scope
 	Checked bool
+	// Gated: a token with this scope waits for an administrator's
+	// approval (policy.pat_approval_scopes).
+	Gated bool
 }
 
 type expiryChoice struct {
@@ -77,7 +80,7 @@ func (s *Site) renderNewToken(w http.ResponseWriter, r *http.Request, status int
 		for _, sc := range view.API.Scopes {
 			if slices.Contains(grantable, sc) {
 				view.Scopes = append(view.Scopes, scopeChoice{Scope: api.Scope{Name: sc, Description: view.API.Policy.ScopeDescriptions[sc]},
-					Checked: slices.Contains(f.Scopes, sc)})
+					Checked: slices.Contains(f.Scopes, sc), Gated: slices.Contains(view.API.Policy.PATApprovalScopes, sc)})
 			}
 		}
 		view.Expiries = expiries(view.API.Policy, f.Expiry)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/internal/apikey"
+	"github.com/tokend/tokend/internal/approval"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/clientip"
 	"github.com/tokend/tokend/internal/oauth"
@@ -33,6 +34,9 @@ type Config struct {
 	Signer *signer.Signer
 	// Audit, when set, adds the console page of the audit log.
 	Audit *audit.Log
+	// Approvals, when set with Keys, adds the console page of approvals
+	// (admin_approvals.go): tokens and clients held for a decision.
+	Approvals *approval.Service
 	// Secure says the pages are served over HTTPS (directly or behind a
 	// TLS-terminating proxy): the session cookie is then Secure and
 	// named with the __Host- prefix, which browsers allow only on
@@ -56,6 +60,7 @@ type Site struct {
 	keys      *apikey.Service
 	signer    *signer.Signer
 	audit     *audit.Log
+	approvals *approval.Service
 	secure    bool
 	clientIPs *clientip.Resolver
 	log       *slog.Logger
@@ -77,7 +82,7 @@ func New(cfg Config) (*Site, error) {
 		return nil, err
 	}
 	s := &Site{users: cfg.Users, oauth: cfg.OAuth, keys: cfg.Keys, signer: cfg.Signer,
-		audit: cfg.Audit, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
+		audit: cfg.Audit, approvals: cfg.Approvals, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
 		log: cfg.Logger, now: cfg.Now, pages: p, factorPages: factorPages()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

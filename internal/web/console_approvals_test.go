@@ -1,0 +1,58 @@
+package web_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tokend/tokend/api"
+)
+
+// TestConsoleApprovals: the API form sets the approval policy; a token
+// asking a gated scope is listed; a person without the admin role gets
+// 403 and a cross-origin form is refused, changing nothing; an unknown
+// id and a missing decision are refused on the page; the admin approves
+// it.
+func TestConsoleApprovals(t *testing.T) {
+	s, admin := adminAgent(t)
+	ctx := t.Context()
+	apiID := newAPIOnPage(t, admin, "Gated", "https://gated.example", "gtd", url.Values{"user_scopes": {"*: read write"},
+		"pat_approval_scopes": {"write"}, "approve_dynamic_clients": {"yes"}})
+	a, err := s.Client.GetAPI(ctx, apiID)
+	if err != nil || !a.Policy.ApproveDynamicClients || strings.Join(a.Policy.PATApprovalScopes, " ") != "write" {
+		t.Fatalf("API after the form = policy %+v, %v; want the approval settings", a.Policy, err)
+	}
+	wantPage(t, "API page", admin.get("/admin/apis/"+apiID), 200, `value="write"`, `name="approve_dynamic_clients" value="yes" checked`)
+	p := admin.post("/admin/apis", url.Values{"name": {"Bad"}, "audience": {"https://bad.example"}, "key_prefix": {"bad"},
+		"scopes": {"read"}, "pat_approval_scopes": {"delete"}})
+	wantPage(t, "unknown approval scope", p, 400, "Scopes that need an administrator&#39;s approval")
+
+	pete := newUser(t, s, "pete", alicePW, false)
+	tok, err := s.Client.CreateUserToken(ctx, pete.ID, api.CreateTokenRequest{APIID: apiID, Name: "deploys", Scopes: []string{"write"},
+		TTL: new(api.Duration(3600e9))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPage(t, "approvals", admin.get("/admin/approvals"), 200, "deploys", "pete", "Gated: write", `action="/admin/approvals/`+tok.Token.ID+`"`)
+
+	other := newAgent(t, s.URL)
+	other.signIn("pete", alicePW, "/account")
+	wantPage(t, "approvals by a person", other.get("/admin/approvals"), 403, "for administrators")
+	wantPage(t, "approve by a person", other.post("/admin/approvals/"+tok.Token.ID, url.Values{"decision": {"approve"}}), 403)
+	h := map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}, "Origin": {"https://evil.example"},
+		"Sec-Fetch-Site": {"cross-site"}}
+	wantPage(t, "cross-origin approve", admin.send("POST", "/admin/approvals/"+tok.Token.ID, strings.NewReader("decision=approve"), h), 403, "another site")
+	wantPage(t, "no decision", admin.post("/admin/approvals/"+tok.Token.ID, url.Values{"reason": {"ok"}}), 400, "press Approve or Deny")
+	wantPage(t, "unknown id", admin.post("/admin/approvals/pat_06c8m0b1kq3fd2q3v1hq5e8r9c", url.Values{"decision": {"approve"}}), 404)
+	wantPage(t, "bad filter", admin.get("/admin/approvals?show=maybe"), 400, "not one of the choices")
+	if got, err := s.Client.GetToken(ctx, tok.Token.ID); err != nil || got.Approval == nil || got.Approval.State != api.ApprovalPending {
+		t.Fatalf("after the refused decisions the token is %+v, %v; want it pending", got, err)
+	}
+
+	p = admin.post("/admin/approvals/"+tok.Token.ID, url.Values{"decision": {"approve"}, "reason": {"CI only"}})
+	if p.status != 303 || p.header.Get("Location") != "/admin/approvals?notice=approved" {
+		t.Fatalf("approve = %d to %q\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	wantPage(t, "approved list", admin.get("/admin/approvals?show=approved"), 200, "deploys", "CI only")
+	wantPage(t, "decide again", admin.post("/admin/approvals/"+tok.Token.ID, url.Values{"decision": {"deny"}, "reason": {"no"}}), 409, "decided already")
+}
