@@ -22,6 +22,8 @@ const (
 	ErrMethodNotAllowed  = "method-not-allowed" // the path exists, the method does not
 	ErrNoRoute           = "no-route"           // /v1/authz: no route of the route table covers the request
 	ErrInvalidSignature  = "invalid-signature"  // /v1/authz: the request's RFC 9421 signature is missing where required, or does not hold
+	ErrInvalidDPoPProof  = "invalid-dpop-proof" // /v1/authz: the DPoP proof of a DPoP-bound token is missing, bad, or of another key
+	ErrUseDPoPNonce      = "use-dpop-nonce"     // /v1/authz: the DPoP proof lacks tokend's current nonce; DPoP-Nonce has it
 	ErrCrossOrigin       = "cross-origin"       // /v1/me: a browser sent a state-changing request from another site
 	ErrInternal          = "internal"           // a fault inside tokend; see the logs
 )

@@ -33,8 +33,9 @@
 //
 // # Tokens
 //
-// Clients send their token as "Authorization: Bearer <token>", nowhere
-// else. Every kind tokend issues is accepted:
+// Clients send their token as "Authorization: Bearer <token>" (or, bound to
+// a key, "Authorization: DPoP <token>"; see below), nowhere else. Every
+// kind tokend issues is accepted:
 //
 //   - API keys, personal access tokens and opaque OAuth access tokens are
 //     asked about at tokend's POST /v1/verify, authenticated with
@@ -111,6 +112,30 @@
 // not match. Config.TargetURI must give the URI the client addressed
 // (behind a proxy that terminates TLS, say so). JWT access tokens carry no
 // signing key and are not checked this way.
+//
+// # DPoP-bound tokens
+//
+// A token bound to a client key (RFC 9449: a JWT with cnf.jkt, an API key
+// or access token tokend bound) is accepted only as "Authorization: DPoP
+// <token>" with a DPoP header holding a fresh proof of that key for this
+// request; sent as a bearer token it is refused with invalid_token, and so
+// is a token that is not bound sent as DPoP. A JWT's proof is checked
+// here: typ dpop+jwt, an allowed alg (ES256, EdDSA or Ed25519, RS256,
+// PS256), a public jwk whose thumbprint is cnf.jkt, the signature, htm
+// and htu against this request (Config.PublicURL behind a proxy), iat
+// within 2 minutes, ath of the token, a jti never seen before
+// (Config.DPoPReplay, shared between instances), and the server nonce
+// when Config.DPoPNonceSecret is set. An opaque token's proof is relayed
+// to /v1/verify with the request's method and URL, and its answer is
+// never cached. Refusals are 401 invalid_dpop_proof, or use_dpop_nonce
+// with the nonce to use in DPoP-Nonce, in a DPoP challenge:
+//
+//	WWW-Authenticate: DPoP error="invalid_dpop_proof", error_description="…", scope="invoices:read",
+//		resource_metadata="…", algs="ES256 EdDSA Ed25519 RS256 PS256"
+//	WWW-Authenticate: Bearer scope="invoices:read", resource_metadata="…"
+//
+// Every 400, 401 and 403 carries both challenges, the one of the scheme the
+// request used first.
 //
 // # Failure policy
 //

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/client"
+	"github.com/tokend/tokend/internal/servertest"
 )
 
 // nginxConf is the documented nginx setup (docs/protecting-an-api.md):
@@ -23,7 +25,11 @@ import (
 // identity headers passed upstream (and so never the client's), the
 // client's Authorization dropped, the rate-limit headers passed back,
 // and a 429 from tokend answered as 429 (nginx itself only knows 401 and
-// 403 from an auth subrequest, and turns anything else into 500).
+// 403 from an auth subrequest, and turns anything else into 500). For
+// DPoP (RFC 9449) the client's DPoP header goes to tokend with the
+// original scheme and host (X-Forwarded-Proto, X-Forwarded-Host with the
+// port), the proof is not passed upstream, and tokend's DPoP-Nonce is
+// passed back.
 const nginxConf = `daemon off;
 master_process off;
 pid {{dir}}/nginx.pid;
@@ -53,7 +59,9 @@ http {
       auth_request_set $tokend_rl_policy $upstream_http_ratelimit_policy;
       auth_request_set $tokend_rl $upstream_http_ratelimit;
       auth_request_set $tokend_retry_after $upstream_http_retry_after;
+      auth_request_set $tokend_dpop_nonce $upstream_http_dpop_nonce;
       proxy_set_header Authorization "";
+      proxy_set_header DPoP "";
       proxy_set_header Tokend-Subject $tokend_subject;
       proxy_set_header Tokend-Token-Id $tokend_token_id;
       proxy_set_header Tokend-Token-Kind $tokend_token_kind;
@@ -65,6 +73,7 @@ http {
       add_header X-RateLimit-Reset $tokend_rl_reset always;
       add_header RateLimit-Policy $tokend_rl_policy always;
       add_header RateLimit $tokend_rl always;
+      add_header DPoP-Nonce $tokend_dpop_nonce always;
       error_page 500 = @tokend_error;
       proxy_pass {{upstream}};
     }
@@ -76,7 +85,9 @@ http {
       proxy_set_header Tokend-Verify-Key "{{verifykey}}";
       proxy_set_header X-Forwarded-Method $request_method;
       proxy_set_header X-Forwarded-Uri $request_uri;
-      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header DPoP $http_dpop;
       proxy_set_header X-Original-Method "";
       proxy_set_header X-Original-URI "";
     }
@@ -248,5 +259,76 @@ func TestNginxAuthRequest(t *testing.T) {
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-RateLimit-Remaining") != "0" {
 		t.Errorf("over the limit: %d, Retry-After %q, remaining %q; want 429, a delay, 0", resp.StatusCode,
 			resp.Header.Get("Retry-After"), resp.Header.Get("X-RateLimit-Remaining"))
+	}
+	nginxDPoP(t, url, admin, apiID, proxy, up)
+}
+
+// nginxDPoP sends a DPoP-bound key through nginx: with the DPoP scheme
+// and a proof of the URL the client addressed, after the nonce dance, it
+// reaches the upstream without its proof; as a bearer token, without a
+// proof, with a proof for another URL, or replayed, it is refused with
+// the challenge naming the error.
+func nginxDPoP(t *testing.T, url, admin, apiID, proxy string, up *headerRecorder) {
+	t.Helper()
+	adm, err := client.New(client.Config{URL: url, Token: admin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := servertest.NewDPoPKey(t)
+	bound, err := adm.CreateKey(t.Context(), api.CreateKeyRequest{APIID: apiID, Subject: "cust_dpop",
+		Scopes: []string{"orders:read"}, DPoPJWK: key.PublicJWK()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := proxy + "/orders/42"
+	send := func(auth string, proofs ...string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", u+"?page=1", nil)
+		req.Header.Set("Authorization", auth)
+		for _, p := range proofs {
+			req.Header.Add("DPoP", p)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	proof := func(url, nonce string) string {
+		p, err := key.Proof("GET", url, bound.Secret, nonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	resp := send("DPoP "+bound.Secret, proof(u, ""))
+	nonce := resp.Header.Get("DPoP-Nonce")
+	if resp.StatusCode != 401 || nonce == "" || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), `DPoP realm="tokend", error="use_dpop_nonce"`) {
+		t.Fatalf("DPoP without tokend's nonce: %d, DPoP-Nonce %q, challenge %q; want 401 use_dpop_nonce with a nonce",
+			resp.StatusCode, nonce, resp.Header.Get("WWW-Authenticate"))
+	}
+	once := proof(u, nonce)
+	if resp := send("DPoP "+bound.Secret, once); resp.StatusCode != 200 {
+		t.Fatalf("DPoP with a good proof through nginx: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	if got := up.headers(); got.Get("Tokend-Subject") != "cust_dpop" || got.Get("DPoP") != "" || got.Get("Authorization") != "" {
+		t.Errorf("upstream saw subject %q, DPoP %q, Authorization %q", got.Get("Tokend-Subject"), got.Get("DPoP"), got.Get("Authorization"))
+	}
+	for _, tt := range []struct {
+		name, auth string
+		proofs     []string
+		challenge  string
+	}{
+		{"bound key as bearer", "Bearer " + bound.Secret, nil, `Bearer realm="tokend", error="invalid_token"`},
+		{"DPoP without a proof", "DPoP " + bound.Secret, nil, `DPoP realm="tokend", error="invalid_dpop_proof"`},
+		{"proof for another URL", "DPoP " + bound.Secret, []string{proof(proxy+"/orders/43", nonce)}, `DPoP realm="tokend", error="invalid_dpop_proof"`},
+		{"proof for https", "DPoP " + bound.Secret, []string{proof("https"+strings.TrimPrefix(u, "http"), nonce)}, `DPoP realm="tokend", error="invalid_dpop_proof"`},
+		{"replayed proof", "DPoP " + bound.Secret, []string{once}, `DPoP realm="tokend", error="invalid_dpop_proof"`},
+	} {
+		if resp := send(tt.auth, tt.proofs...); resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), tt.challenge) {
+			t.Errorf("%s through nginx: %d %q; want 401 %s", tt.name, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tt.challenge)
+		}
 	}
 }

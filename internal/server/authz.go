@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,6 +23,11 @@ import (
 // X-Forwarded-Uri and X-Forwarded-Host (Traefik), X-Original-Method and
 // X-Original-URI (nginx), or, for Envoy, by the check request's own
 // method and its path below /v1/authz. Every source present must agree.
+//
+// A DPoP-bound token (RFC 9449) comes as "Authorization: DPoP <token>"
+// with the client's DPoP header, which the proxy passes on; its proof is
+// checked against the original method and URL: X-Forwarded-Proto
+// (default https), the original host and path.
 
 // envoyPrefix is the path_prefix Envoy puts before the original path.
 const envoyPrefix = "/v1/authz/"
@@ -74,15 +80,18 @@ func (h authzHandler) serveCaller(w http.ResponseWriter, r *http.Request, _ prin
 		s.fail(w, r, err)
 		return
 	}
-	token, err := clientToken(r, o)
+	c, err := clientToken(r, o)
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, s.dpopChallenges(err, c, ""))
 		return
 	}
 	var buf [4]ratelimit.State
 	res := verify.Result{RateLimits: buf[:0]}
-	req := verify.Request{Token: token, Audience: rl.audience, Scopes: rl.scopes, ClientIP: s.clientIP(r), Cost: 1,
+	req := verify.Request{Token: c.token, Audience: rl.audience, Scopes: rl.scopes, ClientIP: s.clientIP(r), Cost: 1,
 		Signed: signedOrigin(r, o)}
+	if c.dpop {
+		req.DPoP = &api.VerifyDPoP{Proof: c.proof, Method: o.method, URL: originBase(r, o) + o.path}
+	}
 	if err := s.engine.Verify(r.Context(), &req, &res); err != nil {
 		s.fail(w, r, err)
 		return
@@ -93,7 +102,12 @@ func (h authzHandler) serveCaller(w http.ResponseWriter, r *http.Request, _ prin
 		if secs, ok := tokenauth.RetryAfter(limits, now); ok && res.Code == api.CodeRateLimited {
 			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		}
-		s.fail(w, r, denial(res.Code, rl.scopes, res.Problem))
+		s.fail(w, r, s.dpopChallenges(denial(res, c, rl.scopes), c, res.DPoPNonce))
+		return
+	}
+	if c.dpop && res.Token.JKT == "" {
+		s.fail(w, r, s.dpopChallenges(&authError{http.StatusUnauthorized, api.ErrUnauthorized,
+			"the token is not bound to a DPoP key; send it as Authorization: Bearer", `DPoP realm="tokend", error="invalid_token"`}, c, ""))
 		return
 	}
 	setIdentity(w.Header(), res.Token)
@@ -198,31 +212,63 @@ func urlRule(rawQuery string) (rule, error) {
 	return rule{q.Get("audience"), q["scope"]}, nil
 }
 
-// clientToken is the client's bearer token: one Authorization header,
-// and no token in the original query string.
-func clientToken(r *http.Request, o origin) (string, error) {
+// presented is the client's credential: its token, and with the DPoP
+// scheme (RFC 9449 §7.1) its one DPoP proof.
+type presented struct {
+	token, proof string
+	dpop         bool
+}
+
+// clientToken is the client's token: one Authorization header, Bearer
+// or DPoP (then with one DPoP header), and no token in the original
+// query string.
+func clientToken(r *http.Request, o origin) (presented, error) {
+	var c presented
 	if o.rawQuery != "" && hasToken(o.rawQuery) {
-		return "", &authError{http.StatusBadRequest, api.ErrTokenInURL,
+		return c, &authError{http.StatusBadRequest, api.ErrTokenInURL,
 			"credentials must not be sent in a URL; send them in the Authorization header", `Bearer realm="tokend", error="invalid_request"`}
 	}
 	if len(r.Header.Values("Authorization")) > 1 {
-		return "", &authError{http.StatusBadRequest, api.ErrBadRequest,
+		return c, &authError{http.StatusBadRequest, api.ErrBadRequest,
 			"send one Authorization header", `Bearer realm="tokend", error="invalid_request"`}
 	}
-	token, ok := bearer(r)
-	if !ok {
-		return "", &authError{http.StatusUnauthorized, api.ErrUnauthorized,
-			"send a token as Authorization: Bearer <token>", `Bearer realm="tokend"`}
+	var ok bool
+	if c.token, ok = bearer(r); ok {
+		return c, nil
 	}
-	return token, nil
+	if c.token, ok = dpopToken(r); !ok {
+		return c, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+			"send a token as Authorization: Bearer <token>, or a DPoP-bound one as Authorization: DPoP <token> with a DPoP proof",
+			`Bearer realm="tokend"`}
+	}
+	c.dpop = true
+	proofs := r.Header.Values("DPoP")
+	if len(proofs) != 1 || proofs[0] == "" {
+		return c, &authError{http.StatusUnauthorized, api.ErrInvalidDPoPProof,
+			"Authorization: DPoP needs one DPoP proof in one DPoP header", `DPoP realm="tokend", error="invalid_dpop_proof"`}
+	}
+	c.proof = proofs[0]
+	return c, nil
 }
 
-// denial is the answer to a verification that failed, as tokenauth
-// answers it: an address not allowed is 401 like any unusable token.
-func denial(code api.Code, scopes []string, problem string) error {
-	switch code {
+// dpopToken is the token of "Authorization: DPoP <token>".
+func dpopToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 5 || !strings.EqualFold(h[:5], "dpop ") {
+		return "", false
+	}
+	t := strings.TrimSpace(h[5:])
+	return t, t != ""
+}
+
+// denial is the answer to a verification res of the credential c that
+// failed, as tokenauth answers it: an address not allowed is 401 like
+// any unusable token; a bound token without a proof is refused as
+// invalid_token, a bad proof as invalid_dpop_proof (RFC 9449 §7.1).
+func denial(res verify.Result, c presented, scopes []string) error {
+	switch res.Code {
 	case api.CodeSignatureRequired, api.CodeSignatureInvalid:
-		return &authError{http.StatusUnauthorized, api.ErrInvalidSignature, "signature: " + problem,
+		return &authError{http.StatusUnauthorized, api.ErrInvalidSignature, "signature: " + res.Problem,
 			`Bearer realm="tokend", error="invalid_signature"`}
 	case api.CodeInsufficientScope:
 		return &authError{http.StatusForbidden, api.ErrInsufficientScope, "the token lacks a scope this request needs",
@@ -231,9 +277,53 @@ func denial(code api.Code, scopes []string, problem string) error {
 		return &limitError{"a rate limit of the token is exhausted"}
 	case api.CodeUsageExceeded:
 		return &limitError{"the token has no credits left"}
+	case api.CodeInvalidDPoPProof:
+		if !c.dpop {
+			return &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+				"the token is bound to a DPoP key; it cannot be used as a bearer token: send Authorization: DPoP with a DPoP proof",
+				`Bearer realm="tokend", error="invalid_token"`}
+		}
+		return &authError{http.StatusUnauthorized, api.ErrInvalidDPoPProof, "dpop: " + res.DPoPError,
+			`DPoP realm="tokend", error="invalid_dpop_proof"`}
+	case api.CodeUseDPoPNonce:
+		return &authError{http.StatusUnauthorized, api.ErrUseDPoPNonce, "dpop: " + res.DPoPError,
+			`DPoP realm="tokend", error="use_dpop_nonce"`}
 	}
-	return &authError{http.StatusUnauthorized, api.ErrUnauthorized, "the token is not valid here (" + strings.ToLower(string(code)) + ")",
+	return &authError{http.StatusUnauthorized, api.ErrUnauthorized, "the token is not valid here (" + strings.ToLower(string(res.Code)) + ")",
 		`Bearer realm="tokend", error="invalid_token"`}
+}
+
+// challenged is a refusal of /v1/authz with every WWW-Authenticate
+// challenge it carries, and the DPoP-Nonce to send, if any.
+type challenged struct {
+	*authError
+	challenges []string
+	nonce      string
+}
+
+func (e *challenged) Unwrap() error { return e.authError }
+
+// dpopChallenges puts the DPoP challenge (RFC 9449 §7.1, with the
+// accepted algs) beside the Bearer one of a refusal err of the
+// credential c: the challenge of the scheme the client used, or of the
+// scheme the error is about, comes first and names the error; the other
+// is bare. nonce, if any, goes in DPoP-Nonce. Errors without a challenge
+// are left as they are.
+func (s *Server) dpopChallenges(err error, c presented, nonce string) error {
+	ae, ok := errors.AsType[*authError](err)
+	if !ok || ae.challenge == "" {
+		return err
+	}
+	algs := `, algs="` + strings.Join(s.engine.DPoPAlgs(), " ") + `"`
+	const bare = `realm="tokend"`
+	params, aboutDPoP := strings.CutPrefix(ae.challenge, "DPoP ")
+	if !aboutDPoP {
+		params = strings.TrimPrefix(ae.challenge, "Bearer ")
+	}
+	if aboutDPoP || c.dpop {
+		return &challenged{ae, []string{"DPoP " + params + algs, "Bearer " + bare}, nonce}
+	}
+	return &challenged{ae, []string{"Bearer " + params, "DPoP " + bare + algs}, nonce}
 }
 
 func badInput(msg string) error {
@@ -248,15 +338,21 @@ func badInput(msg string) error {
 // or Transfer-Encoding says so: the signature must then cover
 // content-digest, and the upstream must check the body against it.
 func signedOrigin(r *http.Request, o origin) *httpsig.Message {
-	scheme := "https"
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-		scheme = p
-	}
-	uri := scheme + "://" + o.host + o.path
+	uri := originBase(r, o) + o.path
 	if o.rawQuery != "" {
 		uri += "?" + o.rawQuery
 	}
 	n, _ := strconv.ParseInt(r.Header.Get("Content-Length"), 10, 64)
 	hasBody := r.Header.Get("Content-Digest") != "" || n > 0 || r.Header.Get("Transfer-Encoding") != ""
 	return &httpsig.Message{Method: o.method, TargetURI: uri, Header: r.Header, HasBody: hasBody}
+}
+
+// originBase is scheme://host of the original request: X-Forwarded-Proto
+// (default https) and the original host, as the client addressed it.
+func originBase(r *http.Request, o origin) string {
+	scheme := "https"
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+		scheme = p
+	}
+	return scheme + "://" + o.host
 }

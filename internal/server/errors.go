@@ -96,7 +96,8 @@ var titles = map[string]string{
 	api.ErrInsufficientScope: "Insufficient scope", api.ErrNotFound: "Not found", api.ErrConflict: "Conflict",
 	api.ErrTokenInURL: "Token in URL", api.ErrRateLimited: "Too many requests", api.ErrInternal: "Internal error",
 	api.ErrMethodNotAllowed: "Method not allowed", api.ErrNoRoute: "No route",
-	api.ErrCrossOrigin: "Cross-origin request",
+	api.ErrCrossOrigin: "Cross-origin request", api.ErrInvalidDPoPProof: "Invalid DPoP proof",
+	api.ErrUseDPoPNonce: "DPoP nonce required",
 }
 
 // fail writes err as a problem document and logs internal errors once.
@@ -109,6 +110,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var auth *authError
 	if errors.As(err, &auth) && auth.challenge != "" {
 		w.Header().Set("WWW-Authenticate", auth.challenge)
+	}
+	if ch, ok := errors.AsType[*challenged](err); ok {
+		w.Header()["Www-Authenticate"] = ch.challenges
+		if ch.nonce != "" {
+			w.Header().Set("DPoP-Nonce", ch.nonce)
+		}
 	}
 	if flood, ok := errors.AsType[*leak.ThrottledError](err); ok {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((flood.RetryAfter+time.Second-1)/time.Second), 10))
