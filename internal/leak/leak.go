@@ -167,5 +167,8 @@ func (s *Service) revoke(ctx context.Context, by audit.Actor, token, where strin
 		return "", "", nil // client secrets, codes, links: not keys
 	}
 	id, err = s.keys.RevokeLeaked(ctx, by, token, where)
+	if prefix == credential.PersonalTokenPrefix {
+		return credential.KindPersonalToken, id, err
+	}
 	return credential.KindAPIKey, id, err
 }

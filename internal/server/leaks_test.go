@@ -136,6 +136,12 @@ func TestLeakedTokenRevoked(t *testing.T) {
 			t.Errorf("the log holds the reported token %s…", s[:6])
 		}
 	}
+	// The log names what was revoked by its kind: a PAT is no API key.
+	for _, w := range []string{`"kind":"api_key","id":"` + key.Key.ID + `"`, `"kind":"personal_access_token","id":"` + pat.Token.ID + `"`} {
+		if !strings.Contains(f.Logs.String(), w) {
+			t.Errorf("no log line \"leaked credential revoked\" with %s", w)
+		}
+	}
 }
 
 // TestLeakedTokenLookAlikes: look-alikes (a live key with one character
