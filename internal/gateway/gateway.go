@@ -239,52 +239,85 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	f := pr.In.Context().Value(forwardKey{}).(*forward)
 	pr.Out.URL.Path, pr.Out.URL.RawPath = f.path, ""
 	pr.SetURL(f.route.UpstreamURL())
-	h := pr.Out.Header
-	for name := range h {
-		if strings.HasPrefix(name, "Tokend-") {
-			delete(h, name)
+	// The header is copied into a map with room for what is added below
+	// (X-Forwarded-*, the identity), so that adding does not grow it: a
+	// map that outgrows its first eight slots allocates anew.
+	h := make(http.Header, len(pr.Out.Header)+forwardHeaders)
+	for name, vs := range pr.Out.Header {
+		if !strings.HasPrefix(name, "Tokend-") {
+			h[name] = vs
 		}
 	}
-	h.Del("Authorization")
-	h.Del("DPoP") // spent here: the upstream has the caller's identity
-	h.Del("Forwarded")
-	h.Del("X-Real-Ip")
-	g.setForwarded(pr)
-	setIdentity(h, f.principal)
+	pr.Out.Header = h
+	delete(h, "Authorization")
+	delete(h, "Dpop") // the DPoP proof, spent here: the upstream has the caller's identity
+	delete(h, "Forwarded")
+	delete(h, "X-Real-Ip")
+	hv := headerValues{h: h, vals: make([]string, 0, forwardHeaders)}
+	g.setForwarded(pr, &hv)
+	setIdentity(&hv, f.principal)
 	if f.identity != "" {
-		h.Set(api.HeaderIdentity, f.identity)
+		hv.set(api.HeaderIdentity, f.identity)
 	}
 }
 
-// setForwarded writes X-Forwarded-For, -Host and -Proto. The proxy has
-// already removed any the client sent; a trusted proxy's are put back,
-// its chain with the proxy's own address appended (what the upstream
-// would see without the gateway), its host and scheme as they were.
-func (g *Gateway) setForwarded(pr *httputil.ProxyRequest) {
-	in, out := pr.In.Header, pr.Out.Header
+// headerValues sets headers of one value each, the values sharing one
+// array: one allocation for all that rewrite adds, not one per header.
+// Names must be canonical (see TestHeaderNamesCanonical).
+type headerValues struct {
+	h    http.Header
+	vals []string
+}
+
+func (hv *headerValues) set(name, v string) {
+	hv.vals = append(hv.vals, v)
+	n := len(hv.vals)
+	hv.h[name] = hv.vals[n-1 : n : n]
+}
+
+// setForwarded writes X-Forwarded-For, -Host and -Proto, as
+// httputil.ProxyRequest.SetXForwarded does. The proxy has already
+// removed any the client sent; a trusted proxy's are put back, its chain
+// with the proxy's own address appended (what the upstream would see
+// without the gateway), its host and scheme as they were.
+func (g *Gateway) setForwarded(pr *httputil.ProxyRequest, hv *headerValues) {
+	in := pr.In.Header
 	trusted := g.ips.TrustsPeer(pr.In)
-	if xff := in.Values("X-Forwarded-For"); trusted && len(xff) > 0 {
-		out.Set("X-Forwarded-For", strings.Join(xff, ", "))
+	if peer, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+		if xff := in.Values("X-Forwarded-For"); trusted && len(xff) > 0 {
+			peer = strings.Join(xff, ", ") + ", " + peer
+		}
+		hv.set("X-Forwarded-For", peer)
 	}
-	pr.SetXForwarded()
-	if !trusted {
-		return
+	host, proto := pr.In.Host, "http"
+	if pr.In.TLS != nil {
+		proto = "https"
 	}
-	for _, name := range [...]string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
-		if v := in.Get(name); v != "" {
-			out.Set(name, v)
+	if trusted {
+		if v := in.Get("X-Forwarded-Host"); v != "" {
+			host = v
+		}
+		if v := in.Get("X-Forwarded-Proto"); v != "" {
+			proto = v
 		}
 	}
+	hv.set("X-Forwarded-Host", host)
+	hv.set("X-Forwarded-Proto", proto)
 }
+
+// forwardHeaders is how many headers rewrite may add: X-Forwarded-For,
+// -Host and -Proto, the identity headers and the identity JWT.
+const forwardHeaders = 3 + len(identityHeaders) + 1
+
+// identityHeaders are the names setIdentity writes, in canonical form.
+var identityHeaders = [...]string{api.HeaderSubject, api.HeaderTokenID, api.HeaderTokenKind, api.HeaderScopes,
+	api.HeaderClientID, api.HeaderAPIID}
 
 // setIdentity writes the identity headers of p; empty values are left out.
-func setIdentity(h http.Header, p *tokenauth.Principal) {
-	for _, kv := range [...][2]string{
-		{api.HeaderSubject, p.Subject}, {api.HeaderTokenID, p.TokenID}, {api.HeaderTokenKind, p.Kind},
-		{api.HeaderScopes, strings.Join(p.Scopes, " ")}, {api.HeaderClientID, p.ClientID}, {api.HeaderAPIID, p.APIID},
-	} {
-		if kv[1] != "" {
-			h.Set(kv[0], kv[1])
+func setIdentity(hv *headerValues, p *tokenauth.Principal) {
+	for i, v := range [len(identityHeaders)]string{p.Subject, p.TokenID, p.Kind, strings.Join(p.Scopes, " "), p.ClientID, p.APIID} {
+		if v != "" {
+			hv.set(identityHeaders[i], v)
 		}
 	}
 }
@@ -330,17 +363,25 @@ func writeProblem(w http.ResponseWriter, status int, detail string) {
 }
 
 // bufferPool reuses the proxy's 32 KiB copy buffers instead of
-// allocating one per answer.
+// allocating one per answer. It holds them as array pointers, which a
+// slice converts to without allocating (a *[]byte would cost one
+// allocation per Put).
 type bufferPool struct{ p sync.Pool }
 
+const copyBufferSize = 32 << 10
+
 func (b *bufferPool) Get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
+	if v, ok := b.p.Get().(*[copyBufferSize]byte); ok {
+		return v[:]
 	}
-	return make([]byte, 32<<10)
+	return make([]byte, copyBufferSize)
 }
 
-func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+func (b *bufferPool) Put(buf []byte) {
+	if len(buf) == copyBufferSize {
+		b.p.Put((*[copyBufferSize]byte)(buf))
+	}
+}
 
 // statusWriter records the status of an answer. It unwraps, so that the
 // proxy can flush and hijack through it (http.ResponseController).

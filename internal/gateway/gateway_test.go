@@ -123,7 +123,7 @@ func newGateway(t *testing.T, tokendURL, vkey string, tab *routetable.Table, tim
 	return gw
 }
 
-func mustTable(t *testing.T, s string) *routetable.Table {
+func mustTable(t testing.TB, s string) *routetable.Table {
 	t.Helper()
 	tab, err := routetable.Parse([]byte(s))
 	if err != nil {
