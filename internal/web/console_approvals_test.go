@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/oauth"
 )
 
 // TestConsoleApprovals: the API form sets the approval policy; a token
@@ -17,7 +18,7 @@ func TestConsoleApprovals(t *testing.T) {
 	s, admin := adminAgent(t)
 	ctx := t.Context()
 	apiID := newAPIOnPage(t, admin, "Gated", "https://gated.example", "gtd", url.Values{"user_scopes": {"*: read write"},
-		"pat_approval_scopes": {"write"}, "approve_dynamic_clients": {"yes"}})
+		"pat_approval_scopes": {"write"}, "approve_dynamic_clients": {"yes"}, "dynamic_client_scopes": {"read"}})
 	a, err := s.Client.GetAPI(ctx, apiID)
 	if err != nil || !a.Policy.ApproveDynamicClients || strings.Join(a.Policy.PATApprovalScopes, " ") != "write" {
 		t.Fatalf("API after the form = policy %+v, %v; want the approval settings", a.Policy, err)
@@ -33,7 +34,13 @@ func TestConsoleApprovals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPage(t, "approvals", admin.get("/admin/approvals"), 200, "deploys", "pete", "Gated: write", `action="/admin/approvals/`+tok.Token.ID+`"`)
+	reg, err := s.OAuth.Register(ctx, "", "192.0.2.1", oauth.Registration{ClientName: "Gated sync",
+		GrantTypes: []string{oauth.GrantClientCredentials}, APIScopes: map[string][]string{apiID: {"read"}}})
+	if err != nil || reg.Approval == nil {
+		t.Fatalf("Register = %+v, %v; want it pending", reg.Approval, err)
+	}
+	wantPage(t, "approvals", admin.get("/admin/approvals"), 200, "deploys", "pete", "Gated: write", `action="/admin/approvals/`+tok.Token.ID+`"`,
+		"Gated sync", "OAuth client", "self-registered", "Gated: read", `action="/admin/approvals/`+reg.ClientID+`"`)
 
 	other := newAgent(t, s.URL)
 	other.signIn("pete", alicePW, "/account")
@@ -54,5 +61,13 @@ func TestConsoleApprovals(t *testing.T) {
 		t.Fatalf("approve = %d to %q\n%s", p.status, p.header.Get("Location"), p.body)
 	}
 	wantPage(t, "approved list", admin.get("/admin/approvals?show=approved"), 200, "deploys", "CI only")
+	wantPage(t, "client page", admin.get("/admin/clients/"+reg.ClientID), 200, "Waiting for an administrator's approval")
+	p = admin.post("/admin/approvals/"+reg.ClientID, url.Values{"decision": {"deny"}, "reason": {"unknown vendor"}})
+	if p.status != 303 || p.header.Get("Location") != "/admin/approvals?notice=denied" {
+		t.Fatalf("deny the client = %d to %q\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	if c, err := s.Client.GetClient(ctx, reg.ClientID); err != nil || c.Approval == nil || c.Approval.State != api.ApprovalDenied {
+		t.Errorf("client after the denial = %+v, %v; want denied", c, err)
+	}
 	wantPage(t, "decide again", admin.post("/admin/approvals/"+tok.Token.ID, url.Values{"decision": {"deny"}, "reason": {"no"}}), 409, "decided already")
 }
