@@ -30,6 +30,12 @@ func (s *Site) admin(h visitorHandler) http.HandlerFunc {
 	})
 }
 
+// adminHome answers /admin/, the admin console's address, with its
+// first page, the users.
+func (s *Site) adminHome(w http.ResponseWriter, r *http.Request, _ visitor) {
+	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+}
+
 var errNotAdmin = &publicError{http.StatusForbidden, "This page is for administrators."}
 
 // actor is who the audit log names for a change made on a page.

@@ -74,6 +74,9 @@ func (s *Site) routes() *http.ServeMux {
 		mux.HandleFunc("POST /account/tokens/families/{id}/revoke", s.signedIn(s.revokeFamily))
 	}
 
+	// /admin/ is the console's address in the docs: its first page.
+	mux.HandleFunc("GET /admin", s.admin(s.adminHome))
+	mux.HandleFunc("GET /admin/{$}", s.admin(s.adminHome))
 	mux.HandleFunc("GET /admin/users", s.admin(s.listUsers))
 	mux.HandleFunc("GET /admin/users/new", s.admin(s.newUserForm))
 	mux.HandleFunc("POST /admin/users", s.admin(s.createUser))
