@@ -43,6 +43,15 @@ type tokenRow struct {
 	// State is "active", "pending" (awaiting an administrator's
 	// approval), "expired", "denied" (by an administrator) or "revoked".
 	State string
+	// Why says why tokend revoked it, when not at its owner's request
+	// and not by an approval's denial (which the approval shows): a
+	// sentence of revokedWhy, else "".
+	Why string
+}
+
+// revokedWhy says, by api.Token.RevokedReason, why a token was revoked.
+var revokedWhy = map[string]string{
+	api.RevokedLeaked: "it was found in public and reported as leaked",
 }
 
 // Usable reports whether the token's owner may still revoke it: it is
@@ -133,7 +142,7 @@ func (s *Site) tokenRow(t api.Token, a store.API, lastIP string, now time.Time) 
 	case t.Approval != nil && t.Approval.State == api.ApprovalDenied:
 		row.State = "denied"
 	case t.RevokedAt != nil:
-		row.State = "revoked"
+		row.State, row.Why = "revoked", revokedWhy[t.RevokedReason]
 	case t.ExpiresAt != nil && !t.ExpiresAt.After(now):
 		row.State = "expired"
 	case t.Approval != nil && t.Approval.State == api.ApprovalPending:

@@ -325,3 +325,45 @@ func meJSON(t *testing.T, s *servertest.Server, h http.Header, path string, out 
 		t.Fatal(err)
 	}
 }
+
+// TestMyTokensLeakedWhy: a token revoked by a leaked-token report says
+// why on its owner's list and detail page; one the owner revoked does
+// not.
+func TestMyTokensLeakedWhy(t *testing.T) {
+	s := servertest.New(t)
+	a := paymentsAPI(t, s)
+	rosa := newUser(t, s, "rosa", alicePW, false)
+	h := sessionHeader(t, s, "rosa")
+	mk := func(name string) (string, string) {
+		k, secret, err := s.Keys.CreatePAT(t.Context(), audit.System, rosa.ID, api.CreateTokenRequest{APIID: a.ID, Name: name,
+			Scopes: []string{"read"}, TTL: ptr(api.Duration(24 * time.Hour))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.ID, secret
+	}
+	leakedID, leaked := mk("pasted")
+	mineID, _ := mk("mine")
+	resp, err := http.Post(s.URL+"/v1/leaked-tokens", "application/json",
+		strings.NewReader(`{"token":"`+leaked+`","url":"https://gist.example/1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("leak report = %d", resp.StatusCode)
+	}
+	if p := post(t, s.URL, "/account/tokens/"+mineID+"/revoke", nil, h); p.status != http.StatusSeeOther {
+		t.Fatalf("revoke = %d", p.status)
+	}
+	why := "revoked because it was found in public and reported as leaked"
+	list := getAs(t, s, h, "/account/tokens")
+	wantPage(t, "list", list, 200, why)
+	if strings.Count(list.body, "revoked because") != 1 {
+		t.Errorf("the list gives a reason for the token its owner revoked:\n%s", list.body)
+	}
+	wantPage(t, "leaked token's page", getAs(t, s, h, "/account/tokens/"+leakedID), 200, why)
+	if p := getAs(t, s, h, "/account/tokens/"+mineID); strings.Contains(p.body, "revoked because") {
+		t.Error("the page of the token its owner revoked gives a reason")
+	}
+}
