@@ -1,24 +1,28 @@
-// Command adminlist measures the admin console's list of personal access
-// tokens (/admin/tokens) over a store holding many of them: it seeds
-// -pats tokens of -users people over two APIs into a SQLite store (with
-// expiries and last uses spread over a year), serves the real pages
-// (package web) on 127.0.0.1 with an admin's session, and prints the
-// latency of each list page, the first and one deep in the list, for
-// every filter, beside a bare net/http handler answering a page of the
-// same size over the same client.
+// Command adminlist measures the admin console's lists of personal access
+// tokens (/admin/tokens) and of OAuth grants (/admin/grants) over a store
+// holding many of them: it seeds -pats tokens of -users people over two
+// APIs into a SQLite store (with expiries and last uses spread over a
+// year) and -grants grants of those people to as many clients as that
+// takes, serves the real pages (package web) on 127.0.0.1 with an
+// admin's session, and prints the latency of each list page, the first
+// and one deep in the list, for every filter, beside a bare net/http
+// handler answering a page of the same size over the same client.
 //
-//	go run ./bench/adminlist [-pats 100000] [-users 1000] [-n 50]
+//	go run ./bench/adminlist [-pats 100000] [-grants 100000] [-users 1000] [-n 50]
 package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -33,21 +37,28 @@ import (
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/ids"
+	"github.com/tokend/tokend/internal/oauth"
+	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/user"
+	"github.com/tokend/tokend/internal/verify"
 	"github.com/tokend/tokend/internal/web"
 )
 
 type options struct {
-	pats, users, n int
+	pats, grants, users, n int
 }
 
 func main() {
 	var o options
 	flag.IntVar(&o.pats, "pats", 100_000, "personal access tokens to seed")
+	flag.IntVar(&o.grants, "grants", -1, "OAuth grants to seed (default: as many as -pats)")
 	flag.IntVar(&o.users, "users", 1000, "people holding them")
 	flag.IntVar(&o.n, "n", 50, "requests measured per page, after 3 to warm")
 	flag.Parse()
+	if o.grants < 0 {
+		o.grants = o.pats
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "adminlist:", err)
 		os.Exit(1)
@@ -61,6 +72,10 @@ type site struct {
 	users *user.Service
 	pages *web.Site
 }
+
+// page is one list page the benchmark measures: path "" is the next
+// page of the page before it.
+type page struct{ name, path string }
 
 func run(o options) error {
 	ctx := context.Background()
@@ -86,13 +101,18 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	grants, err := s.seedGrants(ctx, apis, owners, o.grants)
+	if err != nil {
+		return err
+	}
 	srv := httptest.NewServer(s.pages)
 	defer srv.Close()
-	deep := ids[len(ids)*9/10] // a cursor nine tenths into the list
-	pages := []struct{ name, path string }{
+	deep := ids[len(ids)*9/10]                        // a cursor nine tenths into the list
+	one := fmt.Sprintf("person%04d", o.users*42/1000) // person0042 of 1,000
+	pages := []page{
 		{"every token, first page", "/admin/tokens"},
 		{"every token, deep page", "/admin/tokens?after=" + deep},
-		{"one user's tokens", fmt.Sprintf("/admin/tokens?user=person%04d", o.users*42/1000)}, // person0042 of 1,000
+		{"one user's tokens", "/admin/tokens?user=" + one},
 		{"one API's tokens", "/admin/tokens?api=" + apis[1]},
 		{"one API's tokens, deep page", "/admin/tokens?api=" + apis[1] + "&after=" + deep},
 		{"expiring within 7 days", "/admin/tokens?show=expiring"},
@@ -100,24 +120,40 @@ func run(o options) error {
 		{"unused for 90 days, second page", ""},
 		{"active", "/admin/tokens?show=active&after=" + deep},
 	}
+	if len(grants) > 0 {
+		g := grants[len(grants)*9/10]
+		gdeep := url.QueryEscape(g.UserID + "." + g.ClientID)
+		pages = append(pages,
+			page{"every grant, first page", "/admin/grants"},
+			page{"every grant, deep page", "/admin/grants?after=" + gdeep},
+			page{"one user's grants", "/admin/grants?user=" + one},
+			page{"one app's grants", "/admin/grants?client=" + url.QueryEscape(g.ClientID)},
+			page{"one API's grants", "/admin/grants?api=" + apis[1]},
+			page{"one API's grants, deep page", "/admin/grants?api=" + apis[1] + "&after=" + gdeep},
+			page{"grants unused for 90 days", "/admin/grants?show=unused"},
+			page{"grants unused, second page", ""},
+		)
+	}
 	client := &http.Client{}
-	fmt.Printf("adminlist: %d personal access tokens of %d people over 2 APIs in SQLite; the pages (package web) and this client share the machine's %d cores; %d requests per page after 3 to warm\n",
-		o.pats, o.users, runtime.NumCPU(), o.n)
+	fmt.Printf("adminlist: %d personal access tokens and %d grants of %d people over 2 APIs in SQLite; the pages (package web) and this client share the machine's %d cores; %d requests per page after 3 to warm\n",
+		o.pats, len(grants), o.users, runtime.NumCPU(), o.n)
 	fmt.Printf("%-34s %9s %9s %9s %7s\n", "page", "p50 ms", "p99 ms", "max ms", "rows")
 	var size int
+	prev := ""
 	for _, p := range pages {
 		if p.path == "" {
-			// the second page of the last time-ordered list: its link
+			// the second page of the time-ordered list before: its link
 			// carries a cursor of time and id.
-			p.path = nextLink(client, srv.URL+"/admin/tokens?show=unused", cookie)
+			p.path = nextLink(client, srv.URL+prev, cookie, prev)
 		}
+		prev = p.path
 		st, body, err := measure(client, srv.URL+p.path, cookie, o.n)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
 		size = max(size, len(body))
-		fmt.Printf("%-34s %9.2f %9.2f %9.2f %7d\n", p.name, ms(st[len(st)/2]), ms(st[len(st)*99/100]), ms(st[len(st)-1]),
-			bytes.Count(body, []byte(`name="id"`)))
+		rows := bytes.Count(body, []byte(`name="id"`)) + bytes.Count(body, []byte(`name="grant"`))
+		fmt.Printf("%-34s %9.2f %9.2f %9.2f %7d\n", p.name, ms(st[len(st)/2]), ms(st[len(st)*99/100]), ms(st[len(st)-1]), rows)
 	}
 	bare := httptest.NewServer(bareHandler(size))
 	defer bare.Close()
@@ -140,7 +176,19 @@ func open(ctx context.Context, dir string) (*site, error) {
 		return nil, err
 	}
 	s.users = user.New(user.Config{DB: db, MFA: user.MFAOff, Params: user.Params{Time: 1, Memory: 64, Threads: 1}})
-	s.pages, err = web.New(web.Config{Users: s.users, Keys: s.keys, Audit: audit.NewLog(db), Logger: log})
+	// The grant list needs the authorization server, for the clients'
+	// names: with its signing key and verification engine.
+	const issuer = "http://127.0.0.1"
+	sg, err := signer.New(ctx, signer.Config{DB: db, KEK: make([]byte, signer.KEKSize), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	engine := verify.New(verify.Config{DB: db, Logger: log, JWT: &verify.JWTConfig{Signer: sg, Issuer: issuer}})
+	o, err := oauth.New(oauth.Config{DB: db, Signer: sg, Verifier: engine, Issuer: issuer, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	s.pages, err = web.New(web.Config{Users: s.users, Keys: s.keys, OAuth: o, Audit: audit.NewLog(db), Logger: log})
 	return s, err
 }
 
@@ -234,6 +282,75 @@ func (s *site) seedOne(ctx context.Context, apiID, owner string, i int, now time
 	return k.ID, s.db.CreateKey(ctx, k, sec, ev)
 }
 
+// seedGrants writes total grants through store.SaveGrant (one
+// transaction each, as consent writes them) from parallel goroutines:
+// grant i is of owner i mod len(owners) to client i / len(owners) (as
+// many clients as that takes), for API i mod 2, last used within a year.
+// It returns them in the list's order, by user and client.
+func (s *site) seedGrants(ctx context.Context, apis, owners []string, total int) ([]store.Grant, error) {
+	if total == 0 {
+		return nil, nil
+	}
+	start, now := time.Now(), time.Now().UTC().Truncate(time.Microsecond)
+	clients := make([]string, (total+len(owners)-1)/len(owners))
+	for i := range clients {
+		c := store.Client{ID: ids.New("cli", now), Name: fmt.Sprintf("app %04d", i), GrantTypes: []string{"authorization_code", "refresh_token"},
+			APIScopes: map[string][]string{apis[0]: {"read"}, apis[1]: {"read"}}, AccessTokenTTL: time.Hour, RefreshTokenTTL: 24 * time.Hour,
+			TokenFormat: "jwt", AuthMethod: "none", RedirectURIs: []string{"http://127.0.0.1/cb"}, CreatedAt: now, UpdatedAt: now}
+		ev := store.Event{Time: now, Actor: "bench-seed", Action: "client.create", TargetType: "client", TargetID: c.ID}
+		if err := s.db.CreateClient(ctx, c, ev); err != nil {
+			return nil, err
+		}
+		clients[i] = c.ID
+	}
+	out := make([]store.Grant, total)
+	err := parallel(total, func(i int) error {
+		day := 24 * time.Hour
+		g := store.Grant{UserID: owners[i%len(owners)], ClientID: clients[i/len(owners)], Scopes: []string{"openid", "read"},
+			APIIDs: []string{apis[i%2]}, CreatedAt: now.Add(-time.Duration(i%400) * day), LastUsedAt: now.Add(-time.Duration(i%365) * day)}
+		out[i] = g
+		ev := store.Event{Time: now, Actor: g.UserID, Action: "grant.create", TargetType: "client", TargetID: g.ClientID}
+		return s.db.SaveGrant(ctx, g, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	el := time.Since(start)
+	fmt.Printf("seeded %d grants to %d clients in %s (%.0f/s)\n", total, len(clients), el.Round(time.Millisecond), float64(total)/el.Seconds())
+	slices.SortFunc(out, func(a, b store.Grant) int {
+		return cmp.Or(cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.ClientID, b.ClientID))
+	})
+	return out, nil
+}
+
+// parallel runs do(0) … do(total-1) from 4 goroutines per core and
+// returns the first error.
+func parallel(total int, do func(i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 1)
+	for range 4 * runtime.NumCPU() {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < total; i = int(next.Add(1) - 1) {
+				if err := do(i); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
 // measure GETs url n times after 3 to warm and returns the latencies,
 // sorted, and the last body.
 func measure(c *http.Client, url string, cookie *http.Cookie, n int) ([]time.Duration, []byte, error) {
@@ -267,18 +384,19 @@ func measure(c *http.Client, url string, cookie *http.Cookie, n int) ([]time.Dur
 	return st, body, nil
 }
 
-// nextLink is the "Next page" link of the page at url.
-func nextLink(c *http.Client, url string, cookie *http.Cookie) string {
+// nextLink is the "Next page" link of the page at url, or fallback when
+// it has none.
+func nextLink(c *http.Client, url string, cookie *http.Cookie, fallback string) string {
 	_, body, err := measure(c, url, cookie, 1)
 	if err != nil {
-		return "/admin/tokens?show=unused"
+		return fallback
 	}
 	i := bytes.Index(body, []byte(`">Next page`))
 	if i < 0 {
-		return "/admin/tokens?show=unused"
+		return fallback
 	}
 	j := bytes.LastIndex(body[:i], []byte(`href="`))
-	return string(bytes.ReplaceAll(body[j+len(`href="`):i], []byte("&amp;"), []byte("&")))
+	return html.UnescapeString(string(body[j+len(`href="`) : i]))
 }
 
 // bareHandler answers a fixed HTML body of size bytes.
