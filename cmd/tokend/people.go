@@ -22,7 +22,7 @@ func (c *peopleConfig) register(fs *flag.FlagSet) {
 	dur(fs, &c.sessionIdle, "session-idle", user.DefaultSessionIdle, "a browser session unused this long ends")
 	dur(fs, &c.sessionMax, "session-max", user.DefaultSessionMax, "every browser session ends this long after sign-in")
 	str(fs, &c.mfaRequired, "mfa-required", string(user.MFAAdmins), "who must give a second factor at sign-in: admins, everyone or off")
-	dur(fs, &c.directoryCheck, "ldap-check-interval", user.DefaultDirectoryCheck, "how often the directory is asked about the people tokend got from it, ending the sessions of those disabled or removed there")
+	dur(fs, &c.directoryCheck, "ldap-check-interval", user.DefaultDirectoryCheck, "how often the directory is asked about the people tokend got from it, disabling here those disabled or removed there (and enabling them again when the directory does)")
 }
 
 // check validates the flags before anything starts.

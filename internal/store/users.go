@@ -12,13 +12,17 @@ import (
 // case. PasswordHash is the encoded argon2id hash, empty while the user
 // has no password; it is a hash, never a password.
 type User struct {
-	ID                string
-	Username          string
-	Email             string
-	DisplayName       string
-	Groups            []string
-	Admin             bool
-	Enabled           bool
+	ID          string
+	Username    string
+	Email       string
+	DisplayName string
+	Groups      []string
+	Admin       bool
+	Enabled     bool
+	// DirectoryDisabled says the directory disabled or dropped the person
+	// (Enabled is then false): the directory check enables them again
+	// once the directory does. An admin's enable or disable clears it.
+	DirectoryDisabled bool
 	Source            string
 	PasswordHash      string
 	PasswordChangedAt time.Time
@@ -52,7 +56,7 @@ type PasswordLink struct {
 }
 
 const userCols = `u.id, u.username, u.email, u.display_name, u.groups, u.admin, u.enabled, u.source,
-	u.password_hash, u.password_changed_at, u.created_at, u.updated_at`
+	u.password_hash, u.password_changed_at, u.created_at, u.updated_at, u.directory_disabled`
 
 func scanUser(s scanner) (User, error) {
 	var u User
@@ -60,7 +64,7 @@ func scanUser(s scanner) (User, error) {
 	var hash sql.NullString
 	var changed, created, updated sql.NullInt64
 	err := s.Scan(&u.ID, &u.Username, &u.Email, &u.DisplayName, &groups, &u.Admin, &u.Enabled, &u.Source,
-		&hash, &changed, &created, &updated)
+		&hash, &changed, &created, &updated, &u.DirectoryDisabled)
 	if err != nil {
 		return User{}, notFound(err)
 	}
@@ -91,7 +95,7 @@ func userArgs(u User) ([]any, error) {
 	}
 	hash := sql.NullString{String: u.PasswordHash, Valid: u.PasswordHash != ""}
 	return []any{u.ID, u.Username, usernameKey(u.Username), u.Email, u.DisplayName, groups, u.Admin, u.Enabled,
-		u.Source, hash, micros(u.PasswordChangedAt), created, updated}, nil
+		u.Source, hash, micros(u.PasswordChangedAt), created, updated, u.DirectoryDisabled}, nil
 }
 
 // usernameKey is the form in which usernames are unique.
@@ -106,8 +110,8 @@ func (db *DB) CreateUser(ctx context.Context, u User, ev Event) error {
 	}
 	err = db.change(ctx, func(tx *sql.Tx, _ *Change) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, username_key, email, display_name,
-			groups, admin, enabled, source, password_hash, password_changed_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, args...)
+			groups, admin, enabled, source, password_hash, password_changed_at, created_at, updated_at, directory_disabled)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, args...)
 		if err != nil {
 			return conflict(err)
 		}
@@ -235,10 +239,10 @@ func updateUser(ctx context.Context, tx *sql.Tx, c *Change, load, id, keep strin
 	if err != nil {
 		return User{}, err
 	}
-	args = append(args[:11], args[12]) // all but created_at
+	args = append(args[:11], args[12:]...) // all but created_at
 	_, err = tx.ExecContext(ctx, `UPDATE users SET username = $2, username_key = $3, email = $4,
 		display_name = $5, groups = $6, admin = $7, enabled = $8, source = $9, password_hash = $10,
-		password_changed_at = $11, updated_at = $12 WHERE id = $1`, args...)
+		password_changed_at = $11, updated_at = $12, directory_disabled = $13 WHERE id = $1`, args...)
 	if err != nil {
 		return User{}, conflict(err)
 	}

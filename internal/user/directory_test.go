@@ -155,6 +155,39 @@ func TestDirectorySignIn(t *testing.T) {
 	if _, err := e.svc.StartSession(ctx, u.ID, []string{"hwk"}, meta); !errors.Is(err, user.ErrDisabled) {
 		t.Errorf("StartSession(alice locked, passkey) = %v, want ErrDisabled", err)
 	}
+	// Both are disabled here for the directory (their tokens stop), and
+	// alice is enabled again by the check after the directory unlocks
+	// her; carol, gone from the directory, stays disabled.
+	for _, name := range []string{"alice", "carol"} {
+		if su, err := e.db.UserByUsername(ctx, name); err != nil || su.Enabled || !su.DirectoryDisabled {
+			t.Errorf("%s after the check = %+v, %v, want disabled for the directory", name, su, err)
+		}
+	}
+	unlock := goldap.NewModifyRequest("uid=alice,"+ldaptest.PeopleBase, nil)
+	unlock.Delete("pwdAccountLockedTime", nil)
+	e.modify(t, unlock)
+	if err := e.svc.CheckDirectory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if su, err := e.db.UserByUsername(ctx, "alice"); err != nil || !su.Enabled || su.DirectoryDisabled {
+		t.Errorf("alice after the directory unlocked her = %+v, %v, want enabled", su, err)
+	}
+	if su, _ := e.db.UserByUsername(ctx, "carol"); su.Enabled {
+		t.Error("carol, gone from the directory, was enabled again")
+	}
+	if _, err := e.svc.SignIn(ctx, "alice", "alice-password-1", meta); err != nil {
+		t.Errorf("SignIn(alice unlocked) = %v", err)
+	}
+	// An admin's disable is not the directory's to undo.
+	if _, err := e.svc.Disable(ctx, audit.System, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.CheckDirectory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if su, _ := e.db.UserByID(ctx, u.ID); su.Enabled {
+		t.Error("the directory check enabled a person an admin disabled")
+	}
 }
 
 // TestDirectoryDown: a directory that does not answer is ErrUnavailable

@@ -93,7 +93,8 @@ func patch(u *store.User, req api.UpdateUserRequest) {
 		u.Admin = *req.Admin
 	}
 	if req.Enabled != nil {
-		u.Enabled = *req.Enabled
+		// An admin's decision replaces the directory's.
+		u.Enabled, u.DirectoryDisabled = *req.Enabled, false
 	}
 }
 

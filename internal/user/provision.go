@@ -3,6 +3,7 @@ package user
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -66,12 +67,16 @@ func (s *Service) provision(ctx context.Context, e Entry) (store.User, error) {
 	case cur.Source != api.UserSourceLDAP:
 		s.log.WarnContext(ctx, "directory user shadowed by a local user", "user", cur.ID)
 		return store.User{}, ErrInvalidCredentials
-	case cur.Username == e.Username && cur.Email == email && cur.DisplayName == name && slices.Equal(cur.Groups, groups):
+	case cur.Username == e.Username && cur.Email == email && cur.DisplayName == name && slices.Equal(cur.Groups, groups) &&
+		!cur.DirectoryDisabled:
 		return cur, nil
 	}
 	return s.db.UpdateUser(ctx, cur.ID, func(u *store.User) (store.Event, error) {
 		before := *u
 		u.Username, u.Email, u.DisplayName, u.Groups, u.UpdatedAt = e.Username, email, name, groups, s.clock()
+		if u.DirectoryDisabled { // the directory enabled them again
+			u.Enabled, u.DirectoryDisabled = true, false
+		}
 		return userEvent(directory, u.UpdatedAt, "user.directory_update", &before, u)
 	})
 }
@@ -108,36 +113,58 @@ func entryProfile(e Entry) (groups []string, email, name string, err error) {
 	return groups, email, name, err
 }
 
-// endDirectorySessions ends the sessions of the local copy of username,
-// if there is one from the directory.
+// endDirectorySessions disables, for the directory, the local copy of
+// username, if there is one from the directory and it is enabled: that
+// ends their sessions and stops their personal access tokens and apps at
+// once, on every node. It is marked DirectoryDisabled, so that the
+// directory check (or a sign-in the directory accepts) enables them
+// again once the directory does.
 func (s *Service) endDirectorySessions(ctx context.Context, username, why string) {
 	if username == "" {
 		return
 	}
 	u, err := s.db.UserByUsername(ctx, username)
-	if err != nil || u.Source != api.UserSourceLDAP {
+	if err != nil || u.Source != api.UserSourceLDAP || !u.Enabled {
 		return
 	}
-	ev, err := audit.Change(directory, s.clock(), "session.end_all", "user", u.ID, nil, map[string]any{"reason": why})
+	_, err = s.db.UpdateUser(ctx, u.ID, func(u *store.User) (store.Event, error) {
+		before := *u
+		u.Enabled, u.DirectoryDisabled, u.UpdatedAt = false, true, s.clock()
+		ev, err := userEvent(directory, u.UpdatedAt, "user.directory_disable", &before, u)
+		if err == nil {
+			ev.After = fmt.Appendf(ev.After[:len(ev.After)-1], `,"reason":%q}`, why)
+		}
+		return ev, err
+	})
 	if err != nil {
+		s.log.ErrorContext(ctx, "disable a directory user", "user", u.ID, "err", err)
 		return
 	}
-	if n, err := s.db.DeleteUserSessions(ctx, u.ID, "", ev); err != nil {
-		s.log.ErrorContext(ctx, "end sessions of a directory user", "user", u.ID, "err", err)
-	} else if n > 0 {
-		s.log.InfoContext(ctx, "ended sessions of a directory user", "user", u.ID, "sessions", n, "reason", why)
-	}
+	s.log.InfoContext(ctx, "disabled a directory user", "user", u.ID, "reason", why)
 }
 
-// CheckDirectory asks the directory about every enabled user tokend got
-// from it, ends the sessions of those it disabled or no longer knows,
-// and brings the others' profiles up to date. A directory that does not
-// answer stops the round (ErrUnavailable); nothing is ended for it.
+// CheckDirectory asks the directory about every user tokend got from it
+// that is enabled, or that the directory disabled: it disables those the
+// directory disabled or no longer knows (endDirectorySessions), brings
+// the others' profiles up to date, and enables again those it had
+// disabled for the directory and the directory enabled since. A
+// directory that does not answer stops the round (ErrUnavailable);
+// nothing changes for it.
 func (s *Service) CheckDirectory(ctx context.Context) error {
 	if s.directory == nil {
 		return nil
 	}
-	on := true
+	for _, on := range []bool{true, false} {
+		if err := s.checkDirectoryUsers(ctx, on); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkDirectoryUsers checks the users from the directory that are
+// enabled (on) or that the directory disabled.
+func (s *Service) checkDirectoryUsers(ctx context.Context, on bool) error {
 	f := store.UserFilter{Source: api.UserSourceLDAP, Enabled: &on, Limit: 200}
 	for {
 		us, err := s.db.ListUsers(ctx, f)
@@ -145,6 +172,9 @@ func (s *Service) CheckDirectory(ctx context.Context) error {
 			return err
 		}
 		for _, u := range us {
+			if !on && !u.DirectoryDisabled {
+				continue // an admin disabled them: the directory cannot enable them
+			}
 			if err := s.checkDirectoryUser(ctx, u); err != nil {
 				return err
 			}

@@ -17,8 +17,9 @@ import (
 
 // TestPATFollowsDirectoryGroups: the personal access token of a person
 // from the directory (a real slapd) stops working as soon as the
-// directory check finds they left the group that granted its scope, and
-// works again once they are back, without anyone touching the token.
+// directory check finds they left the group that granted its scope, or
+// that the directory locked them, and works again once they are back,
+// without anyone touching the token.
 func TestPATFollowsDirectoryGroups(t *testing.T) {
 	lds := ldaptest.Start(t)
 	dir, err := ldap.New(ldap.Config{URL: lds.URL, CAFile: lds.CAFile, BindDN: ldaptest.SearchDN, BindPassword: ldaptest.SearchPassword,
@@ -72,5 +73,26 @@ func TestPATFollowsDirectoryGroups(t *testing.T) {
 	membership("delete", "alice")
 	verify(api.CodeDisabled)
 	membership("add", "alice")
+	verify(api.CodeValid)
+	// Locked in the directory: the token stops at the next check, and
+	// works again at the check after the unlock.
+	lock := func(op string) {
+		t.Helper()
+		ldif := "dn: uid=alice," + ldaptest.PeopleBase + "\nchangetype: modify\n" + op + ": pwdAccountLockedTime\n"
+		if op == "add" {
+			ldif += "pwdAccountLockedTime: 000001010000Z\n"
+		}
+		cmd := exec.Command("ldapmodify", "-x", "-H", lds.URL, "-D", ldaptest.RootDN, "-w", ldaptest.RootPassword)
+		cmd.Stdin = strings.NewReader(ldif)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ldapmodify (%s lock): %v\n%s", op, err, out)
+		}
+		if err := s.Users.CheckDirectory(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lock("add")
+	verify(api.CodeDisabled)
+	lock("delete")
 	verify(api.CodeValid)
 }
