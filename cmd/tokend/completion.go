@@ -57,7 +57,7 @@ func commandTree() []cmdNode {
 		{name: "gateway", flags: helpFlags("gateway")},
 		{name: "admin-key", subs: []cmdNode{{name: "create", flags: helpFlags("admin-key", "create")}}},
 	}
-	for _, g := range []string{"apis", "keys", "clients", "users", "signing-keys", "login", "me", "pat", "approvals"} {
+	for _, g := range []string{"apis", "keys", "clients", "users", "signing-keys", "webhooks", "login", "me", "pat", "approvals"} {
 		if groups()[g] == nil {
 			top = append(top, cmdNode{name: g, flags: helpFlags(g)})
 			continue

@@ -29,6 +29,7 @@ Usage:
   tokend apis <command> [flags]     manage APIs        (create, list, show, update, delete)
   tokend keys <command> [flags]     manage API keys    (create, list, show, update, rotate, revoke, verify)
   tokend signing-keys <command>     JWT signing keys   (list, rotate)
+  tokend webhooks <command> [flags] event webhooks     (create, list, show, rotate-secret, delete, deliveries)
   tokend clients <command> [flags]  OAuth clients      (create, list, show, update, rotate-secret, delete)
   tokend users <command> [flags]    people             (create, list, show, update, disable, delete, password-link)
   tokend login --server URL         sign yourself in through the device flow (no admin key)
@@ -51,13 +52,14 @@ func groups() map[string][]command {
 		"clients":      clientCommands(),
 		"users":        userCommands(),
 		"signing-keys": signingKeyCommands(),
+		"webhooks":     webhookCommands(),
 		"pat":          patCommands(),
 		"approvals":    approvalCommands(),
 	}
 }
 
 // topCommands are the first words tokend knows, for "did you mean".
-var topCommands = []string{"serve", "gateway", "admin-key", "apis", "keys", "clients", "users", "signing-keys", "login", "me", "pat",
+var topCommands = []string{"serve", "gateway", "admin-key", "apis", "keys", "clients", "users", "signing-keys", "webhooks", "login", "me", "pat",
 	"approvals", "completion", "version", "help"}
 
 // run is the whole program; main only adds the process around it, so the
@@ -80,7 +82,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runLogin(ctx, args[1:], c)
 	case "me":
 		err = runMe(ctx, args[1:], c)
-	case "apis", "keys", "clients", "users", "signing-keys", "pat", "approvals":
+	case "apis", "keys", "clients", "users", "signing-keys", "webhooks", "pat", "approvals":
 		err = dispatch(ctx, name, groups()[name], c, args[1:])
 	case "completion":
 		err = runCompletion(args[1:], c)
