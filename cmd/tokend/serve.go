@@ -343,7 +343,7 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 func newPages(cfg serveConfig, p *parts, log *slog.Logger) (*web.Site, error) {
 	secure := cfg.tlsCert != "" || strings.HasPrefix(cfg.signing.issuerURL(cfg), "https://")
 	return web.New(web.Config{Users: p.users, OAuth: p.oauth, Keys: p.keys, Signer: p.signer, Audit: audit.NewLog(p.db), Approvals: approval.New(p.db, nil),
-		Secure: secure, TrustedProxies: cfg.trustedProxies, Logger: log})
+		Webhooks: p.webhooks, Secure: secure, TrustedProxies: cfg.trustedProxies, Logger: log})
 }
 
 func (n *node) serve(ln net.Listener, cfg serveConfig) error {

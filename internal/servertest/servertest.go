@@ -184,19 +184,19 @@ func Start(t testing.TB, o Options) *Server {
 	if err := s.OAuth.EnsureCLIClient(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// Fast argon2id parameters: the harness tests behaviour, not cost.
-	s.Users = user.New(user.Config{DB: db, Now: s.Clock.Now, Params: user.Params{Time: 1, Memory: 64, Threads: 1},
-		MFA: o.MFA, Directory: o.Directory, PublicURL: s.LocalhostURL, KEK: make([]byte, signer.KEKSize)})
-	if s.Pages, err = web.New(web.Config{Users: s.Users, OAuth: s.OAuth, Keys: s.Keys, Signer: s.Signer,
-		Audit: audit.NewLog(db), Approvals: approval.New(db, s.Clock.Now), Logger: log, Now: s.Clock.Now}); err != nil {
-		t.Fatal(err)
-	}
 	wc := o.Webhooks
 	wc.DB, wc.KEK, wc.Logger = db, make([]byte, signer.KEKSize), log
 	if wc.Sender == nil {
 		wc.Sender = fetch.New(fetch.Config{})
 	}
 	s.Webhooks = webhook.New(wc)
+	// Fast argon2id parameters: the harness tests behaviour, not cost.
+	s.Users = user.New(user.Config{DB: db, Now: s.Clock.Now, Params: user.Params{Time: 1, Memory: 64, Threads: 1},
+		MFA: o.MFA, Directory: o.Directory, PublicURL: s.LocalhostURL, KEK: make([]byte, signer.KEKSize)})
+	if s.Pages, err = web.New(web.Config{Users: s.Users, OAuth: s.OAuth, Keys: s.Keys, Signer: s.Signer,
+		Audit: audit.NewLog(db), Approvals: approval.New(db, s.Clock.Now), Webhooks: s.Webhooks, Logger: log, Now: s.Clock.Now}); err != nil {
+		t.Fatal(err)
+	}
 	h := server.New(server.Config{DB: db, Keys: s.Keys, Engine: s.Engine, Signer: s.Signer, OAuth: s.OAuth, Users: s.Users,
 		Webhooks: s.Webhooks, Gatherer: reg, Pages: s.Pages, Logger: log, Now: s.Clock.Now, TrustedProxies: o.TrustedProxies})
 	s.API = h

@@ -71,6 +71,7 @@ type a11yEnv struct {
 	anon, pending, enrol, admin, person *browser
 	// ids of things the admin pages show.
 	link, userID, apiID, keyID, clientID, patID string
+	webhookID                                   string
 	consentURL                                  string
 }
 
@@ -171,6 +172,23 @@ var a11yPages = []struct {
 	{"admin approvals decided", "admin", visit("/admin/approvals?show=approved", "main h1")},
 	{"admin signing keys", "admin", visit("/admin/signing-keys", "table")},
 	{"admin audit", "admin", visit("/admin/audit", "table")},
+	{"admin webhooks", "admin", visit("/admin/webhooks", "table")},
+	{"admin new webhook", "admin", visit("/admin/webhooks/new", "#url")},
+	{"admin new webhook refused", "admin", func(e *a11yEnv, b *browser, base string) {
+		visit("/admin/webhooks/new", "#url")(e, b, base)
+		b.submit([][2]string{{"#url", "https://127.0.0.1/hook"}}, "main form button[type=submit]", "#form-error")
+	}},
+	{"admin webhook secret", "admin", func(e *a11yEnv, b *browser, base string) {
+		visit("/admin/webhooks/new", "#url")(e, b, base)
+		b.do(chromedp.Click(chromedp.CSS(`input[value="key.create"]`), chromedp.NodeVisible))
+		b.submit([][2]string{{"#url", "https://203.0.114.9/a11y"}}, "main form button[type=submit]", "#secret")
+	}},
+	{"admin webhook", "admin", func(e *a11yEnv, b *browser, base string) {
+		visit("/admin/webhooks/"+e.webhookID, "#details")(e, b, base)
+	}},
+	{"admin webhook deliveries", "admin", func(e *a11yEnv, b *browser, base string) {
+		visit("/admin/webhooks/"+e.webhookID+"/deliveries", "table")(e, b, base)
+	}},
 	{"refused (403)", "person", visit("/admin/users", "main h1")},
 }
 
@@ -210,6 +228,14 @@ func newA11yEnv(t *testing.T) *a11yEnv {
 		t.Fatal(err)
 	}
 	e.apiID = a.ID
+	// A public address nobody answers here: the deliverer does not run,
+	// so the key below leaves a pending delivery in the log.
+	wh, err := s.Client.CreateWebhook(ctx, api.CreateWebhookRequest{URL: "https://203.0.114.9/hook", Events: []string{"key.create"},
+		Description: "SIEM"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.webhookID = wh.Webhook.ID
 	k, err := s.Client.CreateKey(ctx, api.CreateKeyRequest{APIID: a.ID, Subject: "svc-wiki", Name: "Wiki sync", Scopes: []string{"read"}})
 	if err != nil {
 		t.Fatal(err)

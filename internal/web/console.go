@@ -32,6 +32,7 @@ const (
 	tabApprovals = "approvals"
 	tabSigning   = "signing"
 	tabAudit     = "audit"
+	tabHooks     = "webhooks"
 )
 
 // consolePageSize is the number of rows a console list page shows.
@@ -71,6 +72,9 @@ func (s *Site) adminTabs() []adminTab {
 	}
 	if s.signer != nil {
 		tabs = append(tabs, adminTab{tabSigning, "/admin/signing-keys", "Signing keys"})
+	}
+	if s.webhooks != nil {
+		tabs = append(tabs, adminTab{tabHooks, "/admin/webhooks", "Webhooks"})
 	}
 	if s.audit != nil {
 		tabs = append(tabs, adminTab{tabAudit, "/admin/audit", "Audit log"})
@@ -188,6 +192,9 @@ type secretView struct {
 	// Back is the page of the item; BackLabel its link's text.
 	Back, BackLabel string
 	Notice          string
+	// Sealed says tokend keeps the secret encrypted, since it must use
+	// it (a webhook's signing secret), rather than only its hash.
+	Sealed bool
 }
 
 func (s *Site) renderSecret(w http.ResponseWriter, r *http.Request, status int, v visitor, tab string, sv secretView) {

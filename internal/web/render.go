@@ -56,6 +56,9 @@ const (
 	pageSigningKeys   = "admin_signing_keys"
 	pageAudit         = "admin_audit"
 	pageApprovals     = "admin_approvals"
+	pageWebhooks      = "admin_webhooks"
+	pageWebhook       = "admin_webhook"
+	pageDeliveries    = "admin_deliveries"
 )
 
 var pageNames = []string{pageError, pageSetPassword, pageSignIn, pageSecondFactor, pageEnrol, pageAccount, pagePassword,
@@ -63,7 +66,7 @@ var pageNames = []string{pageError, pageSetPassword, pageSignIn, pageSecondFacto
 	pageTOTP, pageRecoveryCodes,
 	pageTokens, pageToken, pageNewToken, pageTokenSecret, pageRevokeAll,
 	pageSecret, pageAPIs, pageAPI, pageKeys, pageKey, pageNewKey, pageClients, pageClient, pageAdminTokens, pageAdminGrants,
-	pageSigningKeys, pageAudit, pageApprovals}
+	pageSigningKeys, pageAudit, pageApprovals, pageWebhooks, pageWebhook, pageDeliveries}
 
 // pages holds every page's template: the layout with the page's blocks.
 type pages struct {

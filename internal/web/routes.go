@@ -148,6 +148,15 @@ func (s *Site) consoleRoutes(mux *http.ServeMux) {
 		mux.HandleFunc("GET /admin/signing-keys", s.admin(s.listSigningKeys))
 		mux.HandleFunc("POST /admin/signing-keys/rotate", s.admin(s.rotateSigningKey))
 	}
+	if s.webhooks != nil {
+		mux.HandleFunc("GET /admin/webhooks", s.admin(s.listWebhooks))
+		mux.HandleFunc("GET /admin/webhooks/new", s.admin(s.newWebhookForm))
+		mux.HandleFunc("POST /admin/webhooks", s.admin(s.createWebhook))
+		mux.HandleFunc("GET /admin/webhooks/{id}", s.admin(s.showWebhook))
+		mux.HandleFunc("POST /admin/webhooks/{id}/rotate", s.admin(s.rotateWebhook))
+		mux.HandleFunc("POST /admin/webhooks/{id}/delete", s.admin(s.deleteWebhook))
+		mux.HandleFunc("GET /admin/webhooks/{id}/deliveries", s.admin(s.listDeliveries))
+	}
 	if s.audit != nil {
 		mux.HandleFunc("GET /admin/audit", s.admin(s.listAudit))
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/signer"
 	"github.com/tokend/tokend/internal/user"
+	"github.com/tokend/tokend/internal/webhook"
 )
 
 // Config holds the Site's dependencies.
@@ -37,6 +38,9 @@ type Config struct {
 	// Approvals, when set with Keys, adds the console page of approvals
 	// (admin_approvals.go): tokens and clients held for a decision.
 	Approvals *approval.Service
+	// Webhooks, when set, adds the console pages of event webhooks and
+	// their delivery logs (admin_webhooks.go).
+	Webhooks *webhook.Service
 	// Secure says the pages are served over HTTPS (directly or behind a
 	// TLS-terminating proxy): the session cookie is then Secure and
 	// named with the __Host- prefix, which browsers allow only on
@@ -61,6 +65,7 @@ type Site struct {
 	signer    *signer.Signer
 	audit     *audit.Log
 	approvals *approval.Service
+	webhooks  *webhook.Service
 	secure    bool
 	clientIPs *clientip.Resolver
 	log       *slog.Logger
@@ -82,7 +87,7 @@ func New(cfg Config) (*Site, error) {
 		return nil, err
 	}
 	s := &Site{users: cfg.Users, oauth: cfg.OAuth, keys: cfg.Keys, signer: cfg.Signer,
-		audit: cfg.Audit, approvals: cfg.Approvals, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
+		audit: cfg.Audit, approvals: cfg.Approvals, webhooks: cfg.Webhooks, secure: cfg.Secure, clientIPs: clientip.New(cfg.TrustedProxies),
 		log: cfg.Logger, now: cfg.Now, pages: p, factorPages: factorPages()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
