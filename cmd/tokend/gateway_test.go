@@ -239,7 +239,9 @@ func TestGatewayCommandIdentityAndProxies(t *testing.T) {
 	}
 	base := []string{"gateway", "--tokend", tokend, "--upstream", upstream, "--audience", "orders"}
 	for _, extra := range [][]string{{"--identity-key", junk}, {"--identity-key", filepath.Join(dir, "missing.pem")},
-		{"--identity-key", keyFile, "--identity-ttl", "2h"}, {"--trusted-proxies", "10.0.0.0/99"}} {
+		{"--identity-key", keyFile, "--identity-ttl", "2h"}, {"--trusted-proxies", "10.0.0.0/99"},
+		{"--dpop-nonce-secret-file", junk}, {"--dpop-nonce-secret-file", filepath.Join(dir, "missing")},
+		{"--public-url", "/relative"}, {"--redis", "ftp://not-redis"}} {
 		args := append(slices.Clone(base), extra...)
 		if code := run(t.Context(), args, strings.NewReader(""), io.Discard, io.Discard,
 			func(k string) string { return map[string]string{"TOKEND_TOKEN": vkey}[k] }); code != 2 {
