@@ -71,6 +71,32 @@ func (s *Service) pushedBinding(ctx context.Context, dpopJKT, proof string) (str
 	return p.JKT, nil
 }
 
+// userinfoBinding checks that req presents its token as its binding jkt
+// ("" for none) wants: a bound token only as "Authorization: DPoP" with
+// a proof of its key for this request to the userinfo endpoint (RFC 9449
+// §7), an unbound one only as a bearer token.
+func (s *Service) userinfoBinding(ctx context.Context, req UserinfoRequest, jkt string) error {
+	switch {
+	case jkt == "" && !req.DPoP:
+		return nil
+	case jkt == "":
+		return newError(401, ErrInvalidToken, "the access token is not bound to a DPoP key; send it as Authorization: Bearer")
+	case !req.DPoP:
+		return newError(401, ErrInvalidToken, "the access token is bound to a DPoP key; it cannot be used as a bearer token")
+	}
+	p, err := s.dpop.Check(ctx, req.Proof, dpop.Request{Method: req.Method, URL: s.issuer + UserinfoPath, AccessToken: req.Token})
+	if e, ok := errors.AsType[*dpop.Error](err); ok {
+		return &Error{Code: e.Code, Description: e.Description, Status: 401, DPoPNonce: e.Nonce}
+	}
+	if err != nil {
+		return err
+	}
+	if p.JKT != jkt {
+		return newError(401, ErrInvalidToken, "the DPoP proof is made with another key than the access token is bound to")
+	}
+	return nil
+}
+
 // requireKey checks that a grant bound to the key want (a DPoP-bound
 // refresh token, a code issued for a dpop_jkt) is used with a proof of
 // that key: jkt is the request's, "" without a proof.

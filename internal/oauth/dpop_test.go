@@ -373,9 +373,59 @@ func TestDPoPPushedAuthorizationRequest(t *testing.T) {
 		t.Errorf("token = %q bound to %q, want DPoP bound to %q", tok.TokenType, jwtClaims(t, tok.AccessToken).BoundKey(), key.JKT())
 	}
 
+	e.checkDPoPUserinfo(t, key, other, tok.AccessToken, nonce)
+
 	// dpop_jkt and a proof of the same key agree.
 	a, _ = e.postPAR(t, params("dpop_jkt", key.JKT()), proof(key, "POST", parURL, nonce))
 	if a.Status != 201 {
 		t.Errorf("PAR with dpop_jkt and a proof of its key = %d %v", a.Status, a.Raw)
+	}
+}
+
+// checkDPoPUserinfo: the userinfo endpoint is a protected resource (RFC
+// 9449 §7): the bound token tok is refused as a bearer token, without a
+// proof, with a proof of other, for another URL or replayed, and
+// accepted as DPoP with a proof of key.
+func (e *env) checkDPoPUserinfo(t *testing.T, key, other *dpop.Key, tok, nonce string) {
+	t.Helper()
+	u := e.URL + oauth.UserinfoPath
+	get := func(auth string, proofs ...string) (answer, http.Header) {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", u, nil)
+		req.Header.Set("Authorization", auth)
+		for _, p := range proofs {
+			req.Header.Add("DPoP", p)
+		}
+		var h http.Header
+		a := do(t, req, func(r *http.Response) { h = r.Header })
+		return a, h
+	}
+	proof := func(k *dpop.Key, url string) string {
+		p, err := k.Proof("GET", url, tok, nonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	once := proof(key, u)
+	if a, _ := get("DPoP "+tok, once); a.Status != 200 || a.Raw["sub"] == nil {
+		t.Fatalf("userinfo with DPoP and a proof = %d %v", a.Status, a.Raw)
+	}
+	for _, tt := range []struct {
+		name, auth, proof, code, challenge string
+	}{
+		{"as bearer", "Bearer " + tok, "", "invalid_token", `Bearer realm="tokend", error="invalid_token"`},
+		{"DPoP without a proof", "DPoP " + tok, "", dpop.CodeInvalidProof, `DPoP realm="tokend", error="invalid_dpop_proof"`},
+		{"proof of another key", "DPoP " + tok, proof(other, u), "invalid_token", `Bearer realm="tokend", error="invalid_token"`},
+		{"proof for another URL", "DPoP " + tok, proof(key, e.URL+"/oauth2/token"), dpop.CodeInvalidProof, `DPoP realm="tokend", error="invalid_dpop_proof"`},
+		{"replayed proof", "DPoP " + tok, once, dpop.CodeInvalidProof, `DPoP realm="tokend", error="invalid_dpop_proof"`},
+	} {
+		var proofs []string
+		if tt.proof != "" {
+			proofs = append(proofs, tt.proof)
+		}
+		a, h := get(tt.auth, proofs...)
+		if a.Status != 401 || a.Error != tt.code || !strings.HasPrefix(h.Get("WWW-Authenticate"), tt.challenge) || a.Raw["sub"] != nil {
+			t.Errorf("userinfo %s = %d %s %q; want 401 %s", tt.name, a.Status, a.Error, h.Get("WWW-Authenticate"), tt.code)
+		}
 	}
 }

@@ -35,11 +35,26 @@ type Userinfo struct {
 	UserClaims
 }
 
-// Userinfo answers for the bearer access token token: it must be valid
-// (the verification engine decides, spending nothing), issued to a
-// person, and hold the openid scope. Anything else is invalid_token
-// (401) or insufficient_scope (403), as RFC 6750 §3.1 says.
-func (s *Service) Userinfo(ctx context.Context, token string) (Userinfo, error) {
+// UserinfoRequest is a request to the userinfo endpoint: its access
+// token, and with the DPoP scheme (RFC 9449 §7) the request's DPoP proof
+// and method.
+type UserinfoRequest struct {
+	Token string
+	// DPoP says the token came as "Authorization: DPoP"; Proof is the
+	// request's one DPoP header ("" for none).
+	DPoP   bool
+	Proof  string
+	Method string
+}
+
+// Userinfo answers for the access token of req: it must be valid (the
+// verification engine decides, spending nothing), issued to a person,
+// and hold the openid scope; a token bound to a DPoP key needs the DPoP
+// scheme and a proof of that key for this request. Anything else is
+// invalid_token (401), a DPoP error (401) or insufficient_scope (403), as
+// RFC 6750 §3.1 and RFC 9449 §7.1 say.
+func (s *Service) Userinfo(ctx context.Context, req UserinfoRequest) (Userinfo, error) {
+	token := req.Token
 	bad := newError(401, ErrInvalidToken, "the access token is not valid")
 	if token == "" {
 		return Userinfo{}, newError(401, ErrInvalidToken, "send an access token as Authorization: Bearer <token>")
@@ -55,6 +70,9 @@ func (s *Service) Userinfo(ctx context.Context, token string) (Userinfo, error) 
 	}
 	if !res.Valid() || res.Token == nil || (res.Token.Kind != credential.KindAccessToken && res.Token.Kind != credential.KindJWTAccessToken) {
 		return Userinfo{}, bad
+	}
+	if err := s.userinfoBinding(ctx, req, res.Token.JKT); err != nil {
+		return Userinfo{}, err
 	}
 	u, err := s.db.UserByID(ctx, res.Token.Subject)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !u.Enabled {

@@ -43,6 +43,9 @@ func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
 			h.Set("WWW-Authenticate", `Bearer realm="tokend", error="invalid_token"`)
 		case e.Code == oauth.ErrInsufficientScope:
 			h.Set("WWW-Authenticate", `Bearer realm="tokend", error="insufficient_scope", scope="openid"`)
+		case (e.Code == dpop.CodeInvalidProof || e.Code == dpop.CodeUseNonce) && e.Status == http.StatusUnauthorized:
+			// A resource's DPoP refusal (userinfo), not the token endpoint's 400.
+			h.Set("WWW-Authenticate", `DPoP realm="tokend", error="`+e.Code+`", algs="`+strings.Join(s.oauth.DPoPAlgs(), " ")+`"`)
 		}
 		if e.RetryAfter > 0 {
 			h.Set("Retry-After", strconv.Itoa(int(e.RetryAfter/time.Second)))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/store"
 )
@@ -29,14 +30,25 @@ func (s *Server) deviceAuthorization(ctx context.Context, c oauthCall) (oauth.De
 // userinfo serves GET and POST /oauth2/userinfo (OIDC Core §5.3) for a
 // bearer access token in the Authorization header, the one place RFC
 // 6750 §2.1 allows that tokend accepts (never the query; a form body is
-// not read).
+// not read), or a DPoP-bound one as "Authorization: DPoP" with its proof
+// (RFC 9449 §7).
 func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	if s.oauth == nil {
 		s.oauthFail(w, r, store.ErrNotFound)
 		return
 	}
-	token, _ := bearer(r)
-	u, err := s.oauth.Userinfo(r.Context(), token)
+	req := oauth.UserinfoRequest{Method: r.Method}
+	var ok bool
+	if req.Token, ok = bearer(r); !ok {
+		req.Token, req.DPoP = dpopToken(r)
+	}
+	proof, err := dpopHeader(r)
+	if err != nil && req.DPoP {
+		s.oauthFail(w, r, &oauth.Error{Code: dpop.CodeInvalidProof, Status: http.StatusUnauthorized, Description: "send one DPoP header, not several"})
+		return
+	}
+	req.Proof = proof
+	u, err := s.oauth.Userinfo(r.Context(), req)
 	if err != nil {
 		s.oauthFail(w, r, err)
 		return
