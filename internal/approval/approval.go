@@ -89,7 +89,8 @@ func (s *Service) Get(ctx context.Context, id string) (store.ApprovalItem, error
 
 // Approve approves the pending credential id: a personal access token
 // verifies from then on, a client may get tokens. reason may be empty.
-// It returns store.ErrNotFound, ErrDecided or a *valid.Error.
+// It returns store.ErrNotFound, ErrDecided, apikey.ErrRevoked (a token
+// its owner revoked meanwhile) or a *valid.Error.
 func (s *Service) Approve(ctx context.Context, by audit.Actor, id, reason string) (store.ApprovalItem, error) {
 	if err := checkReason(reason, 0); err != nil {
 		return store.ApprovalItem{}, err
@@ -132,6 +133,9 @@ func (s *Service) decide(ctx context.Context, by audit.Actor, id string, decisio
 		k, err := s.db.UpdateKey(ctx, id, func(k *store.Key) (store.Event, error) {
 			if k.Approval.State != store.ApprovalPending {
 				return store.Event{}, ErrDecided
+			}
+			if !k.RevokedAt.IsZero() {
+				return store.Event{}, apikey.ErrRevoked // withdrawn by its owner
 			}
 			k.Approval, k.UpdatedAt = decision, now
 			if decision.State == store.ApprovalDenied && k.RevokedAt.IsZero() {

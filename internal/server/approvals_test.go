@@ -138,6 +138,17 @@ func TestApprovalDenied(t *testing.T) {
 	if _, err := f.Client.RegenerateToken(ctx, c.Token.ID, api.RegenerateTokenRequest{}); problemCode(err) != api.ErrConflict {
 		t.Errorf("RegenerateToken(denied) = %v, want 409", err)
 	}
+	// A pending token its owner withdrew cannot be approved.
+	w := f.pat(t, f.alice.ID, api.CreateTokenRequest{Scopes: []string{"write"}})
+	if _, err := f.Client.RevokeToken(ctx, w.Token.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Client.Approve(ctx, w.Token.ID, ""); problemCode(err) != api.ErrConflict {
+		t.Errorf("Approve(revoked while pending) = %v, want 409", err)
+	}
+	if code := f.code(t, w.Secret); code != api.CodeRevoked {
+		t.Errorf("verify(revoked while pending) = %s, want REVOKED", code)
+	}
 	want := []string{"pat.create", "approval.requested", "approval.denied"}
 	if got := f.auditActions(t, c.Token.ID); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("audit of the token = %v, want %v", got, want)

@@ -63,7 +63,8 @@ type ApprovalFilter struct {
 }
 
 // ListApprovals returns up to f.Limit personal access tokens and clients
-// whose approval is in f.State, oldest first (ties in id order). Each
+// whose approval is in f.State, oldest first (ties in id order); pending
+// tokens their owners revoked are left out. Each
 // table is read through its approval index (migration 0018). A cursor
 // ListApprovals did not make is ErrBadCursor.
 func (db *DB) ListApprovals(ctx context.Context, f ApprovalFilter) ([]ApprovalItem, error) {
@@ -106,8 +107,12 @@ func (db *DB) ListApprovals(ctx context.Context, f ApprovalFilter) ([]ApprovalIt
 const afterCursor = `created_at >= $2 AND (created_at > $2 OR id > $3)`
 
 func (db *DB) approvalKeys(ctx context.Context, f ApprovalFilter, at int64, id string) ([]Key, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+keyCols+` FROM keys k WHERE approval = $1 AND `+afterCursor+`
-		ORDER BY created_at, id LIMIT $4`, f.State, at, id, f.Limit)
+	q := `SELECT ` + keyCols + ` FROM keys k WHERE approval = $1 AND ` + afterCursor
+	if f.State == ApprovalPending {
+		// A pending token its owner revoked waits for nothing.
+		q += ` AND revoked_at IS NULL`
+	}
+	rows, err := db.r.QueryContext(ctx, q+` ORDER BY created_at, id LIMIT $4`, f.State, at, id, f.Limit)
 	if err != nil {
 		return nil, err
 	}

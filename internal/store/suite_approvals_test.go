@@ -114,6 +114,22 @@ func testApprovals(t *testing.T, h harness) {
 	if got, want := list(ApprovalFilter{State: ApprovalDenied, Limit: 10}), []string{"c1=denied"}; !cmp.Equal(got, want) {
 		t.Errorf("ListApprovals(denied) = %v, want %v", got, want)
 	}
+	// A pending token its owner revoked leaves the pending list.
+	p3 := newPAT("p3", "a", "u1")
+	p3.Approval, p3.CreatedAt = pending, at(3*time.Second)
+	mustCreateKey(t, db, p3)
+	if got, want := list(ApprovalFilter{State: ApprovalPending, Limit: 10}), []string{"c0=pending", "p3=pending"}; !cmp.Equal(got, want) {
+		t.Errorf("ListApprovals(pending) with p3 = %v, want %v", got, want)
+	}
+	if _, err := db.UpdateKey(ctx, "p3", func(k *Key) (Event, error) {
+		k.RevokedAt = at(time.Hour)
+		return event("pat.revoke", "p3"), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := list(ApprovalFilter{State: ApprovalPending, Limit: 10}), []string{"c0=pending"}; !cmp.Equal(got, want) {
+		t.Errorf("ListApprovals(pending) after p3's revocation = %v, want %v", got, want)
+	}
 	if got := mustKey(t, db, "p2").Approval; got != (Approval{}) {
 		t.Errorf("KeyByID(p2).Approval = %+v, want none", got)
 	}
