@@ -52,8 +52,12 @@ func (a *Auth) signedRequest(r *http.Request) (*api.SignedRequest, *Error) {
 }
 
 // targetURI is the default Config.TargetURI: the scheme of the connection,
-// the Host header and the request target as received.
+// the Host header and the request target as received. A request target in
+// absolute form (RFC 9112 §3.2.2, as sent to a proxy) is already the URI.
 func targetURI(r *http.Request) string {
+	if r.URL.IsAbs() && !strings.HasPrefix(r.RequestURI, "/") {
+		return r.RequestURI
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
