@@ -32,6 +32,9 @@ type changeKinds struct {
 	// approvalAPI is the API whose policy holds personal access tokens
 	// for approval, once made.
 	approvalAPI string
+	// clientGateAPI is the API whose policy holds dynamically
+	// registered clients for approval, once made.
+	clientGateAPI string
 }
 
 // TestChangesReachTheOtherNodeWithinOneSecond checks DESIGN §3's promise
@@ -41,7 +44,7 @@ type changeKinds struct {
 func TestChangesReachTheOtherNodeWithinOneSecond(t *testing.T) {
 	pg, _, tokend := services(t)
 	p := startPair(t, tokend, freshDSN(t, pg), "--issuer", "http://tokend.multinode.test",
-		"--cache-ttl", "10m", "--negative-cache-ttl", "10m")
+		"--cache-ttl", "10m", "--negative-cache-ttl", "10m", "--dcr", "--dcr-rate-limit", "0")
 	k := &changeKinds{p: p, apiID: newAPI(t, p.a.Client(p.admin))}
 	const reps = 20
 	for _, kind := range []struct {
@@ -62,6 +65,7 @@ func TestChangesReachTheOtherNodeWithinOneSecond(t *testing.T) {
 		{"PAT owner deleted", k.patChange(api.CodeNotFound, deleteOwner)},
 		{"pending personal access token approved", k.decision(api.CodeValid, approvePAT)},
 		{"pending personal access token denied", k.decision(api.CodeRevoked, denyPAT)},
+		{"pending registered client approved", k.pendingClient},
 	} {
 		t.Run(kind.name, func(t *testing.T) {
 			times := make([]time.Duration, 0, reps)
