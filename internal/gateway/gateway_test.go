@@ -212,6 +212,13 @@ func TestGatewayForwards(t *testing.T) {
 		if resp.StatusCode != tt.status || !strings.Contains(resp.Header.Get("WWW-Authenticate"), tt.challenge) {
 			t.Errorf("%s: %d %q, want %d with %q", tt.name, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tt.status, tt.challenge)
 		}
+		// RFC 6750 §3.1: a request without a token gets no error code,
+		// in the Bearer challenge nor the DPoP one.
+		for _, c := range resp.Header.Values("WWW-Authenticate") {
+			if tt.token == "" && strings.Contains(c, "error") {
+				t.Errorf("%s: challenge %q names an error", tt.name, c)
+			}
+		}
 	}
 	if got := requests(t, f.reg, "all", "200"); got != 1 {
 		t.Errorf("tokend_gateway_requests_total{route=all,code=200} = %v, want 1", got)

@@ -346,7 +346,7 @@ func TestUserinfoAndGrantRevocation(t *testing.T) {
 	if status, _ := get(tok.AccessToken); status != 200 {
 		t.Errorf("userinfo: %d", status)
 	}
-	if status, www := get(""); status != 401 || !strings.Contains(www, "invalid_token") {
+	if status, www := get(""); status != 401 || www != `Bearer realm="tokend"` { // RFC 6750 §3.1
 		t.Errorf("userinfo without a token: %d %q", status, www)
 	}
 	if status, _ := get(tok.AccessToken[:len(tok.AccessToken)-4] + "AAAA"); status != 401 {

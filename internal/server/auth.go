@@ -80,7 +80,7 @@ func (s *Server) resolve(r *http.Request, scopes []string) (principal, error) {
 	token, ok := bearer(r)
 	if !ok {
 		return principal{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
-			"send an admin key as Authorization: Bearer <key>", `Bearer realm="tokend", error="invalid_token"`}
+			"send an admin key as Authorization: Bearer <key>", bareChallenge}
 	}
 	return s.authenticate(r, token, scopes)
 }

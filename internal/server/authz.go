@@ -51,7 +51,7 @@ func (s *Server) proxyCaller(next callerHandler) http.Handler {
 		keys := r.Header.Values(api.HeaderVerifyKey)
 		if len(keys) != 1 || keys[0] == "" {
 			s.fail(w, r, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
-				"send one verify key as " + api.HeaderVerifyKey + ": <key>", `Bearer realm="tokend", error="invalid_token"`})
+				"send one verify key as " + api.HeaderVerifyKey + ": <key>", bareChallenge})
 			return
 		}
 		p, err := s.authenticate(r, keys[0], verifiers)
@@ -239,7 +239,7 @@ func clientToken(r *http.Request, o origin) (presented, error) {
 	if c.token, ok = dpopToken(r); !ok {
 		return c, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 			"send a token as Authorization: Bearer <token>, or a DPoP-bound one as Authorization: DPoP <token> with a DPoP proof",
-			`Bearer realm="tokend"`}
+			bareChallenge}
 	}
 	c.dpop = true
 	proofs := r.Header.Values("DPoP")

@@ -18,6 +18,12 @@ import (
 	"github.com/tokend/tokend/internal/valid"
 )
 
+// bareChallenge is the WWW-Authenticate of a request that lacks any
+// credential (none, or one of a scheme tokend does not take): RFC 6750
+// §3.1 says such an answer should carry no error code. A credential that
+// does not authenticate gets error="invalid_token".
+const bareChallenge = `Bearer realm="tokend"`
+
 // authError is a failed authentication; challenge is the WWW-Authenticate
 // value (RFC 6750 §3).
 type authError struct {

@@ -131,8 +131,13 @@ func TestBadInput(t *testing.T) {
 			if resp.StatusCode != c.status || p.Code() != c.code {
 				t.Errorf("status %d %q, want %d %q (%s)", resp.StatusCode, p.Code(), c.status, c.code, p.Detail)
 			}
-			if c.status == 401 && resp.Header.Get("WWW-Authenticate") != `Bearer realm="tokend", error="invalid_token"` {
-				t.Errorf("WWW-Authenticate = %q", resp.Header.Get("WWW-Authenticate"))
+			// RFC 6750 §3.1: no error code without a credential.
+			challenge := `Bearer realm="tokend", error="invalid_token"`
+			if c.auth == "none" || strings.HasPrefix(c.auth, "Basic ") {
+				challenge = `Bearer realm="tokend"`
+			}
+			if c.status == 401 && resp.Header.Get("WWW-Authenticate") != challenge {
+				t.Errorf("WWW-Authenticate = %q, want %q", resp.Header.Get("WWW-Authenticate"), challenge)
 			}
 			if after := f.state(t); after != before {
 				t.Errorf("a refused request changed state:\nbefore %s\nafter  %s", before, after)

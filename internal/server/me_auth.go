@@ -56,7 +56,7 @@ func (s *Server) resolvePerson(r *http.Request) (principal, error) {
 	}
 	return principal{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 		"sign in, or send a personal access token with the tokend:self scope as Authorization: Bearer <token>",
-		`Bearer realm="tokend", error="invalid_token"`}
+		bareChallenge}
 }
 
 // personalToken authenticates a personal access token of the built-in
@@ -92,7 +92,7 @@ func (s *Server) session(r *http.Request, token string) (principal, error) {
 	ss, u, err := s.users.CheckSession(r.Context(), token)
 	if errors.Is(err, user.ErrNoSession) || err == nil && ss.Pending != "" {
 		return principal{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
-			"the session has ended or still owes a sign-in step; sign in again", `Bearer realm="tokend"`}
+			"the session has ended or still owes a sign-in step; sign in again", bareChallenge}
 	}
 	if err != nil {
 		return principal{}, err

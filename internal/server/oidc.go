@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/dpop"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/store"
@@ -41,6 +42,12 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	var ok bool
 	if req.Token, ok = bearer(r); !ok {
 		req.Token, req.DPoP = dpopToken(r)
+	}
+	if req.Token == "" {
+		// No credential: a bare challenge (RFC 6750 §3.1).
+		s.oauthFail(w, r, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+			"send an access token as Authorization: Bearer <token>", bareChallenge})
+		return
 	}
 	proof, err := dpopHeader(r)
 	if err != nil && req.DPoP {

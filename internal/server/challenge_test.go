@@ -1,0 +1,100 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/tokend/tokend/api"
+)
+
+// TestChallengeWithoutCredential pins RFC 6750 §3.1 on every surface of
+// the server: a request that carries no credential (no Authorization
+// header, or one of another scheme) gets a 401 whose challenges name no
+// error code; a credential that does not authenticate gets
+// error="invalid_token"; a missing scope 403 insufficient_scope. The
+// bodies stay as documented: problem+json on /v1, an OAuth error on
+// userinfo.
+func TestChallengeWithoutCredential(t *testing.T) {
+	f := newFixture(t)
+	vkey := f.verifyKey(t)
+	const (
+		bare    = `Bearer realm="tokend"`
+		invalid = `Bearer realm="tokend", error="invalid_token"`
+		aud     = "/v1/authz?audience=https%3A%2F%2Fpay.example"
+		badKey  = "Bearer tokend_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	)
+	auth := func(v string) http.Header {
+		if v == "" {
+			return http.Header{}
+		}
+		return http.Header{"Authorization": {v}}
+	}
+	withKey := func(key string, h http.Header) http.Header {
+		h = h.Clone()
+		h.Set(api.HeaderVerifyKey, key)
+		return h
+	}
+	tests := []struct {
+		name, method, path string
+		h                  http.Header
+		status             int
+		challenge, ctype   string
+	}{
+		{"v1 none", "GET", "/v1/keys", auth(""), 401, bare, "application/problem+json"},
+		{"v1 basic", "GET", "/v1/keys", auth("Basic YTpi"), 401, bare, "application/problem+json"},
+		{"v1 bad key", "GET", "/v1/keys", auth(badKey), 401, invalid, "application/problem+json"},
+		{"v1 verify key", "GET", "/v1/keys", auth("Bearer " + vkey), 403,
+			`Bearer realm="tokend", error="insufficient_scope", scope="tokend:admin"`, "application/problem+json"},
+		{"me none", "GET", "/v1/me", auth(""), 401, bare, "application/problem+json"},
+		{"me bad token", "GET", "/v1/me", auth(badKey), 401, invalid, "application/problem+json"},
+		{"userinfo none", "GET", "/oauth2/userinfo", auth(""), 401, bare, "application/json"},
+		{"userinfo post none", "POST", "/oauth2/userinfo", auth(""), 401, bare, "application/json"},
+		{"userinfo basic", "GET", "/oauth2/userinfo", auth("Basic YTpi"), 401, bare, "application/json"},
+		{"userinfo bad token", "GET", "/oauth2/userinfo", auth("Bearer nope"), 401, invalid, "application/json"},
+		{"authz no verify key", "GET", aud, proxied("GET", "/orders", "pay_nope"), 401, bare, "application/problem+json"},
+		{"authz bad verify key", "GET", aud, withKey("tokend_nope", proxied("GET", "/orders", "pay_nope")), 401, invalid,
+			"application/problem+json"},
+		{"authz no client token", "GET", aud, withKey(vkey, proxied("GET", "/orders", "")), 401, bare, "application/problem+json"},
+		{"authz bad client token", "GET", aud, withKey(vkey, proxied("GET", "/orders", "pay_nope")), 401, invalid,
+			"application/problem+json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), tt.method, f.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = tt.h
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			ch := resp.Header.Values("WWW-Authenticate")
+			if resp.StatusCode != tt.status || len(ch) == 0 || ch[0] != tt.challenge {
+				t.Errorf("%d %q, want %d %q", resp.StatusCode, ch, tt.status, tt.challenge)
+			}
+			if !strings.Contains(tt.challenge, "error=") {
+				for _, c := range ch {
+					if strings.Contains(c, "error") {
+						t.Errorf("a request without a credential got a challenge naming an error: %q", c)
+					}
+				}
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != tt.ctype {
+				t.Errorf("content type %q, want %q", ct, tt.ctype)
+			}
+			var body struct{ Type, Error string }
+			if err := json.Unmarshal(b, &body); err != nil || body.Type == "" && body.Error == "" {
+				t.Errorf("body %s (%v)", b, err)
+			}
+			if tt.ctype == "application/json" && tt.status == 401 && body.Error != "invalid_token" {
+				t.Errorf("userinfo body error %q, want invalid_token", body.Error)
+			}
+		})
+	}
+}
