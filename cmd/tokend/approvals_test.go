@@ -64,3 +64,22 @@ func TestApprovalsCommands(t *testing.T) {
 		t.Errorf("verify after approval = %+v, %v", r, err)
 	}
 }
+
+// TestTokenStateApproval: pat list names a token waiting for approval and
+// a denied one as such.
+func TestTokenStateApproval(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		tok  api.Token
+		want string
+	}{
+		{api.Token{Approval: &api.ApprovalState{State: api.ApprovalPending}}, "pending approval"},
+		{api.Token{Approval: &api.ApprovalState{State: api.ApprovalApproved}}, "active"},
+		{api.Token{Approval: &api.ApprovalState{State: api.ApprovalDenied}, RevokedAt: &now}, "denied"},
+		{api.Token{RevokedAt: &now}, "revoked"},
+	} {
+		if got := tokenState(tt.tok, now); got != tt.want {
+			t.Errorf("tokenState(%+v) = %q, want %q", tt.tok.Approval, got, tt.want)
+		}
+	}
+}

@@ -124,6 +124,9 @@ func showCreatedToken(c *cmdIO, f personFlags, ct *api.CreatedToken) error {
 	}
 	fmt.Fprintf(c.stdout, "%s\n\nThe secret above is shown only this once. Token %s (%s), expires %s.\n",
 		ct.Secret, ct.Token.ID, ct.Token.Name, whenPtr(ct.Token.ExpiresAt, "never"))
+	if a := ct.Token.Approval; a != nil && a.State == api.ApprovalPending {
+		fmt.Fprintln(c.stdout, "It waits for an administrator's approval: until then it is refused (PENDING_APPROVAL).")
+	}
 	return nil
 }
 
@@ -159,10 +162,14 @@ func patList(ctx context.Context, c *cmdIO, args []string) error {
 // tokenState is a token's state for a table.
 func tokenState(k api.Token, now time.Time) string {
 	switch {
+	case k.Approval != nil && k.Approval.State == api.ApprovalDenied:
+		return "denied"
 	case k.RevokedAt != nil:
 		return "revoked"
 	case k.ExpiresAt != nil && !k.ExpiresAt.After(now):
 		return "expired"
+	case k.Approval != nil && k.Approval.State == api.ApprovalPending:
+		return "pending approval"
 	case k.ExpiringSoon:
 		return "expires soon"
 	}
