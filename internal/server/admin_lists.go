@@ -28,6 +28,9 @@ func (s *Server) listAllTokens(ctx context.Context, c call, _ *none) (api.TokenL
 		return api.TokenList{}, err
 	}
 	f.After, f.Limit = q.Get("cursor"), limit+1
+	if err := store.CheckKeyCursor(f); err != nil {
+		return api.TokenList{}, err
+	}
 	ks, err := s.keys.Keys(ctx, f)
 	if err != nil {
 		return api.TokenList{}, err

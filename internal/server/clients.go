@@ -5,6 +5,7 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/oauth"
+	"github.com/tokend/tokend/internal/store"
 )
 
 // The management API of OAuth clients, /v1/clients. Without an OAuth
@@ -26,7 +27,11 @@ func (s *Server) listClients(ctx context.Context, c call, _ *none) (api.ClientLi
 	if err != nil {
 		return api.ClientList{}, err
 	}
-	cs, err := s.oauth.Clients(ctx, c.r.URL.Query().Get("cursor"), limit+1)
+	after := c.r.URL.Query().Get("cursor")
+	if err := store.CheckClientCursor(after); err != nil {
+		return api.ClientList{}, err
+	}
+	cs, err := s.oauth.Clients(ctx, after, limit+1)
 	out := api.ClientList{Clients: make([]api.Client, 0, min(len(cs), limit))}
 	for i, cl := range cs {
 		if i == limit {

@@ -64,8 +64,6 @@ func problem(err error) (p api.Problem, internal bool) {
 			Field: "cursor"}, false
 	case errors.Is(err, store.ErrConflict):
 		return conflictProblem(store.ConflictColumn(err)), false
-	case errors.Is(err, store.ErrBadCursor):
-		return api.Problem{Status: 400, Type: api.ErrInvalidField, Detail: "cursor is not one this list returned; start from the first page", Field: "cursor"}, false
 	case errors.Is(err, store.ErrInUse):
 		return api.Problem{Status: 409, Type: api.ErrConflict, Detail: "the API still has live keys; revoke them or let them expire first"}, false
 	case errors.Is(err, user.ErrInvalidLink):

@@ -27,8 +27,12 @@ func (s *Server) listKeys(ctx context.Context, c call, _ *none) (api.KeyList, er
 	if err != nil {
 		return api.KeyList{}, err
 	}
+	after, err := idCursor(c.r, store.KeyIDs)
+	if err != nil {
+		return api.KeyList{}, err
+	}
 	ks, err := s.keys.Keys(ctx, store.KeyFilter{APIID: q.Get("api_id"), Subject: q.Get("subject"),
-		After: q.Get("cursor"), Limit: limit + 1})
+		After: after, Limit: limit + 1})
 	out := api.KeyList{Keys: make([]api.Key, 0, min(len(ks), limit))}
 	for i, k := range ks {
 		if i == limit {
@@ -38,6 +42,14 @@ func (s *Server) listKeys(ctx context.Context, c call, _ *none) (api.KeyList, er
 		out.Keys = append(out.Keys, apikey.KeyView(k))
 	}
 	return out, err
+}
+
+// idCursor reads ?cursor= of a list whose cursors are record ids of
+// prefixes: "" for the first page; one it could not have made is
+// store.ErrBadCursor (400 invalid-field naming cursor), never an empty page.
+func idCursor(r *http.Request, prefixes []string) (string, error) {
+	c := r.URL.Query().Get("cursor")
+	return c, store.CheckIDCursor(c, prefixes)
 }
 
 // pageLimit reads ?limit=, 1 to 500, default 50.

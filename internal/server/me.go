@@ -6,6 +6,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/oauth"
+	"github.com/tokend/tokend/internal/store"
 )
 
 // The /v1/me endpoints: a person's own tokens, apps, sessions and
@@ -45,7 +46,11 @@ func (s *Server) listMyTokens(ctx context.Context, c call, _ *none) (api.TokenLi
 	if err != nil {
 		return api.TokenList{}, err
 	}
-	ks, err := s.keys.PATs(ctx, c.p.id, c.r.URL.Query().Get("cursor"), limit+1)
+	after, err := idCursor(c.r, store.KeyIDs)
+	if err != nil {
+		return api.TokenList{}, err
+	}
+	ks, err := s.keys.PATs(ctx, c.p.id, after, limit+1)
 	if err != nil {
 		return api.TokenList{}, err
 	}

@@ -19,7 +19,11 @@ func (s *Server) listUserTokens(ctx context.Context, c call, _ *none) (api.Token
 	if err != nil {
 		return api.TokenList{}, err
 	}
-	ks, err := s.keys.UserPATs(ctx, c.r.PathValue("id"), c.r.URL.Query().Get("cursor"), limit+1)
+	after, err := idCursor(c.r, store.KeyIDs)
+	if err != nil {
+		return api.TokenList{}, err
+	}
+	ks, err := s.keys.UserPATs(ctx, c.r.PathValue("id"), after, limit+1)
 	if err != nil {
 		return api.TokenList{}, err
 	}

@@ -21,7 +21,11 @@ func (s *Server) listUsers(ctx context.Context, c call, _ *none) (api.UserList, 
 	if err != nil {
 		return api.UserList{}, err
 	}
-	f := store.UserFilter{UsernamePrefix: q.Get("username_prefix"), Group: q.Get("group"), After: q.Get("cursor"), Limit: limit}
+	after, err := idCursor(c.r, store.UserIDs)
+	if err != nil {
+		return api.UserList{}, err
+	}
+	f := store.UserFilter{UsernamePrefix: q.Get("username_prefix"), Group: q.Get("group"), After: after, Limit: limit}
 	switch q.Get("enabled") {
 	case "":
 	case "true", "false":

@@ -30,7 +30,11 @@ func (s *Server) listWebhooks(ctx context.Context, c call, _ *none) (api.Webhook
 	if err != nil {
 		return api.WebhookList{}, err
 	}
-	ws, err := s.webhooks.Webhooks(ctx, c.r.URL.Query().Get("cursor"), limit+1)
+	after, err := idCursor(c.r, store.WebhookIDs)
+	if err != nil {
+		return api.WebhookList{}, err
+	}
+	ws, err := s.webhooks.Webhooks(ctx, after, limit+1)
 	out := api.WebhookList{Webhooks: make([]api.Webhook, 0, min(len(ws), limit)), EventTypes: webhook.EventTypes}
 	for i, w := range ws {
 		if i == limit {

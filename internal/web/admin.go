@@ -7,6 +7,7 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/user"
 )
 
@@ -69,7 +70,11 @@ type usersView struct {
 func (s *Site) listUsers(w http.ResponseWriter, r *http.Request, v visitor) {
 	q := r.URL.Query()
 	query, after := strings.TrimSpace(q.Get("q")), q.Get("after")
-	list, err := s.users.List(r.Context(), user.ListFilter{UsernamePrefix: query, After: after, Limit: usersPageSize})
+	err := store.CheckIDCursor(after, store.UserIDs)
+	var list api.UserList
+	if err == nil {
+		list, err = s.users.List(r.Context(), user.ListFilter{UsernamePrefix: query, After: after, Limit: usersPageSize})
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

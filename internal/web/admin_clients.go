@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/oauth"
+	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
 )
 
@@ -41,7 +42,11 @@ type clientsView struct {
 // listClients answers GET /admin/clients?after=.
 func (s *Site) listClients(w http.ResponseWriter, r *http.Request, v visitor) {
 	after := r.URL.Query().Get("after")
-	cs, err := s.oauth.Clients(r.Context(), after, consolePageSize+1)
+	err := store.CheckClientCursor(after)
+	var cs []store.Client
+	if err == nil {
+		cs, err = s.oauth.Clients(r.Context(), after, consolePageSize+1)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -50,6 +50,10 @@ func (s *Site) listKeys(w http.ResponseWriter, r *http.Request, v visitor) {
 	if f.State != "" && !slices.Contains(keyStates, f.State) {
 		f.State = ""
 	}
+	if err := store.CheckKeyCursor(f); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	as, err := s.keys.APIs(r.Context())
 	if err != nil {
 		s.fail(w, r, err)

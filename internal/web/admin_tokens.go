@@ -106,6 +106,9 @@ func (s *Site) fillTokens(r *http.Request, view *adminTokensView, names map[stri
 		return err
 	}
 	f.After, f.Limit = view.After, consolePageSize+1
+	if err := store.CheckKeyCursor(f); err != nil {
+		return err
+	}
 	if view.UserQuery != "" {
 		u, err := s.findUser(r, view.UserQuery)
 		if err != nil {

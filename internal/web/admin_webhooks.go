@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/valid"
 	"github.com/tokend/tokend/internal/webhook"
 )
@@ -34,7 +35,11 @@ type webhooksView struct {
 // listWebhooks answers GET /admin/webhooks?after=.
 func (s *Site) listWebhooks(w http.ResponseWriter, r *http.Request, v visitor) {
 	after := r.URL.Query().Get("after")
-	ws, err := s.webhooks.Webhooks(r.Context(), after, consolePageSize+1)
+	err := store.CheckIDCursor(after, store.WebhookIDs)
+	var ws []store.Webhook
+	if err == nil {
+		ws, err = s.webhooks.Webhooks(r.Context(), after, consolePageSize+1)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -103,6 +103,10 @@ func TestConsoleTokens(t *testing.T) {
 	}
 	wantPage(t, "unknown user", a.get("/admin/tokens?user=nobody"), 400, "User: no user is named")
 	wantPage(t, "bad cursor", a.get("/admin/tokens?show=unused&after=junk"), 400, "not one tokend made")
+	for _, path := range []string{"/admin/tokens?after=junk", "/admin/users?after=junk", "/admin/keys?after=junk",
+		"/admin/keys?state=expiring&after=1.junk", "/admin/clients?after=junk", "/admin/webhooks?after=junk"} {
+		wantPage(t, "bad cursor", a.get(path), 400, "not one tokend made")
+	}
 
 	// Revoke two of vic's tokens at once, from the list filtered to vic.
 	p := a.get("/admin/tokens?user=vic")
