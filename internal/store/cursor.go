@@ -2,8 +2,7 @@ package store
 
 import (
 	"net/url"
-
-	"github.com/tokend/tokend/internal/ids"
+	"strings"
 )
 
 // The record id prefixes a list's cursor may name (see package ids).
@@ -15,7 +14,8 @@ var (
 
 // CheckIDCursor is the one check of the cursors that are the id of the
 // last record a page showed (keys, users, webhooks, clients): "" (the
-// first page) or an id of one of prefixes, as package ids makes them.
+// first page) or an id of one of prefixes, of the shape package ids makes
+// (which store may not import: STYLE.md §3).
 // Anything else is ErrBadCursor, which the API answers 400 invalid-field
 // naming cursor and the console as a bad page address, rather than a
 // silent empty page. The lists of composite cursors (ApprovalCursor,
@@ -25,7 +25,7 @@ func CheckIDCursor(c string, prefixes []string) error {
 		return nil
 	}
 	for _, p := range prefixes {
-		if ids.Valid(p, c) {
+		if rest, ok := strings.CutPrefix(c, p+"_"); ok && isBase32Hex(rest) {
 			return nil
 		}
 	}
@@ -54,4 +54,18 @@ func CheckClientCursor(c string) error {
 		return nil
 	}
 	return CheckIDCursor(c, []string{"cli"})
+}
+
+// isBase32Hex reports 26 characters of lowercase base32hex, the random
+// part of an id of package ids.
+func isBase32Hex(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'v') {
+			return false
+		}
+	}
+	return true
 }
