@@ -2,10 +2,12 @@ package server
 
 import (
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tokend/tokend/api"
 )
 
 // route is one entry of the route table. scopes are the tokend scopes of
@@ -148,7 +150,26 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(r.pattern, r.handler)
 	}
 	mux.Handle("/", s.orPages(notFound(mux)))
-	return s.logRequests(s.refuseTokensInURL(cors(mux)))
+	return s.logRequests(s.refuseTokensInURL(cors(uncleanAPIPaths(mux))))
+}
+
+// uncleanAPIPaths answers a request for a path of the API that is not in
+// canonical form (an empty segment as in /v1//keys, or a . or ..
+// segment) with a 404 problem document. ServeMux would redirect it to the
+// cleaned path with an HTML body, which is not the API's format, and
+// which a proxy asking /v1/authz/… on a client's behalf would pass on to
+// the client. Clean paths, and the pages' paths, go to the mux as before.
+func uncleanAPIPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if c := path.Clean(p); c != p && c+"/" != p && apiOwns(p) {
+			writeProblem(w, api.Problem{Status: http.StatusNotFound, Type: api.ErrNotFound,
+				Detail:    "no such endpoint: the path has an empty, . or .. segment; see /v1/openapi.json",
+				RequestID: w.Header().Get("X-Request-Id")})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // apiPrefixes are the paths the API owns: an unknown one there is a JSON
