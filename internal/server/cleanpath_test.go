@@ -50,6 +50,9 @@ func TestUncleanAPIPath(t *testing.T) {
 			t.Errorf("GET %s = %d %s, want 200", p, resp.StatusCode, b)
 		}
 	}
+	if resp, _ := do(t, "GET", "/v1/keys/key%2F..%2Fx"); resp.StatusCode != 404 { // an id with escaped slashes: no such key
+		t.Errorf("GET /v1/keys/key%%2F..%%2Fx = %d, want 404", resp.StatusCode)
+	}
 	if resp, _ := do(t, "GET", "/v1/nope/"); resp.StatusCode != 404 {
 		t.Errorf("GET /v1/nope/ = %d, want 404", resp.StatusCode)
 	}

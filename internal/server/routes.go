@@ -161,7 +161,9 @@ func (s *Server) Handler() http.Handler {
 // the client. Clean paths, and the pages' paths, go to the mux as before.
 func uncleanAPIPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
+		// The escaped path, as the mux cleans it: %2F is no separator
+		// here (/v1/authz refuses it itself, with 400).
+		p := r.URL.EscapedPath()
 		if c := path.Clean(p); c != p && c+"/" != p && apiOwns(p) {
 			writeProblem(w, api.Problem{Status: http.StatusNotFound, Type: api.ErrNotFound,
 				Detail:    "no such endpoint: the path has an empty, . or .. segment; see /v1/openapi.json",
