@@ -280,10 +280,11 @@ func FreePort(t testing.TB) string {
 	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 }
 
-// waitReady waits until slapd answers a root bind, for at most 10 s.
+// waitReady waits until slapd answers a root bind, for at most 30 s (a
+// loaded machine can take over 10 s to start it).
 func waitReady(t testing.TB, url string, out *bytes.Buffer) {
 	t.Helper()
-	for range 200 {
+	for range 600 {
 		if c, err := goldap.DialURL(url); err == nil {
 			err = c.Bind(RootDN, RootPassword)
 			c.Close()
