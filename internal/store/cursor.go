@@ -2,7 +2,8 @@ package store
 
 import (
 	"net/url"
-	"strings"
+
+	"github.com/tokend/tokend/internal/ids"
 )
 
 // The record id prefixes a list's cursor may name (see package ids).
@@ -14,8 +15,7 @@ var (
 
 // CheckIDCursor is the one check of the cursors that are the id of the
 // last record a page showed (keys, users, webhooks, clients): "" (the
-// first page) or an id of one of prefixes, of the shape package ids makes
-// (which store may not import: STYLE.md §3).
+// first page) or an id of one of prefixes, of the shape package ids makes.
 // Anything else is ErrBadCursor, which the API answers 400 invalid-field
 // naming cursor and the console as a bad page address, rather than a
 // silent empty page. The lists of composite cursors (ApprovalCursor,
@@ -25,7 +25,7 @@ func CheckIDCursor(c string, prefixes []string) error {
 		return nil
 	}
 	for _, p := range prefixes {
-		if rest, ok := strings.CutPrefix(c, p+"_"); ok && isBase32Hex(rest) {
+		if ids.Valid(p, c) {
 			return nil
 		}
 	}
@@ -54,18 +54,4 @@ func CheckClientCursor(c string) error {
 		return nil
 	}
 	return CheckIDCursor(c, []string{"cli"})
-}
-
-// isBase32Hex reports 26 characters of lowercase base32hex, the random
-// part of an id of package ids.
-func isBase32Hex(s string) bool {
-	if len(s) != 26 {
-		return false
-	}
-	for i := range len(s) {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'v') {
-			return false
-		}
-	}
-	return true
 }
