@@ -52,9 +52,17 @@ func registerEvents(by audit.Actor, now time.Time, c store.Client) ([]store.Even
 	if err != nil || c.Approval.State != store.ApprovalPending {
 		return []store.Event{ev}, err
 	}
-	req, err := audit.Change(by, now, "approval.requested", "client", c.ID, nil, apikey.ApprovalRequest{
-		Kind: api.ApprovalKindClient, State: store.ApprovalPending, Name: c.Name, APIScopes: c.APIScopes})
+	req, err := approvalRequested(by, now, c)
 	return []store.Event{ev, req}, err
+}
+
+// approvalRequested is the approval.requested event of c, a client that
+// has just become pending: written once per pending state, by the
+// registration or the document change that made it wait, so that
+// administrators (and webhooks) learn of it once.
+func approvalRequested(by audit.Actor, now time.Time, c store.Client) (store.Event, error) {
+	return audit.Change(by, now, "approval.requested", "client", c.ID, nil, apikey.ApprovalRequest{
+		Kind: api.ApprovalKindClient, State: store.ApprovalPending, Name: c.Name, APIScopes: c.APIScopes})
 }
 
 // checkApproved refuses a client that an administrator has not approved

@@ -186,20 +186,30 @@ func (s *Service) saveDocumentClient(ctx context.Context, c store.Client) (store
 	}
 	var withdrawn []string
 	now := s.clock()
-	c, err = s.db.UpdateClient(ctx, c.ID, func(cur *store.Client) (store.Event, error) {
+	c, err = s.db.UpdateClientEvents(ctx, c.ID, func(cur *store.Client) ([]store.Event, error) {
 		before := *cur
 		created := cur.CreatedAt
 		*cur = c
 		// A document's change keeps the client's approval (a decision
 		// stands, a pending client stays pending), except that a client
 		// that needed none waits once its document reaches an API that
-		// holds new clients for approval.
+		// holds new clients for approval: then, and only then, the
+		// administrators are asked (approval.requested), so that a
+		// client held pending is asked about once, however often its
+		// document is fetched again. The decision is made on the row
+		// this transaction locked, so two nodes refetching at once ask
+		// once between them.
 		cur.CreatedAt, cur.UpdatedAt = created, now
 		if before.Approval.State != "" || c.Approval.State == "" || !s.widens(ctx, before, c) {
 			cur.Approval = before.Approval
 		}
 		withdrawn = withdrawnAPIs(before, *cur)
-		return audit.Change(by, now, "client.update", "client", c.ID, ClientView(before), ClientView(*cur))
+		ev, err := audit.Change(by, now, "client.update", "client", c.ID, ClientView(before), ClientView(*cur))
+		if err != nil || before.Approval.State != "" || cur.Approval.State != store.ApprovalPending {
+			return []store.Event{ev}, err
+		}
+		req, err := approvalRequested(by, now, *cur)
+		return []store.Event{ev, req}, err
 	})
 	if err != nil {
 		return store.Client{}, fmt.Errorf("update metadata document client: %w", err)

@@ -169,6 +169,15 @@ func (db *DB) ListClients(ctx context.Context, after string, limit int) ([]Clien
 // client is announced, so that every node reads it again. It returns
 // ErrNotFound, or ErrConflict if the registration hash is taken.
 func (db *DB) UpdateClient(ctx context.Context, id string, update func(*Client) (Event, error)) (Client, error) {
+	return db.UpdateClientEvents(ctx, id, func(c *Client) ([]Event, error) {
+		ev, err := update(c)
+		return []Event{ev}, err
+	})
+}
+
+// UpdateClientEvents is UpdateClient for an update that writes one event
+// or more (a change and the approval.requested it causes, say).
+func (db *DB) UpdateClientEvents(ctx context.Context, id string, update func(*Client) ([]Event, error)) (Client, error) {
 	var c Client
 	err := db.change(ctx, func(tx *sql.Tx, ch *Change) error {
 		var err error
@@ -176,7 +185,7 @@ func (db *DB) UpdateClient(ctx context.Context, id string, update func(*Client) 
 			return err
 		}
 		orig := c
-		ev, err := update(&c)
+		evs, err := update(&c)
 		if err != nil {
 			return callbackError{err}
 		}
@@ -196,7 +205,7 @@ WHERE id = $1`, args...)
 			return conflict(err)
 		}
 		ch.Clients = []string{id}
-		return insertEvent(ctx, tx, ev)
+		return insertEvents(ctx, tx, evs)
 	})
 	if err != nil {
 		return Client{}, wrapUnlessCallback(err, "update client "+id)
