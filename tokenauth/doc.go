@@ -113,6 +113,11 @@
 // (behind a proxy that terminates TLS, say so). JWT access tokens carry no
 // signing key and are not checked this way.
 //
+// An upstream behind forward-auth (nginx auth_request) gets no such
+// check, since the proxy sends tokend no body: RequireContentDigest (or
+// CheckContentDigest) makes it there, answering 400 when the body does
+// not match its Content-Digest.
+//
 // # DPoP-bound tokens
 //
 // A token bound to a client key (RFC 9449: a JWT with cnf.jkt, an API key

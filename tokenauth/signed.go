@@ -1,12 +1,10 @@
 package tokenauth
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
-	"io"
 	"net/http"
 	"strings"
 
@@ -14,7 +12,7 @@ import (
 )
 
 // defaultMaxSignedBody bounds the body of a signed request, which is read
-// into memory to check its Content-Digest.
+// into memory to check its Content-Digest (DefaultMaxDigestBody).
 const defaultMaxSignedBody = 10 << 20
 
 // signedRequest returns, for a request that carries an RFC 9421 signature
@@ -25,25 +23,20 @@ const defaultMaxSignedBody = 10 << 20
 // for the handler. An unsigned request is nil: tokend then refuses it
 // only if the key's API requires signed requests.
 func (a *Auth) signedRequest(r *http.Request) (*api.SignedRequest, *Error) {
-	if r.Header.Get("Signature-Input") == "" && r.Header.Get("Signature") == "" {
+	if !isSigned(r) {
 		return nil, nil
 	}
-	var body []byte
-	if r.Body != nil && r.Body != http.NoBody {
-		var err error
-		body, err = io.ReadAll(io.LimitReader(r.Body, a.cfg.MaxSignedBody+1))
-		r.Body.Close()
-		if err != nil {
-			return nil, invalidRequest("the body could not be read")
+	body, e := readBody(r, a.cfg.MaxSignedBody)
+	if e != nil {
+		if e.Status == http.StatusRequestEntityTooLarge {
+			e.Description = "the body of a signed request is too large to check its digest"
 		}
-		if int64(len(body)) > a.cfg.MaxSignedBody {
-			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: ErrInvalidRequest,
-				Description: "the body of a signed request is too large to check its digest"}
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		return nil, e
 	}
-	if len(body) > 0 {
-		if msg := checkDigest(r.Header.Values("Content-Digest"), body); msg != "" {
+	// A Content-Digest is checked even against an empty body: a body
+	// removed in transit leaves the digest, which the signature covers.
+	if digest := r.Header.Values("Content-Digest"); len(body) > 0 || len(digest) > 0 {
+		if msg := checkDigest(digest, body); msg != "" {
 			return nil, invalidSignature(msg)
 		}
 	}

@@ -96,6 +96,9 @@ func TestSignedRequestsThroughTokenauth(t *testing.T) {
 		{"changed body, old digest", true, func(r *http.Request) {
 			r.Body, r.ContentLength = io.NopCloser(strings.NewReader(`{"amount":999}`)), 14
 		}, "the body does not match Content-Digest sha-256"},
+		{"body removed, digest kept", true, func(r *http.Request) {
+			r.Body, r.ContentLength = http.NoBody, 0
+		}, "the body does not match Content-Digest sha-256"},
 		{"changed path", true, func(r *http.Request) { r.URL.Path = "/v1/refunds" }, "does not verify"},
 		{"wrong signature", true, func(r *http.Request) {
 			r.Header.Set("Signature", "sig1=:"+base64.StdEncoding.EncodeToString(make([]byte, 32))+":")

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -13,32 +12,22 @@ import (
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/client"
+	"github.com/tokend/tokend/tokenauth"
 )
 
 // digestUpstream is an API behind nginx forward-auth that closes what
 // forward-auth cannot check: nginx sends tokend no body, so the upstream
-// refuses a body without a Content-Digest, or one that does not match it
-// (RFC 9530 sha-256, written here as an upstream would), with 400.
-// tokend has already checked that the signature covers Content-Digest
-// whenever the request carries one.
+// refuses a body without a Content-Digest, or one that does not match it,
+// with tokenauth.RequireContentDigest (400), as docs/signed-requests.md
+// tells upstreams to. tokend has already checked that the signature
+// covers Content-Digest whenever the request carries one.
 type digestUpstream struct{ got []byte }
 
-func (u *digestUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		http.Error(w, "unreadable body", http.StatusBadRequest)
-		return
-	}
-	if len(body) > 0 {
-		sum := sha256.Sum256(body)
-		want := "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Content-Digest")), []byte(want)) != 1 {
-			http.Error(w, "the body does not match Content-Digest", http.StatusBadRequest)
-			return
-		}
-	}
-	u.got = body
-	io.WriteString(w, "upstream "+r.Header.Get("Tokend-Subject"))
+func (u *digestUpstream) handler() http.Handler {
+	return tokenauth.RequireContentDigest(1<<20, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.got, _ = io.ReadAll(r.Body)
+		io.WriteString(w, "upstream "+r.Header.Get("Tokend-Subject"))
+	}))
 }
 
 // TestNginxSignedRequests: RFC 9421 signed requests through a real
@@ -48,8 +37,9 @@ func (u *digestUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and a missing signature are refused by tokend with 401
 // invalid_signature. nginx sends tokend no body, so a changed body under
 // the old digest, or a body added to a request signed without one, is
-// not seen by tokend: the upstream's digest check refuses them (400),
-// as docs/signed-requests.md says it must.
+// not seen by tokend, nor is a body removed under its digest: the
+// upstream's tokenauth.RequireContentDigest refuses them (400), as
+// docs/signed-requests.md says it must.
 func TestNginxSignedRequests(t *testing.T) {
 	nginxBinary(t)
 	dir := t.TempDir()
@@ -75,7 +65,7 @@ func TestNginxSignedRequests(t *testing.T) {
 	}
 	vkey := strings.TrimSpace(cli(t, "", "", 0, "admin-key", "create", "--data-dir", dir, "--scopes", "tokend:verify"))
 	up := &digestUpstream{}
-	upstream := httptest.NewServer(up)
+	upstream := httptest.NewServer(up.handler())
 	t.Cleanup(upstream.Close)
 	proxy := startNginx(t, map[string]string{"upstream": upstream.URL, "tokend": url, "verifykey": vkey})
 	signer := &client.RequestSigner{KeyID: k.Key.ID, Alg: api.SigHMACSHA256, Secret: secret}
@@ -156,12 +146,17 @@ func TestNginxSignedRequests(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		req  *http.Request
+		want string
 	}{
-		{"changed body, old digest", signed("/orders/42", `{"qty":1}`, setBody(`{"qty":1000}`))},
-		{"body added to a request signed without one", signed("/orders/42", "", setBody(`{"qty":1000}`))},
+		{"changed body, old digest", signed("/orders/42", `{"qty":1}`, setBody(`{"qty":1000}`)),
+			"the body does not match Content-Digest sha-256"},
+		{"body added to a request signed without one", signed("/orders/42", "", setBody(`{"qty":1000}`)),
+			"the request has a body but no Content-Digest field"},
+		{"body removed, digest kept", signed("/orders/42", `{"qty":1}`, setBody("")),
+			"the body does not match Content-Digest sha-256"},
 	} {
-		if code, _, body := send(c.req); code != 400 || !strings.Contains(body, "Content-Digest") {
-			t.Errorf("%s: %d %q; want the upstream's 400", c.name, code, body)
+		if code, _, body := send(c.req); code != 400 || !strings.Contains(body, `"error":"invalid_request"`) || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %q; want the upstream's 400 invalid_request saying %q", c.name, code, body, c.want)
 		}
 	}
 	if up.got != nil {
