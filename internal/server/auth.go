@@ -1,6 +1,8 @@
 package server
 
 import (
+	"cmp"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/credential"
+	"github.com/tokend/tokend/internal/user"
 	"github.com/tokend/tokend/internal/verify"
 )
 
@@ -75,10 +78,15 @@ func (s *Server) caller(scopes []string, next callerHandler) http.Handler {
 // requires one of scopes. Each authenticated request costs the key one
 // credit if it has credits (review item M2): a key given credits for a
 // one-off job is spent, not unlimited. It returns an *authError for a
-// 401 or 403.
+// 401 (no credential, or one that does not authenticate) or a 403 (one
+// that authenticates but may not call the route: a verify key on an
+// admin route, or a person's session or token).
 func (s *Server) resolve(r *http.Request, scopes []string) (principal, error) {
 	token, ok := bearer(r)
 	if !ok {
+		if signedIn, err := s.hasSession(r); err != nil || signedIn {
+			return principal{}, cmp.Or(err, personScopeError(scopes))
+		}
 		return principal{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 			"send an admin key as Authorization: Bearer <key>", bareChallenge}
 	}
@@ -97,14 +105,17 @@ func (s *Server) authenticate(r *http.Request, token string, scopes []string) (p
 	if err := s.engine.Verify(r.Context(), &req, &res); err != nil {
 		return principal{}, err
 	}
-	if res.Code == api.CodeInsufficientScope && isAdminKey(res.Token) {
+	// Only admin keys (API keys of the built-in API) authenticate to
+	// tokend's management API; no OAuth token does, whatever its
+	// audience.
+	if !isAdminKey(res.Token) {
+		return principal{}, s.notAKey(r, token, res, scopes)
+	}
+	if res.Code == api.CodeInsufficientScope {
 		return principal{}, scopeError(scopes)
 	}
-	// Only admin keys (API keys of the built-in API) authenticate to
-	// tokend; no OAuth token does, whatever its audience.
-	if res.Code != api.CodeValid || !isAdminKey(res.Token) {
-		return principal{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
-			"the bearer token is not a valid tokend key", `Bearer realm="tokend", error="invalid_token"`}
+	if res.Code != api.CodeValid {
+		return principal{}, errInvalidKey
 	}
 	p := principal{id: res.Token.ID, kind: kindVerifyKey, scopes: res.Token.Scopes, ip: req.ClientIP}
 	if slices.Contains(p.scopes, apikey.ScopeAdmin) {
@@ -118,6 +129,56 @@ func (s *Server) authenticate(r *http.Request, token string, scopes []string) (p
 	return principal{}, scopeError(scopes)
 }
 
+var errInvalidKey = &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+	"the bearer token is not a valid tokend key", `Bearer realm="tokend", error="invalid_token"`}
+
+// notAKey refuses token, which the engine answered res and which is not
+// a key of the built-in API: a credential a person holds for tokend (a
+// personal access token of the built-in API, the access token of a CLI
+// sign-in) authenticates them but calls /v1/me only, so it is 403
+// insufficient_scope (RFC 6750 §3.1), like a verify key on an admin
+// route; anything else does not authenticate at all, 401 invalid_token.
+// The CLI sign-in is looked up only here, on the way to a refusal.
+func (s *Server) notAKey(r *http.Request, token string, res verify.Result, scopes []string) error {
+	if t := res.Token; t != nil && t.Kind == credential.KindPersonalToken && t.APIID == apikey.SystemAPIID {
+		if res.Code == api.CodeValid || res.Code == api.CodeInsufficientScope {
+			return personScopeError(scopes)
+		}
+		return errInvalidKey
+	}
+	if res.Token == nil && s.oauth != nil && looksLikeAccessToken(token) {
+		if _, ok, err := s.oauth.CLIPerson(r.Context(), token); err != nil || ok {
+			return cmp.Or(err, personScopeError(scopes))
+		}
+	}
+	return errInvalidKey
+}
+
+// looksLikeAccessToken reports a token of the shape of an OAuth access
+// token: a JWT, or an opaque one of tokend's.
+func looksLikeAccessToken(token string) bool {
+	prefix, ok := credential.Parse(token)
+	return credential.LooksLikeJWT(token) || ok && prefix == credential.AccessTokenPrefix
+}
+
+// hasSession reports whether r carries the cookie of a live, complete
+// browser session: a person signed in, who may call /v1/me but not the
+// management API.
+func (s *Server) hasSession(r *http.Request) (bool, error) {
+	for _, name := range sessionCookies {
+		c, err := r.Cookie(name)
+		if err != nil || c.Value == "" {
+			continue
+		}
+		ss, _, err := s.users.CheckSession(r.Context(), c.Value)
+		if errors.Is(err, user.ErrNoSession) {
+			return false, nil
+		}
+		return err == nil && ss.Pending == "", err
+	}
+	return false, nil
+}
+
 // isAdminKey reports a key of the built-in API, admin or verify key.
 func isAdminKey(t *api.TokenInfo) bool {
 	return t != nil && t.Kind == credential.KindAPIKey && t.APIID == apikey.SystemAPIID
@@ -126,6 +187,14 @@ func isAdminKey(t *api.TokenInfo) bool {
 func scopeError(scopes []string) error {
 	return &authError{http.StatusForbidden, api.ErrInsufficientScope,
 		"the key lacks the scope this endpoint needs: " + strings.Join(scopes, " or "),
+		`Bearer realm="tokend", error="insufficient_scope", scope="` + strings.Join(scopes, " ") + `"`}
+}
+
+// personScopeError refuses a person (session, personal access token, CLI
+// sign-in) on a route for keys.
+func personScopeError(scopes []string) error {
+	return &authError{http.StatusForbidden, api.ErrInsufficientScope,
+		"a person's session or token calls /v1/me only; this endpoint needs an admin key with " + strings.Join(scopes, " or "),
 		`Bearer realm="tokend", error="insufficient_scope", scope="` + strings.Join(scopes, " ") + `"`}
 }
 

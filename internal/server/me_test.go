@@ -380,17 +380,38 @@ func TestMeCLISignIn(t *testing.T) {
 	if st, p := f.me(t, meCall{bearer: other}, "GET", "/v1/me", "", nil); st != 401 {
 		t.Errorf("another app's access token on /v1/me = %d %+v, want 401", st, p)
 	}
+	access := f.cliSignIn(t, f.alice.User.ID)
+	var me api.User
+	if st, p := f.me(t, meCall{bearer: access}, "GET", "/v1/me", "", &me); st != 200 || me.ID != f.alice.User.ID {
+		t.Fatalf("the CLI's access token on /v1/me = %d %+v", st, p)
+	}
+	var self api.CreatedToken
+	if st, p := f.me(t, meCall{bearer: access}, "POST", "/v1/me/tokens", selfToken, &self); st != 201 {
+		t.Fatalf("POST /v1/me/tokens with the CLI's access token = %d %+v", st, p)
+	}
+	if _, err := f.Client.DisableUser(ctx, f.alice.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := f.me(t, meCall{bearer: access}, "GET", "/v1/me", "", nil); st != 401 {
+		t.Errorf("the CLI's access token of a disabled person = %d, want 401", st)
+	}
+}
+
+// cliSignIn signs userID in as "tokend login" does, through the device
+// flow of the built-in CLI client, and returns the access token.
+func (f *fixture) cliSignIn(t *testing.T, userID string) string {
+	t.Helper()
 	var da struct {
 		DeviceCode string `json:"device_code"`
 		UserCode   string `json:"user_code"`
 	}
 	f.tokenForm(t, "/oauth2/device_authorization", url.Values{"client_id": {oauth.CLIClientID}, "scope": {"openid"}}, &da)
-	req, err := f.OAuth.LookupUserCode(ctx, da.UserCode, "192.0.2.9")
+	req, err := f.OAuth.LookupUserCode(t.Context(), da.UserCode, "192.0.2.9")
 	if err != nil {
 		t.Fatal(err)
 	}
-	who := oauth.SignedIn{UserID: f.alice.User.ID, AuthTime: f.Clock.Now(), AMR: []string{"pwd"}}
-	if err := f.OAuth.DecideDevice(ctx, adminActor, req.UserCode, who, true); err != nil {
+	who := oauth.SignedIn{UserID: userID, AuthTime: f.Clock.Now(), AMR: []string{"pwd"}}
+	if err := f.OAuth.DecideDevice(t.Context(), adminActor, req.UserCode, who, true); err != nil {
 		t.Fatal(err)
 	}
 	var tok struct {
@@ -398,18 +419,5 @@ func TestMeCLISignIn(t *testing.T) {
 	}
 	f.tokenForm(t, "/oauth2/token", url.Values{"grant_type": {oauth.GrantDeviceCode}, "device_code": {da.DeviceCode},
 		"client_id": {oauth.CLIClientID}}, &tok)
-	var me api.User
-	if st, p := f.me(t, meCall{bearer: tok.AccessToken}, "GET", "/v1/me", "", &me); st != 200 || me.ID != f.alice.User.ID {
-		t.Fatalf("the CLI's access token on /v1/me = %d %+v", st, p)
-	}
-	var self api.CreatedToken
-	if st, p := f.me(t, meCall{bearer: tok.AccessToken}, "POST", "/v1/me/tokens", selfToken, &self); st != 201 {
-		t.Fatalf("POST /v1/me/tokens with the CLI's access token = %d %+v", st, p)
-	}
-	if _, err := f.Client.DisableUser(ctx, f.alice.User.ID); err != nil {
-		t.Fatal(err)
-	}
-	if st, _ := f.me(t, meCall{bearer: tok.AccessToken}, "GET", "/v1/me", "", nil); st != 401 {
-		t.Errorf("the CLI's access token of a disabled person = %d, want 401", st)
-	}
+	return tok.AccessToken
 }
