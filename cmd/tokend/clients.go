@@ -28,6 +28,7 @@ type oauthConfig struct {
 	dcrApproval     bool
 	cimd            bool
 	cimdInsecure    bool
+	cimdRateLimit   int // document fetches per address per minute; 0: none
 }
 
 func (c *oauthConfig) register(fs *flag.FlagSet) {
@@ -36,6 +37,7 @@ func (c *oauthConfig) register(fs *flag.FlagSet) {
 	intFlag(fs, &c.dcrRateLimit, "dcr-rate-limit", 20, "registration requests one client address may make per hour (0: no limit)")
 	fs.BoolVar(&c.dcrApproval, "dcr-approval", false, "hold every dynamically registered client (and client ID metadata document client) for an admin's approval, whatever APIs it asks for; without it only APIs with policy approve_dynamic_clients hold theirs ($"+envName("dcr-approval")+")")
 	fs.BoolVar(&c.cimd, "cimd", false, "accept client ID metadata documents: an https URL as client_id names a public client described by the JSON there ($"+envName("cimd")+")")
+	intFlag(fs, &c.cimdRateLimit, "cimd-rate-limit", oauth.DefaultDocumentFetchLimit, "client ID metadata documents one client address may make tokend fetch per minute, shared by every node with --redis (0: no limit)")
 	fs.BoolVar(&c.cimdInsecure, "cimd-insecure-allow-private", false, "let --cimd fetch documents over plain http and from loopback, private and link-local addresses: for development and tests only ($"+envName("cimd-insecure-allow-private")+")")
 }
 
@@ -54,7 +56,7 @@ func (c *oauthConfig) documents(log *slog.Logger) (oauth.DocumentFetcher, error)
 }
 
 // newOAuth builds the authorization server.
-func newOAuth(ctx context.Context, cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.Engine, failures oauth.FailureCounter, proofs *dpop.Checker, log *slog.Logger) (*oauth.Service, error) {
+func newOAuth(ctx context.Context, cfg serveConfig, db *store.DB, sg *signer.Signer, engine *verify.Engine, p *peers, proofs *dpop.Checker, log *slog.Logger) (*oauth.Service, error) {
 	issuer := cfg.signing.issuerURL(cfg)
 	var initial string
 	if f := cfg.oauth.dcrInitialToken; f != "" {
@@ -72,7 +74,8 @@ func newOAuth(ctx context.Context, cfg serveConfig, db *store.DB, sg *signer.Sig
 	}
 	o, err := oauth.New(oauth.Config{DB: db, Signer: sg, Verifier: engine, Issuer: issuer,
 		Registration: cfg.oauth.dcr, ApproveRegistrations: cfg.oauth.dcrApproval, InitialAccessToken: initial, RegistrationLimit: registrationLimit(cfg.oauth.dcrRateLimit),
-		BrowserFlows: true, Documents: docs, Failures: failures, DPoP: proofs, Logger: log})
+		BrowserFlows: true, Documents: docs, Failures: p.deviceFailures(), DocumentLimiter: p.documentLimiter(),
+		DocumentFetchLimit: registrationLimit(cfg.oauth.cimdRateLimit), DPoP: proofs, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -88,8 +91,9 @@ func newOAuth(ctx context.Context, cfg serveConfig, db *store.DB, sg *signer.Sig
 	return o, nil
 }
 
-// registrationLimit maps --dcr-rate-limit, where 0 means no limit, to
-// oauth.Config.RegistrationLimit, where a negative value does.
+// registrationLimit maps --dcr-rate-limit and --cimd-rate-limit, where 0
+// means no limit, to oauth.Config.RegistrationLimit and
+// DocumentFetchLimit, where a negative value does.
 func registrationLimit(flag int) int {
 	if flag <= 0 {
 		return -1

@@ -113,6 +113,16 @@ func (p *peers) deviceFailures() oauth.FailureCounter {
 	return p.redis
 }
 
+// documentLimiter is where client ID metadata document fetches are
+// limited per address: the shared limiter, or nil (in process) without
+// Redis.
+func (p *peers) documentLimiter() oauth.Limiter {
+	if p.limiter == nil {
+		return nil
+	}
+	return p.limiter
+}
+
 // listen starts the change listener on PostgreSQL, which hands what
 // other nodes change to db's subscribers.
 func (p *peers) listen(ctx context.Context, db *store.DB, dsn string, log *slog.Logger, reg prometheus.Registerer) error {

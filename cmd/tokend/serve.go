@@ -268,7 +268,7 @@ func build(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		log.Info("passkeys are off", "reason", err, "public_url", cfg.signing.issuerURL(cfg))
 	}
 	p.webhooks = newWebhooks(cfg.webhooks, p.db, kek, log)
-	p.oauth, err = newOAuth(ctx, cfg, p.db, p.signer, p.engine, p.peers.deviceFailures(), p.dpop, log)
+	p.oauth, err = newOAuth(ctx, cfg, p.db, p.signer, p.engine, p.peers, p.dpop, log)
 	return p, err
 }
 

@@ -41,7 +41,7 @@ func TestMetadataDocumentApproval(t *testing.T) {
 		Scopes: []string{oidc.ScopeOpenID, "read"}}
 	authURL := cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
 	f, _ := oauth.ParseForm([]byte(strings.SplitN(authURL, "?", 2)[1]))
-	if _, err := e.OAuth.Authorize(ctx, f); !isOAuthError(err, "unauthorized_client") {
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); !isOAuthError(err, "unauthorized_client") {
 		t.Fatalf("Authorize(pending document client) = %v, want unauthorized_client", err)
 	}
 	c, err := e.DB.ClientByID(ctx, id)
@@ -55,14 +55,14 @@ func TestMetadataDocumentApproval(t *testing.T) {
 	if _, err := e.Client.Approve(ctx, id, ""); err != nil {
 		t.Fatalf("Approve(%s): %v", id, err)
 	}
-	if _, err := e.OAuth.Authorize(ctx, f); err != nil {
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); err != nil {
 		t.Fatalf("Authorize after the approval: %v", err)
 	}
 	// A changed document does not undo the decision.
 	docs.set("/clients/app.json", map[string]any{"client_id": id, "client_name": "Doc app v2",
 		"redirect_uris": []string{"http://127.0.0.1/callback"}, "token_endpoint_auth_method": "none", "scope": "openid read"})
 	e.Clock.Advance(301e9)
-	if _, err := e.OAuth.Authorize(ctx, f); err != nil {
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); err != nil {
 		t.Fatalf("Authorize after the document changed: %v", err)
 	}
 	if c, err := e.DB.ClientByID(ctx, id); err != nil || c.Name != "Doc app v2" || c.Approval.State != store.ApprovalApproved {
@@ -98,7 +98,7 @@ func TestRegisteredClientApproval(t *testing.T) {
 	}
 	f, _ := oauth.ParseForm([]byte(url.Values{"client_id": {reg.ClientID}, "response_type": {"code"}, "redirect_uri": {"http://127.0.0.1/callback"},
 		"scope": {"read"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()))
-	if _, err := e.OAuth.Authorize(ctx, f); !isOAuthError(err, "unauthorized_client") {
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); !isOAuthError(err, "unauthorized_client") {
 		t.Errorf("Authorize(pending) = %v, want unauthorized_client", err)
 	}
 	_, err = e.OAuth.UpdateRegistration(ctx, free.ClientID, free.RegistrationAccessToken, "192.0.2.1", oauth.Registration{
@@ -110,7 +110,7 @@ func TestRegisteredClientApproval(t *testing.T) {
 	if _, err := e.Client.Deny(ctx, reg.ClientID, "unknown publisher"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.OAuth.Authorize(ctx, f); !isOAuthError(err, "unauthorized_client") {
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); !isOAuthError(err, "unauthorized_client") {
 		t.Errorf("Authorize(denied) = %v, want unauthorized_client", err)
 	}
 }

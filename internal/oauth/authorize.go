@@ -100,11 +100,11 @@ func withQuery(u string, v url.Values) string {
 }
 
 // Authorize checks the authorization request f (the query or form of
-// GET/POST /oauth2/authorize). A request_uri (RFC 9126) is taken from
-// the pushed requests, once, and stands for the request. Errors before
-// the redirect URI is known good are *Error, shown to the person; after,
-// *RedirectError.
-func (s *Service) Authorize(ctx context.Context, f Form) (*Authorization, error) {
+// GET/POST /oauth2/authorize) from the client address ip. A request_uri
+// (RFC 9126) is taken from the pushed requests, once, and stands for the
+// request. Errors before the redirect URI is known good are *Error,
+// shown to the person; after, *RedirectError.
+func (s *Service) Authorize(ctx context.Context, f Form, ip string) (*Authorization, error) {
 	if uri := f.Get("request_uri"); uri != "" {
 		var err error
 		if f, err = s.takePushed(ctx, f.Get("client_id"), uri); err != nil {
@@ -114,7 +114,7 @@ func (s *Service) Authorize(ctx context.Context, f Form) (*Authorization, error)
 		// Only a request tokend stored itself says when it arrived.
 		return nil, invalidRequest("received and request_uri_taken are not authorization parameters")
 	}
-	c, err := s.authorizeClient(ctx, f)
+	c, err := s.authorizeClient(ctx, f, ip)
 	if err != nil {
 		return nil, err
 	}
@@ -133,12 +133,12 @@ func (s *Service) Authorize(ctx context.Context, f Form) (*Authorization, error)
 
 // authorizeClient finds the client of an authorization request and checks
 // its redirect URI; errors here are never redirected (RFC 6749 §4.1.2.1).
-func (s *Service) authorizeClient(ctx context.Context, f Form) (store.Client, error) {
+func (s *Service) authorizeClient(ctx context.Context, f Form, ip string) (store.Client, error) {
 	id := f.Get("client_id")
 	if id == "" {
 		return store.Client{}, invalidRequest("client_id is required")
 	}
-	c, err := s.lookupClient(ctx, id)
+	c, err := s.lookupClient(ctx, id, ip)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
 		return store.Client{}, newError(400, ErrInvalidClient, "no client with this client_id may use the authorization code grant")
 	}
@@ -408,8 +408,8 @@ type PushedResponse struct {
 // it returns stands for the request once, for PushedRequestTTL. proof is
 // the request's DPoP header, "" for none: a proof binds the code to its
 // key as dpop_jkt does, and must be of the dpop_jkt's key when both are
-// sent (RFC 9449 §10.1).
-func (s *Service) Push(ctx context.Context, c store.Client, f Form, proof string) (PushedResponse, error) {
+// sent (RFC 9449 §10.1). ip is the client's address.
+func (s *Service) Push(ctx context.Context, c store.Client, f Form, proof, ip string) (PushedResponse, error) {
 	switch {
 	case f.Has("request_uri"):
 		return PushedResponse{}, invalidRequest("request_uri cannot be pushed")
@@ -439,7 +439,7 @@ func (s *Service) Push(ctx context.Context, c store.Client, f Form, proof string
 	if jkt != "" {
 		p["dpop_jkt"] = []string{jkt}
 	}
-	_, err = s.Authorize(ctx, p.form())
+	_, err = s.Authorize(ctx, p.form(), ip)
 	if e, ok := errors.AsType[*RedirectError](err); ok {
 		return PushedResponse{}, e.Err
 	}

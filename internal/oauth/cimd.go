@@ -67,10 +67,11 @@ type metadataDocument struct {
 	ClientSecretExpiresAt *int64 `json:"client_secret_expires_at,omitempty"`
 }
 
-// lookupClient finds the client a request names: a metadata document
-// client, fetched (or from the cache), when id is a URL and the Service
-// accepts them, else a client from the store.
-func (s *Service) lookupClient(ctx context.Context, id string) (store.Client, error) {
+// lookupClient finds the client a request from ip names: a metadata
+// document client, fetched (or from the cache), when id is a URL and the
+// Service accepts them, else a client from the store. A fetch counts
+// against ip's fetch limit, and is not made when ip is over it.
+func (s *Service) lookupClient(ctx context.Context, id, ip string) (store.Client, error) {
 	if !IsMetadataURL(id) {
 		return s.client(ctx, id)
 	}
@@ -83,6 +84,9 @@ func (s *Service) lookupClient(ctx context.Context, id string) (store.Client, er
 	}
 	if err := checkMetadataURL(id); err != nil {
 		return store.Client{}, err
+	}
+	if e := s.fetches.allow(ctx, ip, now); e != nil {
+		return store.Client{}, e
 	}
 	body, fresh, err := s.documents.Fetch(ctx, id)
 	if err != nil {

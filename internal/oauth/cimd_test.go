@@ -94,7 +94,7 @@ func TestMetadataDocumentFlow(t *testing.T) {
 	authURL := cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), oidc.Nonce("n"))
 
 	f, _ := oauth.ParseForm([]byte(strings.SplitN(authURL, "?", 2)[1]))
-	a, err := e.OAuth.Authorize(ctx, f)
+	a, err := e.OAuth.Authorize(ctx, f, testIP)
 	if err != nil {
 		t.Fatalf("Authorize: %v", err)
 	}
@@ -126,7 +126,7 @@ func TestMetadataDocumentFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Clock.Advance(301 * time.Second)
-	if _, err := e.OAuth.Authorize(ctx, f); err != nil {
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); err != nil {
 		t.Errorf("Authorize after the document went stale: %v", err)
 	}
 	if after, err := e.DB.ClientByID(ctx, id); err != nil || !after.UpdatedAt.Equal(before.UpdatedAt) {
@@ -136,11 +136,11 @@ func TestMetadataDocumentFlow(t *testing.T) {
 	// A changed document takes effect once the cached one is stale.
 	docs.set("/clients/cli.json", map[string]any{"client_id": id, "client_name": "Doc CLI",
 		"redirect_uris": []string{"https://new.example/cb"}})
-	if _, err := e.OAuth.Authorize(ctx, f); err != nil {
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); err != nil {
 		t.Errorf("Authorize with the cached document: %v", err)
 	}
 	e.Clock.Advance(301 * time.Second)
-	if _, err := e.OAuth.Authorize(ctx, f); !isOAuthError(err, "invalid_request") {
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); !isOAuthError(err, "invalid_request") {
 		t.Errorf("Authorize with a redirect URI the new document dropped: %v, want invalid_request", err)
 	}
 	if n := docs.hits.Load(); n != 3 {
@@ -164,7 +164,7 @@ func TestMetadataDocumentRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = e.OAuth.Authorize(ctx, f)
+		_, err = e.OAuth.Authorize(ctx, f, testIP)
 		return err
 	}
 	strict := cimdEnv(t, fetch.New(fetch.Config{}))

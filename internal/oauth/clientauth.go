@@ -189,8 +189,8 @@ func (s *Service) checkAssertion(ctx context.Context, cr Credentials, c store.Cl
 // names a client ID metadata document, whose clients are all public.
 func (s *Service) publicClient(ctx context.Context, cr Credentials, id string) (store.Client, error) {
 	if IsMetadataURL(id) {
-		c, err := s.lookupClient(ctx, id)
-		if e, ok := errors.AsType[*Error](err); ok {
+		c, err := s.lookupClient(ctx, id, cr.IP)
+		if e, ok := errors.AsType[*Error](err); ok && e.Code == ErrInvalidClient {
 			e.Status, e.Basic = 401, cr.Basic
 		}
 		if err != nil {

@@ -178,7 +178,7 @@ func TestDPoPCodeAndPublicRefresh(t *testing.T) {
 	bad := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("dpop_jkt", "not-a-thumbprint"))
 	f, _ := url.Parse(bad)
 	pf, _ := oauth.ParseForm([]byte(f.RawQuery))
-	if _, err := e.OAuth.Authorize(t.Context(), pf); err == nil || !strings.Contains(err.Error(), "dpop_jkt") {
+	if _, err := e.OAuth.Authorize(t.Context(), pf, testIP); err == nil || !strings.Contains(err.Error(), "dpop_jkt") {
 		t.Errorf("Authorize(bad dpop_jkt) = %v, want an invalid_request about dpop_jkt", err)
 	}
 }

@@ -18,6 +18,10 @@ type env struct {
 	billing, shipping *api.API
 }
 
+// testIP is the client address of the requests tests make through the
+// Service's methods.
+const testIP = "192.0.2.10"
+
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	return startEnv(t, servertest.Options{})

@@ -49,7 +49,7 @@ func BenchmarkFlows(b *testing.B) {
 			verifier := oauth2.GenerateVerifier()
 			u, _ := url.Parse(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)))
 			f, _ := oauth.ParseForm([]byte(u.RawQuery))
-			a, err := e.OAuth.Authorize(ctx, f)
+			a, err := e.OAuth.Authorize(ctx, f, testIP)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -101,7 +101,7 @@ func BenchmarkUserinfo(b *testing.B) {
 	verifier := oauth2.GenerateVerifier()
 	u, _ := url.Parse(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)))
 	f, _ := oauth.ParseForm([]byte(u.RawQuery))
-	a, err := e.OAuth.Authorize(ctx, f)
+	a, err := e.OAuth.Authorize(ctx, f, testIP)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -157,7 +157,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 		{"loopback on another host", []string{"redirect_uri", "http://127.0.0.2/callback"}},
 		{"fragment", []string{"redirect_uri", "https://app.example/cb#x"}},
 	} {
-		_, err := e.OAuth.Authorize(ctx, with(tc.kv...))
+		_, err := e.OAuth.Authorize(ctx, with(tc.kv...), testIP)
 		if _, ok := errors.AsType[*oauth.Error](err); !ok {
 			t.Errorf("%s: %v, want an error shown to the person, never redirected", tc.name, err)
 		}
@@ -174,7 +174,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 		{"resource of an API that offers dynamic clients nothing", "invalid_target", []string{"resource", internal.Audience}},
 		{"bad max_age", "invalid_request", []string{"max_age", "soon"}},
 	} {
-		_, err := e.OAuth.Authorize(ctx, with(tc.kv...))
+		_, err := e.OAuth.Authorize(ctx, with(tc.kv...), testIP)
 		re, ok := errors.AsType[*oauth.RedirectError](err)
 		if !ok || re.Err.Code != tc.code {
 			t.Errorf("%s: %v, want a redirect with %s", tc.name, err, tc.code)
@@ -187,7 +187,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 	}
 	// prompt=none: login_required without a session, consent_required
 	// before consent.
-	a, err := e.OAuth.Authorize(ctx, with("prompt", "none"))
+	a, err := e.OAuth.Authorize(ctx, with("prompt", "none"), testIP)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,13 +199,13 @@ func TestAuthorizeRefusals(t *testing.T) {
 		t.Errorf("prompt=none before consent: %v", err)
 	}
 	// max_age: a sign-in older than it asks for another.
-	a, _ = e.OAuth.Authorize(ctx, with("max_age", "60"))
+	a, _ = e.OAuth.Authorize(ctx, with("max_age", "60"), testIP)
 	old := oauth.SignedIn{UserID: alice, AuthTime: e.Clock.Now().Add(-2 * time.Minute)}
 	if step, err := e.OAuth.Decide(ctx, a, old); step != oauth.StepLogin || err != nil {
 		t.Errorf("max_age 60 with a sign-in 2m ago: %v %v, want StepLogin", step, err)
 	}
 	// prompt=login asks again until the person signed in after the request.
-	a, _ = e.OAuth.Authorize(ctx, with("prompt", "login"))
+	a, _ = e.OAuth.Authorize(ctx, with("prompt", "login"), testIP)
 	if step, _ := e.OAuth.Decide(ctx, a, old); step != oauth.StepLogin {
 		t.Errorf("prompt=login: %v, want StepLogin", step)
 	}
@@ -234,18 +234,18 @@ func TestPushedAuthorizationRequests(t *testing.T) {
 		t.Fatalf("PAR: %d %v", a.Status, a.Raw)
 	}
 	f, _ := oauth.ParseForm([]byte(url.Values{"client_id": {id}, "request_uri": {uri}}.Encode()))
-	got, err := e.OAuth.Authorize(ctx, f)
+	got, err := e.OAuth.Authorize(ctx, f, testIP)
 	if err != nil || got.State != "s1" {
 		t.Fatalf("Authorize(request_uri) = %+v, %v", got, err)
 	}
-	if _, err := e.OAuth.Authorize(ctx, f); !isOAuthError(err, "invalid_request_uri") {
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); !isOAuthError(err, "invalid_request_uri") {
 		t.Errorf("request_uri used twice: %v", err)
 	}
 	a = e.post(t, "/oauth2/par", nil, params)
 	uri, _ = a.Raw["request_uri"].(string)
 	e.Clock.Advance(oauth.PushedRequestTTL)
 	f, _ = oauth.ParseForm([]byte(url.Values{"client_id": {id}, "request_uri": {uri}}.Encode()))
-	if _, err := e.OAuth.Authorize(ctx, f); !isOAuthError(err, "invalid_request_uri") {
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); !isOAuthError(err, "invalid_request_uri") {
 		t.Errorf("expired request_uri: %v", err)
 	}
 	params.Set("redirect_uri", "https://evil.example/cb")
@@ -464,7 +464,7 @@ func TestFirstPartyClientAndLogout(t *testing.T) {
 	verifier := oauth2.GenerateVerifier()
 	u, _ := url.Parse(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)))
 	f, _ := oauth.ParseForm([]byte(u.RawQuery))
-	a, err := e.OAuth.Authorize(ctx, f)
+	a, err := e.OAuth.Authorize(ctx, f, testIP)
 	if err != nil {
 		t.Fatal(err)
 	}

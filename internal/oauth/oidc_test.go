@@ -73,7 +73,7 @@ func (e *env) authorize(t *testing.T, authURL, userID string) *url.URL {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := e.OAuth.Authorize(ctx, f)
+	a, err := e.OAuth.Authorize(ctx, f, testIP)
 	if err != nil {
 		t.Fatalf("Authorize: %v", err)
 	}

@@ -75,6 +75,18 @@ type Config struct {
 	// is counted, so that every node counts together; nil counts per
 	// node.
 	Failures FailureCounter
+	// DocumentLimiter, when set, is where the limit on client ID
+	// metadata document fetches per client address is decided, so that
+	// every node counts together (*ratelimit.Failover, with --redis); nil
+	// decides per node.
+	DocumentLimiter Limiter
+	// DocumentFetchLimit is how many client ID metadata documents one
+	// client address (an IPv6 address by its /64) may make tokend fetch
+	// per minute, in bursts of up to as many; more get 429
+	// temporarily_unavailable until the limit admits one again. A
+	// document still fresh in the cache costs nothing. 0 means
+	// DefaultDocumentFetchLimit; negative means no limit.
+	DocumentFetchLimit int
 	// RegistrationLimit is how many registration requests one client
 	// address (an IPv6 address by its /64) may make per hour; more get
 	// 429. 0 means 20; negative means no limit.
@@ -116,7 +128,10 @@ type Service struct {
 	registrations *failures
 	// userCodes counts wrong device user codes per address.
 	userCodes *guesses
-	clients   ttlCache[store.Client]
+	// fetches limits the metadata documents fetched per address; nil
+	// when they are not limited.
+	fetches *fetchLimit
+	clients ttlCache[store.Client]
 	// documents fetches client ID metadata documents (nil: refused);
 	// docClients are the clients made of them, each for as long as its
 	// document may be reused.
@@ -169,6 +184,7 @@ func New(cfg Config) (*Service, error) {
 	s.db.Subscribe(s.onChange)
 	s.guard = newGuard(cfg.MaxAuthFailures, cfg.AuthFailureWindow, maxGuardEntries)
 	s.userCodes = newGuesses(cfg.Failures, s.log)
+	s.fetches = newFetchLimit(cfg.DocumentLimiter, cfg.DocumentFetchLimit, s.log)
 	if lim := cfg.RegistrationLimit; lim >= 0 {
 		s.registrations = newFailures(cmp.Or(lim, 20), time.Hour, maxGuardEntries)
 	}
@@ -197,6 +213,7 @@ func (s *Service) Run(ctx context.Context) {
 		}
 		s.guard.sweep(s.now())
 		s.userCodes.local.sweep(s.now())
+		s.fetches.sweep(s.now())
 		if s.registrations != nil {
 			s.registrations.sweep(s.now())
 		}

@@ -124,6 +124,11 @@ type Options struct {
 	// Failures, if set, is where the authorization server counts wrong
 	// device user codes (a shared Redis counter, as with --redis).
 	Failures oauth.FailureCounter
+	// DocumentLimiter, if set, is where the authorization server limits
+	// metadata document fetches per address (a shared Redis limiter, as
+	// with --redis); DocumentFetchLimit is that limit (0: the default).
+	DocumentLimiter    oauth.Limiter
+	DocumentFetchLimit int
 	// Webhooks, if set, configures the webhook service (DB and KEK are
 	// filled in); by default its Sender is a fetch.Fetcher with the
 	// production rules, which refuse 127.0.0.1.
@@ -177,7 +182,8 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	s.OAuth, err = oauth.New(oauth.Config{DB: db, Signer: s.Signer, Verifier: s.Engine, Issuer: s.Issuer,
-		Registration: true, BrowserFlows: true, Documents: o.Documents, Failures: o.Failures, DPoP: s.DPoP, Logger: log, Now: s.Clock.Now})
+		Registration: true, BrowserFlows: true, Documents: o.Documents, Failures: o.Failures,
+		DocumentLimiter: o.DocumentLimiter, DocumentFetchLimit: o.DocumentFetchLimit, DPoP: s.DPoP, Logger: log, Now: s.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,10 @@ package web
 import (
 	"errors"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/oauth"
@@ -71,7 +73,7 @@ func (s *Site) authorize(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.oauth.Authorize(r.Context(), f)
+	a, err := s.oauth.Authorize(r.Context(), f, s.clientIP(r))
 	if s.redirected(w, r, err) {
 		return
 	}
@@ -129,6 +131,11 @@ func (s *Site) redirected(w http.ResponseWriter, r *http.Request, err error) boo
 	if re, ok := errors.AsType[*oauth.RedirectError](err); ok {
 		s.toClient(w, r, re.URL)
 		return true
+	}
+	if e, ok := errors.AsType[*oauth.Error](err); ok && e.RetryAfter > 0 {
+		// A limit (client metadata document fetches per address) says
+		// when to come back.
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(e.RetryAfter.Seconds())))))
 	}
 	s.fail(w, r, oauthError(err))
 	return true
@@ -189,7 +196,7 @@ func (s *Site) authorizeDecide(w http.ResponseWriter, r *http.Request, v visitor
 		s.fail(w, r, oauthError(err))
 		return
 	}
-	a, err := s.oauth.Authorize(r.Context(), q)
+	a, err := s.oauth.Authorize(r.Context(), q, s.clientIP(r))
 	if s.redirected(w, r, err) {
 		return
 	}
