@@ -80,8 +80,10 @@
 //   - 400 invalid_request: a token in the query string, or two
 //     Authorization headers;
 //   - 401: no bearer token (a bare challenge, RFC 6750 §3.1), or
-//     invalid_token: malformed, unknown, expired, revoked, disabled, of
-//     another audience, or not allowed from the client's address;
+//     invalid_token: malformed ("Authorization: Bearer" without a token
+//     included, as tokend answers it), unknown, expired, revoked,
+//     disabled, of another audience, or not allowed from the client's
+//     address;
 //   - 403 insufficient_scope: a valid token without a required scope;
 //   - 429 rate_limited: a rate limit or the credits of the key are
 //     exhausted, with Retry-After when a limit resets;

@@ -83,12 +83,15 @@ func (s *Server) caller(scopes []string, next callerHandler) http.Handler {
 // admin route, or a person's session or token).
 func (s *Server) resolve(r *http.Request, scopes []string) (principal, error) {
 	token, ok := bearer(r)
-	if !ok {
+	switch {
+	case !ok:
 		if signedIn, err := s.hasSession(r); err != nil || signedIn {
 			return principal{}, cmp.Or(err, personScopeError(scopes))
 		}
 		return principal{}, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 			"send an admin key as Authorization: Bearer <key>", bareChallenge}
+	case token == "":
+		return principal{}, errEmptyBearer
 	}
 	return s.authenticate(r, token, scopes)
 }
@@ -199,15 +202,35 @@ func personScopeError(scopes []string) error {
 }
 
 // bearer extracts the token of an "Authorization: Bearer" header; the
-// scheme is case-insensitive (RFC 9110 §11.1).
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+// scheme is case-insensitive (RFC 9110 §11.1). ok reports a header of
+// that scheme. Its token is "" when the header has the scheme alone
+// ("Bearer", "Bearer   ": the server drops the trailing spaces): that is
+// a credential, malformed, not the absence of one, and every surface
+// refuses it as tokenauth and the gateway do, 401 error="invalid_token"
+// (errEmptyBearer), never with the bare challenge of a request without
+// credentials.
+func bearer(r *http.Request) (token string, ok bool) {
+	return schemeToken(r.Header.Get("Authorization"), "bearer")
+}
+
+// dpopToken is bearer for "Authorization: DPoP <token>" (RFC 9449 §7.1).
+func dpopToken(r *http.Request) (token string, ok bool) {
+	return schemeToken(r.Header.Get("Authorization"), "dpop")
+}
+
+// schemeToken is the token of the Authorization header h when its scheme
+// is scheme (lower case), and whether it is.
+func schemeToken(h, scheme string) (string, bool) {
+	n := len(scheme)
+	if len(h) < n || !strings.EqualFold(h[:n], scheme) || len(h) > n && h[n] != ' ' {
 		return "", false
 	}
-	t := strings.TrimSpace(h[7:])
-	return t, t != ""
+	return strings.TrimSpace(h[n:]), true
 }
+
+// errEmptyBearer refuses "Authorization: Bearer" without a token.
+var errEmptyBearer = &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+	"the Authorization header names the Bearer scheme but holds no token", `Bearer realm="tokend", error="invalid_token"`}
 
 // clientIP is the address of the client: the TCP peer, or the address a
 // trusted proxy forwarded (Config.TrustedProxies). Everything that needs

@@ -234,6 +234,9 @@ func clientToken(r *http.Request, o origin) (presented, error) {
 	}
 	var ok bool
 	if c.token, ok = bearer(r); ok {
+		if c.token == "" {
+			return c, errEmptyBearer
+		}
 		return c, nil
 	}
 	if c.token, ok = dpopToken(r); !ok {
@@ -242,6 +245,10 @@ func clientToken(r *http.Request, o origin) (presented, error) {
 			bareChallenge}
 	}
 	c.dpop = true
+	if c.token == "" {
+		return c, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+			"the Authorization header names the DPoP scheme but holds no token", `DPoP realm="tokend", error="invalid_token"`}
+	}
 	proofs := r.Header.Values("DPoP")
 	if len(proofs) != 1 || proofs[0] == "" {
 		return c, &authError{http.StatusUnauthorized, api.ErrInvalidDPoPProof,
@@ -249,16 +256,6 @@ func clientToken(r *http.Request, o origin) (presented, error) {
 	}
 	c.proof = proofs[0]
 	return c, nil
-}
-
-// dpopToken is the token of "Authorization: DPoP <token>".
-func dpopToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if len(h) < 5 || !strings.EqualFold(h[:5], "dpop ") {
-		return "", false
-	}
-	t := strings.TrimSpace(h[5:])
-	return t, t != ""
 }
 
 // denial is the answer to a verification res of the credential c that

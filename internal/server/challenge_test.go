@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -96,5 +99,94 @@ func TestChallengeWithoutCredential(t *testing.T) {
 				t.Errorf("userinfo body error %q, want invalid_token", body.Error)
 			}
 		})
+	}
+}
+
+// emptyBearers are Authorization headers that name the Bearer scheme
+// without a token, as they go on the wire (a Go client would trim the
+// trailing spaces itself).
+var emptyBearers = []string{"Bearer", "Bearer ", "Bearer    ", "bearer", "BEARER  "}
+
+// rawGet sends method target to base over a fresh connection with the
+// header lines exactly as written, and returns the answer with its body.
+func rawGet(t *testing.T, base, method, target string, lines ...string) (*http.Response, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n", method, target)
+	for _, l := range lines {
+		fmt.Fprintf(conn, "%s\r\n", l)
+	}
+	fmt.Fprintf(conn, "Content-Length: 0\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestEmptyBearerIsInvalidToken: "Authorization: Bearer" without a token
+// is a malformed credential, not the absence of one: every surface of
+// the server answers it 401 with error="invalid_token" (as tokenauth and
+// the gateway do), never the bare challenge of a request without
+// credentials, with its documented body: problem+json on /v1
+// (forward-auth included, where it is the client's header), an OAuth
+// error on /oauth2. "Authorization: DPoP" without a token is refused so
+// on forward-auth and userinfo, which take that scheme.
+func TestEmptyBearerIsInvalidToken(t *testing.T) {
+	f := newPATFixture(t)
+	vkey := f.verifyKey(t)
+	aud := "/v1/authz?audience=https%3A%2F%2Fpay.example"
+	proxy := []string{api.HeaderVerifyKey + ": " + vkey, "X-Forwarded-Method: GET", "X-Forwarded-Uri: /orders"}
+	surfaces := []struct {
+		name, method, path string
+		extra              []string
+		oauth              bool
+	}{
+		{"admin route", "GET", "/v1/keys", nil, false},
+		{"verify", "POST", "/v1/verify", []string{"Content-Type: application/json"}, false},
+		{"me", "GET", "/v1/me", nil, false},
+		{"me with a session", "GET", "/v1/me", []string{"Cookie: tokend_session=" + f.signIn(t, "alice").Token}, false},
+		{"forward-auth", "GET", aud, proxy, false},
+		{"userinfo", "GET", "/oauth2/userinfo", nil, true},
+		{"introspection", "POST", "/oauth2/introspect", []string{"Content-Type: application/x-www-form-urlencoded"}, true},
+	}
+	for _, s := range surfaces {
+		for _, h := range emptyBearers {
+			resp, body := rawGet(t, f.URL, s.method, s.path, append([]string{"Authorization: " + h}, s.extra...)...)
+			ch := resp.Header.Values("WWW-Authenticate")
+			if resp.StatusCode != 401 || len(ch) == 0 || ch[0] != `Bearer realm="tokend", error="invalid_token"` {
+				t.Errorf("%s with %q: %d %q %s, want 401 error=\"invalid_token\"", s.name, h, resp.StatusCode, ch, body)
+			}
+			var b struct{ Type, Error string }
+			json.Unmarshal([]byte(body), &b)
+			if s.oauth && b.Error != "invalid_token" || !s.oauth && (!strings.HasSuffix(b.Type, "/unauthorized") ||
+				resp.Header.Get("Content-Type") != "application/problem+json") {
+				t.Errorf("%s with %q: body %s, want the documented one", s.name, h, body)
+			}
+		}
+	}
+	for _, s := range []struct {
+		name, path string
+		extra      []string
+	}{{"forward-auth", aud, proxy}, {"userinfo", "/oauth2/userinfo", nil}} {
+		for _, h := range []string{"DPoP", "DPoP   ", "dpop"} {
+			resp, body := rawGet(t, f.URL, "GET", s.path, append([]string{"Authorization: " + h, "DPoP: x.y.z"}, s.extra...)...)
+			if ch := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || len(ch) == 0 || !strings.Contains(ch[0], `error="invalid_token"`) {
+				t.Errorf("%s with %q: %d %q %s, want 401 error=\"invalid_token\"", s.name, h, resp.StatusCode, ch, body)
+			}
+		}
+	}
+	// A scheme of its own name only, or no header, is still no credential.
+	for _, h := range []string{"Bearerx abc", "Basic", "Token abc"} {
+		resp, body := rawGet(t, f.URL, "GET", "/v1/keys", "Authorization: "+h)
+		if ch := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || len(ch) != 1 || ch[0] != `Bearer realm="tokend"` {
+			t.Errorf("/v1/keys with %q: %d %q %s, want 401 with a bare challenge", h, resp.StatusCode, ch, body)
+		}
 	}
 }

@@ -43,6 +43,9 @@ func (s *Server) person(next callerHandler) http.Handler {
 
 func (s *Server) resolvePerson(r *http.Request) (principal, error) {
 	if token, ok := bearer(r); ok {
+		if token == "" {
+			return principal{}, errEmptyBearer
+		}
 		return s.personalToken(r, token)
 	}
 	for _, name := range sessionCookies {

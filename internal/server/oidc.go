@@ -43,10 +43,15 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	if req.Token, ok = bearer(r); !ok {
 		req.Token, req.DPoP = dpopToken(r)
 	}
-	if req.Token == "" {
+	switch {
+	case !ok && !req.DPoP:
 		// No credential: a bare challenge (RFC 6750 §3.1).
 		s.oauthFail(w, r, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 			"send an access token as Authorization: Bearer <token>", bareChallenge})
+		return
+	case req.Token == "":
+		s.oauthFail(w, r, &oauth.Error{Code: oauth.ErrInvalidToken, Status: http.StatusUnauthorized,
+			Description: "the Authorization header names its scheme but holds no token"})
 		return
 	}
 	proof, err := dpopHeader(r)
