@@ -341,11 +341,17 @@ const (
 	CodeInvalidDPoPProof Code = "INVALID_DPOP_PROOF"
 	// The proof lacks the server nonce; DPoPNonce holds the one to use.
 	CodeUseDPoPNonce Code = "USE_DPOP_NONCE"
+	// CodeDPoPNotBound: the token came with a DPoP proof (it was sent as
+	// Authorization: DPoP) but is not bound to a DPoP key; checked, as a
+	// bound token's proof is, right after existence, so that nothing is
+	// spent. The client must send it as Authorization: Bearer.
+	CodeDPoPNotBound Code = "NOT_DPOP_BOUND"
 )
 
 // Codes lists every Code in check order.
 var Codes = []Code{CodeValid, CodeNotFound, CodeDisabled, CodeExpired, CodeRevoked, CodePendingApproval,
-	CodeForbiddenIP, CodeInsufficientScope, CodeSignatureRequired, CodeSignatureInvalid, CodeRateLimited, CodeUsageExceeded, CodeInvalidDPoPProof, CodeUseDPoPNonce}
+	CodeForbiddenIP, CodeInsufficientScope, CodeSignatureRequired, CodeSignatureInvalid, CodeRateLimited, CodeUsageExceeded, CodeInvalidDPoPProof, CodeUseDPoPNonce,
+	CodeDPoPNotBound}
 
 // TokenInfo describes the verified token.
 type TokenInfo struct {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -364,5 +365,29 @@ func TestDPoPBoundJWTRevocationCheck(t *testing.T) {
 	}
 	if n := e.calls.calls("/v1/verify"); n != 0 {
 		t.Errorf("/v1/verify asked %d times about a bound JWT", n)
+	}
+}
+
+// TestUnboundAsDPoPSpendsNothing: a key that is not bound to a DPoP key,
+// sent with the DPoP scheme and a good proof of some key, is refused
+// (invalid_token in the DPoP challenge) before tokend counts anything:
+// refused many times so, a key with a rate limit of n still has all n
+// for its first Bearer request.
+func TestUnboundAsDPoPSpendsNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	key := e.NewDPoPKey(t)
+	const n = 3
+	k := e.key(t, func(r *api.CreateKeyRequest) {
+		r.RateLimits = []api.RateLimit{{Name: "burst", Limit: n, Window: api.Duration(time.Hour)}}
+	})
+	u := e.rs.URL + "/invoices"
+	for i := range 3 * n {
+		a := e.doDPoP(t, "GET", "/invoices", "DPoP "+k.Secret, proofOf(t, key, "GET", u, k.Secret, e.DPoP.Nonce()))
+		wantRefusal(t, sprintf("unbound key as DPoP, %d", i), a, 401, "DPoP", tokenauth.ErrInvalidToken)
+	}
+	a := e.do(t, "GET", "/invoices", bearer(k.Secret))
+	if a.status != 200 || a.header.Get("X-RateLimit-Remaining") != strconv.Itoa(n-1) {
+		t.Errorf("as Bearer after: %d, X-RateLimit-Remaining %q; want 200 and %d of %d left",
+			a.status, a.header.Get("X-RateLimit-Remaining"), n-1, n)
 	}
 }

@@ -92,7 +92,8 @@ func limited(res *api.VerifyResponse) bool {
 // caches a VALID answer that carried no limit. withProof says the
 // question carried a DPoP proof: then the token must be bound to a key
 // (one sent as DPoP but not bound is refused), and the answer is never
-// cached.
+// cached. tokend answers such a token NOT_DPOP_BOUND before it spends
+// anything; a tokend older than that answers VALID, which is refused here.
 func (a *Auth) outcome(res *api.VerifyResponse, k cacheKey, now time.Time, withProof bool) (*Principal, *Error) {
 	p, e := verdict(res, withProof)
 	if e == nil && withProof && res.Token.JKT == "" {
@@ -142,6 +143,8 @@ func verdict(res *api.VerifyResponse, withProof bool) (*Principal, *Error) {
 		return nil, invalidProof(or(res.DPoPError, "the DPoP proof is not valid for this token and request"))
 	case api.CodeUseDPoPNonce:
 		return nil, useNonce(res.DPoPError, res.DPoPNonce)
+	case api.CodeDPoPNotBound:
+		return nil, notBound()
 	}
 	return nil, invalidToken("the token is unknown or not meant for this resource")
 }

@@ -217,3 +217,27 @@ func TestGatewayDPoPNoncesAndReplayAcrossGateways(t *testing.T) {
 		t.Errorf("gateway A with gateway B's fresh nonce: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestGatewayUnboundAsDPoPSpendsNothing: a key that is not bound to a
+// DPoP key, sent with the DPoP scheme and a good proof of some key, is
+// refused (invalid_token in the DPoP challenge) before tokend counts
+// anything, and reaches no upstream: refused many times so, the key
+// with a limit of 2 still has both for its first Bearer request.
+func TestGatewayUnboundAsDPoPSpendsNothing(t *testing.T) {
+	f := newFixture(t, 5*time.Second)
+	gw := f.another(t, func(tc *tokenauth.Config, _ *gateway.Config) { tc.Now = f.tokend.Clock.Now })
+	key := f.tokend.NewDPoPKey(t)
+	u := gw + "/orders/1"
+	for range 6 {
+		resp, body := dpopGet(t, gw, "/orders/1", "DPoP "+f.limited, proof(t, key, "GET", u, f.limited, f.tokend.DPoP.Nonce()))
+		checkChallenge(t, "unbound key as DPoP", resp, body, "DPoP", tokenauth.ErrInvalidToken)
+	}
+	if r := f.upstream.seen(); r != nil {
+		t.Errorf("the upstream got %s %s", r.Method, r.URL)
+	}
+	resp, body := dpopGet(t, gw, "/orders/1", "Bearer "+f.limited)
+	if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Remaining") != "1" {
+		t.Errorf("as Bearer after: %d %s, X-RateLimit-Remaining %q; want 200 and 1 of 2 left",
+			resp.StatusCode, body, resp.Header.Get("X-RateLimit-Remaining"))
+	}
+}

@@ -105,11 +105,6 @@ func (h authzHandler) serveCaller(w http.ResponseWriter, r *http.Request, _ prin
 		s.fail(w, r, s.dpopChallenges(denial(res, c, rl.scopes), c, res.DPoPNonce))
 		return
 	}
-	if c.dpop && res.Token.JKT == "" {
-		s.fail(w, r, s.dpopChallenges(&authError{http.StatusUnauthorized, api.ErrUnauthorized,
-			"the token is not bound to a DPoP key; send it as Authorization: Bearer", `DPoP realm="tokend", error="invalid_token"`}, c, ""))
-		return
-	}
 	setIdentity(w.Header(), res.Token)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
@@ -285,6 +280,9 @@ func denial(res verify.Result, c presented, scopes []string) error {
 	case api.CodeUseDPoPNonce:
 		return &authError{http.StatusUnauthorized, api.ErrUseDPoPNonce, "dpop: " + res.DPoPError,
 			`DPoP realm="tokend", error="use_dpop_nonce"`}
+	case api.CodeDPoPNotBound:
+		return &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+			"the token is not bound to a DPoP key; send it as Authorization: Bearer", `DPoP realm="tokend", error="invalid_token"`}
 	}
 	return &authError{http.StatusUnauthorized, api.ErrUnauthorized, "the token is not valid here (" + strings.ToLower(string(res.Code)) + ")",
 		`Bearer realm="tokend", error="invalid_token"`}

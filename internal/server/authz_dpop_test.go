@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +136,62 @@ func TestAuthzDPoP(t *testing.T) {
 	if ch := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || len(ch) != 2 ||
 		ch[0] != `Bearer realm="tokend"` || ch[1] != `DPoP realm="tokend", `+algs {
 		t.Errorf("no token: %d %q, want both bare challenges", resp.StatusCode, ch)
+	}
+}
+
+// TestUnboundDPoPSpendsNothing: a token that is not bound to a DPoP key,
+// sent with the DPoP scheme (and a good proof of some key), is refused
+// before anything is counted, on forward-auth (401 invalid_token in the
+// DPoP challenge) and at /v1/verify given the proof (NOT_DPOP_BOUND,
+// with the token's details and no limit state): an API key and a
+// personal access token with a rate limit of n and credits, refused many
+// times so, still have all of them for their first Bearer request.
+func TestUnboundDPoPSpendsNothing(t *testing.T) {
+	f := newPATFixture(t)
+	vkey := f.verifyKey(t)
+	key := f.NewDPoPKey(t)
+	const n = 3
+	limits := []api.RateLimit{{Name: "burst", Limit: n, Window: api.Duration(time.Hour)}}
+	credits := &api.Credits{Remaining: 10}
+	apiKey := f.key(t, api.CreateKeyRequest{Scopes: []string{"read"}, RateLimits: limits, Credits: credits})
+	pat := f.pat(t, f.alice.User.ID, api.CreateTokenRequest{Scopes: []string{"read"}, RateLimits: limits})
+	const path = "/v1/authz?audience=https%3A%2F%2Fpay.example&scope=read"
+	const u = "https://api.pay.example/orders/7"
+	algs := `algs="` + strings.Join(dpop.SupportedAlgs, " ") + `"`
+	ask := func(auth string, proofs ...string) *http.Response {
+		h := http.Header{"X-Forwarded-Method": {"GET"}, "X-Forwarded-Uri": {"/orders/7"},
+			"X-Forwarded-Host": {"api.pay.example"}, "X-Forwarded-Proto": {"https"}, "Authorization": {auth}}
+		for _, p := range proofs {
+			h.Add("DPoP", p)
+		}
+		return f.authz(t, "GET", path, vkey, h)
+	}
+	for _, tok := range []struct{ name, secret string }{{"api key", apiKey.Secret}, {"personal access token", pat.Secret}} {
+		for range 2 * n {
+			p, err := key.Proof("GET", u, tok.secret, f.DPoP.Nonce())
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := ask("DPoP "+tok.secret, p)
+			if ch := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || len(ch) != 2 ||
+				ch[0] != `DPoP realm="tokend", error="invalid_token", `+algs || resp.Header.Get("X-RateLimit-Limit") != "" {
+				t.Fatalf("%s as DPoP on forward-auth: %d %q %v", tok.name, resp.StatusCode, ch, resp.Header)
+			}
+			p, _ = key.Proof("POST", u, tok.secret, f.DPoP.Nonce())
+			r := f.verify(t, api.VerifyRequest{Token: tok.secret, Audience: "https://pay.example", Scopes: []string{"read"},
+				DPoP: &api.VerifyDPoP{Proof: p, Method: "POST", URL: u}})
+			if r.Valid || r.Code != api.CodeDPoPNotBound || r.Token == nil || len(r.RateLimits) != 0 || r.Credits != nil {
+				t.Fatalf("%s with a proof at /v1/verify: %+v, want NOT_DPOP_BOUND spending nothing", tok.name, r)
+			}
+		}
+		resp := ask("Bearer " + tok.secret)
+		if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Remaining") != strconv.Itoa(n-1) {
+			t.Errorf("%s as Bearer after: %d, X-RateLimit-Remaining %q; want 200 and %d of %d left",
+				tok.name, resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"), n-1, n)
+		}
+	}
+	k, err := f.Client.GetKey(t.Context(), apiKey.Key.ID)
+	if err != nil || k.Credits == nil || k.Credits.Remaining != 9 {
+		t.Errorf("the API key's credits after one Bearer request: %+v, %v; want 9 of 10", k.Credits, err)
 	}
 }

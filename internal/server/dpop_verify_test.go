@@ -80,11 +80,14 @@ func TestVerifyDPoPBoundKey(t *testing.T) {
 	if r := f.verify(t, api.VerifyRequest{Token: bound.Secret, DPoP: good}); r.Code != api.CodeInvalidDPoPProof {
 		t.Errorf("a replayed proof = %s, want INVALID_DPOP_PROOF", r.Code)
 	}
-	// A bearer key is unaffected, with or without a proof.
-	for _, d := range []*api.VerifyDPoP{nil, proof(key, "POST", resourceURL, plain.Secret, nonce)} {
-		if r := f.verify(t, api.VerifyRequest{Token: plain.Secret, DPoP: d}); r.Code != api.CodeValid {
-			t.Errorf("a bearer key with dpop %v = %s, want VALID", d != nil, r.Code)
-		}
+	// A bearer key is VALID without a proof; with one (it came as
+	// Authorization: DPoP) it is NOT_DPOP_BOUND, with its details.
+	if r := f.verify(t, api.VerifyRequest{Token: plain.Secret}); r.Code != api.CodeValid {
+		t.Errorf("a bearer key = %s, want VALID", r.Code)
+	}
+	r = f.verify(t, api.VerifyRequest{Token: plain.Secret, DPoP: proof(key, "POST", resourceURL, plain.Secret, nonce)})
+	if r.Code != api.CodeDPoPNotBound || r.Valid || r.Token == nil || r.Token.ID != plain.Key.ID {
+		t.Errorf("a bearer key with a proof = %+v, want NOT_DPOP_BOUND with its details", r)
 	}
 	// Forward-auth: the bound key sent as a bearer token is refused.
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, f.URL+"/v1/authz", nil)

@@ -39,6 +39,20 @@ func (e *Engine) proven(ctx context.Context, req *Request, jkt string, res *Resu
 	return true, nil
 }
 
+// notBound answers DPOP_NOT_BOUND for res.Token, a token that is not
+// bound to a DPoP key but came with a proof (req.DPoP, the DPoP scheme):
+// before any other check, like a bound token's proof, so that a token
+// sent with the wrong scheme spends no rate limit and no credit. The
+// token's details stay: a token that is not bound is a bearer token, and
+// whoever sent it holds it.
+func notBound(req *Request, res *Result) bool {
+	if req.DPoP == nil || res.Token.JKT != "" {
+		return false
+	}
+	res.Code = api.CodeDPoPNotBound
+	return true
+}
+
 // DPoPAlgs returns the proof algorithms the engine accepts, for
 // WWW-Authenticate challenges.
 func (e *Engine) DPoPAlgs() []string { return e.dpop.Algs() }

@@ -244,6 +244,9 @@ func (e *Engine) resolve(ctx context.Context, req *Request, res *Result, now tim
 		return nil, nil
 	}
 	res.Token = &ent.info
+	if notBound(req, res) {
+		return nil, nil
+	}
 	res.Code = e.check(ent, req, now.UnixNano())
 	if res.Code != api.CodeValid {
 		return nil, nil

@@ -91,6 +91,8 @@ func (e *Engine) verifyJWT(ctx context.Context, req *Request, res *Result, now t
 		now.Add(j.leeway).Before(c.IssuedAt.Time()):
 		res.Token = nil // not valid yet: as if it did not exist
 		return nil
+	case notBound(req, res):
+		return nil
 	case !now.Add(-j.leeway).Before(exp):
 		res.Code = api.CodeExpired
 		return nil
