@@ -1,9 +1,12 @@
 package oauth
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -12,9 +15,15 @@ import (
 )
 
 // AssertionAlgs are the signature algorithms accepted for private_key_jwt
-// client assertions: asymmetric only, never none or HMAC.
+// client assertions: asymmetric only, never none or HMAC. Ed25519 is RFC
+// 9864's fully-specified name of EdDSA over an Ed25519 key, which clients
+// such as panva's oauth4webapi sign with; both name the same signature.
 var AssertionAlgs = []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.ES512, jose.RS256, jose.RS384,
-	jose.RS512, jose.PS256, jose.PS384, jose.PS512, jose.EdDSA}
+	jose.RS512, jose.PS256, jose.PS384, jose.PS512, jose.EdDSA, algEd25519}
+
+// algEd25519 is RFC 9864's name for EdDSA over Ed25519, which go-jose
+// does not know: verify checks its signature itself.
+const algEd25519 = jose.SignatureAlgorithm("Ed25519")
 
 // MaxAssertionLifetime bounds exp - now of a client assertion, and so how
 // long its jti must be remembered.
@@ -26,6 +35,7 @@ const assertionLeeway = 30 * time.Second
 // assertion is a parsed, not yet verified, client assertion.
 type assertion struct {
 	tok     *jwt.JSONWebToken
+	raw     string
 	subject string
 	jti     string
 }
@@ -42,7 +52,7 @@ func parseAssertion(raw string) (*assertion, error) {
 	if err := tok.UnsafeClaimsWithoutVerification(&c); err != nil {
 		return nil, err
 	}
-	return &assertion{tok: tok, subject: c.Subject}, nil
+	return &assertion{tok: tok, raw: raw, subject: c.Subject}, nil
 }
 
 // verify checks the signature with a key of c's JWKS and the claims of
@@ -64,13 +74,13 @@ func (a *assertion) verify(c store.Client, audiences []string, now time.Time) (t
 	default:
 		return time.Time{}, fmt.Errorf("no single key for kid %q", h.KeyID)
 	}
-	if !key.IsPublic() || (key.Use != "" && key.Use != "sig") || (key.Algorithm != "" && key.Algorithm != h.Algorithm) {
+	if !key.IsPublic() || (key.Use != "" && key.Use != "sig") || (key.Algorithm != "" && !sameAlg(key.Algorithm, h.Algorithm)) {
 		return time.Time{}, errors.New("the key is not a public signing key for this algorithm")
 	}
 	var claims struct {
 		jwt.Claims
 	}
-	if err := a.tok.Claims(key.Key, &claims); err != nil {
+	if err := a.claims(key.Key, h.Algorithm, &claims); err != nil {
 		return time.Time{}, err
 	}
 	if claims.Expiry == nil || claims.ID == "" || len(claims.ID) > 256 {
@@ -87,4 +97,31 @@ func (a *assertion) verify(c store.Client, audiences []string, now time.Time) (t
 	}
 	a.jti = claims.ID
 	return exp.Add(assertionLeeway), nil
+}
+
+// sameAlg reports whether a key registered for alg keyAlg may verify a
+// signature of alg sigAlg: the same name, or EdDSA and Ed25519, two names
+// of one signature.
+func sameAlg(keyAlg, sigAlg string) bool {
+	ed := func(a string) bool { return a == string(jose.EdDSA) || a == string(algEd25519) }
+	return keyAlg == sigAlg || ed(keyAlg) && ed(sigAlg)
+}
+
+// claims verifies the assertion's signature with key and decodes its
+// claims into out. go-jose verifies every alg but Ed25519, which is the
+// Ed25519 signature of EdDSA over the JWS signing input.
+func (a *assertion) claims(key any, alg string, out any) error {
+	if alg != string(algEd25519) {
+		return a.tok.Claims(key, out)
+	}
+	pub, ok := key.(ed25519.PublicKey)
+	cut := strings.LastIndexByte(a.raw, '.')
+	if !ok || cut < 0 {
+		return errors.New("an Ed25519 signature needs an Ed25519 key")
+	}
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(a.raw[cut+1:])
+	if err != nil || !ed25519.Verify(pub, []byte(a.raw[:cut]), sig) {
+		return errors.New("bad signature")
+	}
+	return a.tok.UnsafeClaimsWithoutVerification(out)
 }

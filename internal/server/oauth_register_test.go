@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,4 +122,70 @@ func TestOAuthPrivateKeyJWT(t *testing.T) {
 	checkOAuthError(t, status, raw, 401, "invalid_client")
 	status, raw = f.postForm(t, "/oauth2/token", form(assertion(f.Issuer, -time.Minute)), "", "")
 	checkOAuthError(t, status, raw, 401, "invalid_client") // expired
+}
+
+// TestOAuthPrivateKeyJWTEd25519 authenticates private_key_jwt clients
+// with Ed25519 assertions under both names of the signature: EdDSA and
+// RFC 9864's fully-specified Ed25519, which panva's oauth4webapi signs
+// with, whichever of the two the registered key names. The metadata
+// lists both; a forged signature, and an Ed25519 assertion for a client
+// whose key is not Ed25519, are refused.
+func TestOAuthPrivateKeyJWTEd25519(t *testing.T) {
+	f := newFixture(t)
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	client := func(keyAlg string) *api.CreatedClient {
+		jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, KeyID: "k1", Algorithm: keyAlg, Use: "sig"}}})
+		return f.oauthClient(t, func(r *api.CreateClientRequest) { r.TokenEndpointAuthMethod, r.JWKS = "private_key_jwt", jwks })
+	}
+	// assertion signs the claims of RFC 7523 §3 for c with alg, by hand:
+	// go-jose does not know the name Ed25519.
+	assertion := func(c *api.CreatedClient, alg string) string {
+		now := f.Clock.Now()
+		h, _ := json.Marshal(map[string]string{"alg": alg, "kid": "k1", "typ": "JWT"})
+		p, _ := json.Marshal(jwt.Claims{Issuer: c.Client.ID, Subject: c.Client.ID, Audience: jwt.Audience{f.Issuer},
+			Expiry: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now), ID: rand.Text()})
+		input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p)
+		return input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(key, []byte(input)))
+	}
+	form := func(a string) url.Values {
+		return url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion": {a}}
+	}
+	for _, keyAlg := range []string{"Ed25519", "EdDSA", ""} {
+		c := client(keyAlg)
+		for _, alg := range []string{"Ed25519", "EdDSA"} {
+			if status, raw := f.postForm(t, "/oauth2/token", form(assertion(c, alg)), "", ""); status != 200 {
+				t.Errorf("key alg %q, assertion alg %s: %d %s", keyAlg, alg, status, raw)
+			}
+		}
+		forged := assertion(c, "Ed25519")
+		forged = forged[:strings.LastIndexByte(forged, '.')+1] + base64.RawURLEncoding.EncodeToString(make([]byte, ed25519.SignatureSize))
+		status, raw := f.postForm(t, "/oauth2/token", form(forged), "", "")
+		checkOAuthError(t, status, raw, 401, "invalid_client")
+	}
+
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &ec.PublicKey, KeyID: "k1", Use: "sig"}}})
+	other := f.oauthClient(t, func(r *api.CreateClientRequest) { r.TokenEndpointAuthMethod, r.JWKS = "private_key_jwt", jwks })
+	status, raw := f.postForm(t, "/oauth2/token", form(assertion(other, "Ed25519")), "", "")
+	checkOAuthError(t, status, raw, 401, "invalid_client")
+
+	var m struct {
+		Token         []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+		Introspection []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
+		Revocation    []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
+	}
+	res, err := http.Get(f.Issuer + "/.well-known/oauth-authorization-server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	for _, algs := range [][]string{m.Token, m.Introspection, m.Revocation} {
+		if !slices.Contains(algs, "Ed25519") || !slices.Contains(algs, "EdDSA") {
+			t.Errorf("the metadata's assertion algorithms %v lack Ed25519 or EdDSA", algs)
+		}
+	}
 }
