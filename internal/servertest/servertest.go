@@ -136,6 +136,9 @@ type Options struct {
 	// TrustedProxies are the peers whose forwarding headers name the
 	// client (tokend serve --trusted-proxies); none by default.
 	TrustedProxies []netip.Prefix
+	// SigningAlg is the algorithm of the signer's keys (tokend serve
+	// --signing-alg), beside RS256; ES256 by default.
+	SigningAlg string
 }
 
 // New starts a server and stops it when t ends.
@@ -162,7 +165,7 @@ func Start(t testing.TB, o Options) *Server {
 	s.URL = "http://" + hs.Listener.Addr().String()
 	s.LocalhostURL = "http://localhost:" + strconv.Itoa(hs.Listener.Addr().(*net.TCPAddr).Port)
 	s.Issuer = s.URL
-	s.Signer, err = signer.New(context.Background(), signer.Config{DB: db, KEK: make([]byte, signer.KEKSize), RS256: true,
+	s.Signer, err = signer.New(context.Background(), signer.Config{DB: db, KEK: make([]byte, signer.KEKSize), RS256: true, Alg: o.SigningAlg,
 		Logger: log, Now: s.Clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -4,107 +4,17 @@
 // RFC 9207 iss, ID-token claims, token types, DPoP nonces), does every
 // request and every check; fetch only reads the JWKS.
 //
-// usage: node client.mjs '{"issuer": ..., "resource": ..., "resource_url": ...}'
-//
-// It prints one JSON line per check: {"check": name, "ok": true, ...} or
-// {"check": name, "ok": false, "error": {...}}, the library's error as it
-// reported it. When a person must act (sign in and consent, enter a
-// device code) it prints {"ask": ...} and reads the answer, one JSON
-// line, from standard input. It ends with {"done": true, "checks": n}, n the number of checks.
+// usage: node oauth4webapi.mjs '{"issuer": ..., "resource": ..., "resource_url": ..., "signing_alg": ...}'
+// (harness.mjs has the protocol with the test).
 import * as oauth from 'oauth4webapi'
-import { createInterface } from 'node:readline'
+import { ask, atHash, authorize, cfg, check, done, expectError, jwtPart, want } from './harness.mjs'
 
-const cfg = JSON.parse(process.argv[2])
 const issuer = new URL(cfg.issuer)
 // tokend runs on http://127.0.0.1 here; the library refuses plain http
 // unless told.
 const insecure = { [oauth.allowInsecureRequests]: true }
 const webRedirect = 'https://app.example/cb'
 const nativeRedirect = 'http://127.0.0.1/cb'
-
-const stdin = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
-
-function print(v) {
-  process.stdout.write(JSON.stringify(v) + '\n')
-}
-
-// ask has the Go test act as the person and returns its answer.
-async function ask(question) {
-  print(question)
-  const { value, done } = await stdin.next()
-  if (done) throw new Error('the test closed standard input')
-  const answer = JSON.parse(value)
-  if (answer.error) throw new Error(`the person could not ${question.ask}: ${answer.error}`)
-  return answer
-}
-
-// describe keeps what the library said about a failure.
-function describe(err) {
-  const out = { name: err?.name, code: err?.code, message: err?.message }
-  if (err?.error) out.error = err.error
-  if (err?.error_description) out.error_description = err.error_description
-  if (err?.status) out.status = err.status
-  if (err?.cause !== undefined) {
-    try {
-      out.cause = JSON.stringify(err.cause instanceof URLSearchParams ? Object.fromEntries(err.cause) : err.cause)
-    } catch {
-      out.cause = String(err.cause)
-    }
-  }
-  return out
-}
-
-// check runs one named check and prints its outcome; it returns fn's
-// result, or undefined when it failed.
-let checks = 0
-async function check(name, fn) {
-  checks++
-  try {
-    const details = await fn()
-    print({ check: name, ok: true, ...(details?.report ?? {}) })
-    return details ?? {}
-  } catch (err) {
-    print({ check: name, ok: false, error: describe(err) })
-    return undefined
-  }
-}
-
-// expectError runs fn, which must fail with the OAuth error code want
-// (from a response body or a WWW-Authenticate challenge).
-async function expectError(want, fn) {
-  try {
-    await fn()
-  } catch (err) {
-    let got = err?.error
-    if (err instanceof oauth.WWWAuthenticateChallengeError) {
-      // The library reports a challenge rather than the body; a Basic
-      // challenge (RFC 6749 §5.2) has no error parameter, the body has.
-      got = err.cause[0]?.parameters?.error ?? (await err.response.json().catch(() => ({}))).error
-    }
-    if (got === want) return { report: { error: got } }
-    throw new Error(`want the error ${want}, got ${JSON.stringify(describe(err))}`)
-  }
-  throw new Error(`want the error ${want}, the request succeeded`)
-}
-
-function want(cond, what) {
-  if (!cond) throw new Error(what)
-}
-
-function b64u(bytes) {
-  return Buffer.from(bytes).toString('base64url')
-}
-
-// atHash is OIDC Core §3.1.3.6's at_hash for an ID token signed with alg.
-async function atHash(alg, token) {
-  const hash = alg === 'EdDSA' || alg === 'Ed25519' ? 'SHA-512' : `SHA-${alg.slice(2)}`
-  const d = new Uint8Array(await crypto.subtle.digest(hash, new TextEncoder().encode(token)))
-  return b64u(d.slice(0, d.length / 2))
-}
-
-function jwtPart(jwt, i) {
-  return JSON.parse(Buffer.from(jwt.split('.')[i], 'base64url'))
-}
 
 // resourceRequest has the library send accessToken (with a DPoP proof
 // when dpop is set) to the resource, and validates what a resource
@@ -122,12 +32,6 @@ async function resourceRequest(accessToken, dpop) {
     [oauth.customFetch]: rs,
   })
   return claims
-}
-
-// authorize asks the person to open url (sign in and allow, or deny)
-// and returns the URL tokend sent the browser back to.
-async function authorize(url, decision = 'allow') {
-  return new URL((await ask({ ask: 'authorize', url: url.href, decision })).url)
 }
 
 // ---- discovery and keys ----
@@ -202,7 +106,7 @@ const jwtKid = 'interop-es256'
 const pkjwt = (await register('private_key_jwt', {
   token_endpoint_auth_method: 'private_key_jwt', redirect_uris: [webRedirect],
   grant_types: ['authorization_code', 'refresh_token', 'client_credentials'], response_types: ['code'], scope: userScope,
-  id_token_signed_response_alg: 'ES256',
+  id_token_signed_response_alg: cfg.signing_alg,
   jwks: { keys: [{ ...(await crypto.subtle.exportKey('jwk', jwtKey.publicKey)), kid: jwtKid, alg: 'ES256', use: 'sig' }] },
 }))?.client
 const native = (await register('none', {
@@ -269,7 +173,7 @@ await check('code/denied', async () => {
 })
 await check('code/prompt_none_signed_out', async () => {
   const r = await codeRequest(web, webRedirect, { prompt: 'none' })
-  const back = new URL((await ask({ ask: 'authorize', url: r.url.href, decision: 'allow', stranger: true })).url)
+  const back = await authorize(r.url, 'allow', true)
   return expectError('login_required', async () => oauth.validateAuthResponse(as, web, back, r.state))
 })
 await check('code/replayed_code', async () => {
@@ -308,7 +212,8 @@ let par = await check('par/private_key_jwt', async () => {
   const params = oauth.validateAuthResponse(as, pkjwt, await authorize(url), r.state)
   const res = await oauth.authorizationCodeGrantRequest(as, pkjwt, jwtAuth, params, webRedirect, r.verifier, insecure)
   const tokens = await oauth.processAuthorizationCodeResponse(as, pkjwt, res, { expectedNonce: r.nonce, requireIdToken: true })
-  // The client registered ES256 ID tokens; the library refuses any other.
+  // The client registered ID tokens of the server's algorithm; the
+  // library refuses any other.
   await oauth.validateApplicationLevelSignature(as, res, insecure)
   return { tokens, report: { expires_in: pushed.expires_in, id_token_alg: jwtPart(tokens.id_token, 0).alg } }
 })
@@ -479,5 +384,4 @@ await check('revoke/unknown_token', async () => {
   await oauth.processRevocationResponse(await oauth.revocationRequest(as, web, basicAuth, 'not-a-token', insecure))
 })
 
-print({ done: true, checks })
-process.exit(0)
+done()
