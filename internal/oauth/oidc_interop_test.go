@@ -64,8 +64,9 @@ func TestOIDCInteropOAuth4WebAPI(t *testing.T) {
 // refresh, introspection, revocation, client_credentials with the
 // library's default client_secret_post and with private_key_jwt over
 // Ed25519, the device grant with the library's polling, and RP-initiated
-// logout.
-func TestOIDCInteropOpenIDClient(t *testing.T) { runInteropClient(t, "openid-client.mjs", "ES256") }
+// logout. Its server's keys are EdDSA, and so are the ID tokens the
+// library verifies.
+func TestOIDCInteropOpenIDClient(t *testing.T) { runInteropClient(t, "openid-client.mjs", "EdDSA") }
 
 // runInteropClient runs script against a fresh tokend whose signing keys
 // are of alg, answers what it asks of the person, and reports its checks

@@ -185,6 +185,13 @@ await check('code/replayed_code', async () => {
   return expectError('invalid_grant', exchange)
 })
 
+await check('code/no_state', async () => {
+  const r = await codeRequest(web, webRedirect)
+  r.url.searchParams.delete('state')
+  const params = oauth.validateAuthResponse(as, web, await authorize(r.url), oauth.expectNoState)
+  await oauth.processAuthorizationCodeResponse(as, web,
+    await oauth.authorizationCodeGrantRequest(as, web, basicAuth, params, webRedirect, r.verifier, insecure), { expectedNonce: r.nonce })
+})
 // ---- refresh token rotation ----
 
 await check('refresh/rotation', async () => {
@@ -337,6 +344,22 @@ await check('dpop/refresh_with_another_key_refused', async () => {
     await oauth.refreshTokenGrantRequest(as, native, oauth.None(), dpopFlow.tokens.refresh_token, { DPoP: other, ...insecure })), { retries: 0 }))
 })
 
+await check('dpop/dpop_jkt_code', async () => {
+  // dpop_jkt (RFC 9449 §10) binds the code in a plain authorization
+  // request; the code exchange then needs a proof of that key.
+  const dpop = oauth.DPoP(native, await oauth.generateKeyPair('ES256'))
+  const r = await codeRequest(native, nativeRedirect, { dpop_jkt: await dpop.calculateThumbprint() })
+  const params = oauth.validateAuthResponse(as, native, await authorize(r.url), r.state)
+  const other = oauth.DPoP(native, await oauth.generateKeyPair('ES256'))
+  const exchange = (h) => withNonce(async () => oauth.processAuthorizationCodeResponse(as, native,
+    await oauth.authorizationCodeGrantRequest(as, native, oauth.None(), params, nativeRedirect, r.verifier, { DPoP: h, ...insecure }),
+    { expectedNonce: r.nonce }), { retries: 0 })
+  // RFC 9449 §10 names no error for another key; tokend says invalid_grant.
+  const refused = await expectError('invalid_grant', () => exchange(other))
+  const tokens = await exchange(dpop)
+  want(tokens.token_type === 'dpop', `token_type ${tokens.token_type}`)
+  return refused
+})
 // ---- device authorization grant (RFC 8628) ----
 
 await check('device', async () => {

@@ -4,14 +4,14 @@
 // discovery in one call; the code flow pushed (PAR) with DPoP, its nonce
 // retries left to the library, checked from the callback URL (state,
 // iss, PKCE, nonce, max_age) with every ID token's signature verified
-// (non-repudiation checks); userinfo and a DPoP resource request;
+// (non-repudiation checks), ID tokens of the server's algorithm; userinfo and a DPoP resource request;
 // refresh; client_credentials with the library's default
 // client_secret_post and with private_key_jwt over Ed25519;
 // introspection and revocation; the device grant with the library's own
 // polling; and RP-initiated logout, after which prompt=none needs a
 // sign-in again.
 //
-// usage: node openid-client.mjs '{"issuer": ..., "resource": ..., "resource_url": ...}'
+// usage: node openid-client.mjs '{"issuer": ..., "resource": ..., "resource_url": ..., "signing_alg": ...}'
 // (harness.mjs has the protocol with the test).
 import * as client from 'openid-client'
 import { ask, atHash, authorize, cfg, check, done, expectError, jwtPart, want } from './harness.mjs'
@@ -29,7 +29,7 @@ await check('register', async () => {
   const metadata = {
     client_name: 'openid-client web app', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [redirect],
     post_logout_redirect_uris: [loggedOut], grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-    response_types: ['code'], scope: userScope,
+    response_types: ['code'], scope: userScope, id_token_signed_response_alg: cfg.signing_alg,
   }
   // The secret is known only once registered: the method reads it from
   // the registered metadata.
@@ -60,7 +60,7 @@ await check('code/par_dpop', async () => {
   const claims = tokens.claims()
   want(claims.at_hash === await atHash(jwtPart(tokens.id_token, 0).alg, tokens.access_token), 'at_hash does not match')
   code = { keyPair, dpop, tokens, claims }
-  return { report: { sub: claims.sub, token_type: tokens.token_type, expires_in: tokens.expiresIn() } }
+  return { report: { sub: claims.sub, token_type: tokens.token_type, id_token_alg: jwtPart(tokens.id_token, 0).alg } }
 })
 await check('code/userinfo', async () => {
   const info = await client.fetchUserInfo(web, code.tokens.access_token, code.claims.sub, { DPoP: code.dpop })
