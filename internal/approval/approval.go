@@ -64,6 +64,9 @@ func (s *Service) List(ctx context.Context, state, after string, limit int) ([]s
 	default:
 		return nil, valid.Errorf("state", "must be pending, approved or denied")
 	}
+	if err := store.CheckApprovalCursor(after); err != nil {
+		return nil, err
+	}
 	return s.db.ListApprovals(ctx, store.ApprovalFilter{State: state, After: after, Limit: limit})
 }
 

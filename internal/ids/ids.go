@@ -12,7 +12,10 @@ import (
 	"time"
 )
 
-var enc = base32.NewEncoding(strings.ToLower("0123456789ABCDEFGHIJKLMNOPQRSTUV")).WithPadding(base32.NoPadding)
+// alphabet is lowercase base32hex, which sorts as the bytes it encodes.
+const alphabet = "0123456789abcdefghijklmnopqrstuv"
+
+var enc = base32.NewEncoding(alphabet).WithPadding(base32.NoPadding)
 
 // New returns prefix + "_" + a time-ordered random identifier.
 func New(prefix string, now time.Time) string {
@@ -28,6 +31,11 @@ func New(prefix string, now time.Time) string {
 func Valid(prefix, id string) bool {
 	rest, ok := strings.CutPrefix(id, prefix+"_")
 	if !ok || len(rest) != 26 {
+		return false
+	}
+	// The last character holds the last 3 bits of the 128 and 2 bits
+	// that New leaves 0, which the decoder does not check.
+	if strings.IndexByte(alphabet, rest[25])&3 != 0 {
 		return false
 	}
 	_, err := enc.DecodeString(rest)

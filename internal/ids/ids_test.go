@@ -22,3 +22,24 @@ func TestNewSortsByTime(t *testing.T) {
 		t.Error("New returned the same id twice")
 	}
 }
+
+// TestValidOnlyWhatNewMakes: the last character carries 2 bits New
+// leaves 0; an id with them set decodes, but New never made it.
+func TestValidOnlyWhatNewMakes(t *testing.T) {
+	for i := range 1000 {
+		if id := New("key", time.UnixMilli(int64(i)*7919)); !Valid("key", id) {
+			t.Fatalf("Valid(%q) = false for an id of New", id)
+		}
+	}
+	id := New("key", time.Now())
+	for _, last := range "1235679abdefhijlmnpqrtuv" {
+		if bad := id[:len(id)-1] + string(last); Valid("key", bad) {
+			t.Errorf("Valid(%q) = true; New never ends an id with %q", bad, last)
+		}
+	}
+	for _, last := range "048cgkos" {
+		if ok := id[:len(id)-1] + string(last); !Valid("key", ok) {
+			t.Errorf("Valid(%q) = false", ok)
+		}
+	}
+}

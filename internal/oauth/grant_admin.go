@@ -34,8 +34,12 @@ func AdminGrantFilter(field, show, userID, clientID, apiID string, now time.Time
 	return f, nil
 }
 
-// AllGrants is a page of every user's grants under f.
+// AllGrants is a page of every user's grants under f. A cursor
+// store.GrantCursor did not make is store.ErrBadCursor.
 func (s *Service) AllGrants(ctx context.Context, f store.GrantFilter) ([]store.Grant, error) {
+	if err := store.CheckGrantCursor(f); err != nil {
+		return nil, err
+	}
 	return s.db.ListAllGrants(ctx, f)
 }
 

@@ -28,8 +28,8 @@ func (s *Server) listAudit(ctx context.Context, c call, _ *none) (api.AuditList,
 		return api.AuditList{}, err
 	}
 	if cur := q.Get("cursor"); cur != "" {
-		if f.Before, err = strconv.ParseInt(cur, 10, 64); err != nil || f.Before < 1 {
-			return api.AuditList{}, valid.Errorf("cursor", "is not a cursor this endpoint returned")
+		if f.Before, err = store.SeqCursor(cur); err != nil {
+			return api.AuditList{}, err
 		}
 	}
 	evs, err := s.audit.Events(ctx, f)

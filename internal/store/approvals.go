@@ -66,7 +66,8 @@ type ApprovalFilter struct {
 // whose approval is in f.State, oldest first (ties in id order); pending
 // tokens their owners revoked are left out. Each
 // table is read through its approval index (migration 0018). A cursor
-// ListApprovals did not make is ErrBadCursor.
+// not of ApprovalCursor's form is ErrBadCursor; CheckApprovalCursor also
+// checks the shape of its id.
 func (db *DB) ListApprovals(ctx context.Context, f ApprovalFilter) ([]ApprovalItem, error) {
 	if f.Limit < 1 {
 		return nil, fmt.Errorf("list approvals: limit %d is less than 1", f.Limit)

@@ -26,8 +26,8 @@ type GrantFilter struct {
 
 // ListAllGrants returns up to f.Limit grants of f's filter in its order,
 // after the cursor f.After: one search of an index in that order
-// (migration 0019), at any depth. A cursor GrantCursor did not make is
-// ErrBadCursor.
+// (migration 0019), at any depth. A cursor not of GrantCursor's form is
+// ErrBadCursor; CheckGrantCursor also checks the shape of its ids.
 func (db *DB) ListAllGrants(ctx context.Context, f GrantFilter) ([]Grant, error) {
 	q, args, err := grantListQuery(f)
 	if err != nil {
@@ -128,15 +128,17 @@ func GrantCursor(f GrantFilter, g Grant) string {
 	return c
 }
 
-// parseGrantCursor reads a cursor of GrantCursor. User ids hold no dot;
-// client ids may (a client id metadata document's URL), so the client
-// is the rest.
+// parseGrantCursor reads a cursor of GrantCursor: a user and a client,
+// after the time of last use (as strconv.FormatInt writes it) when byUse.
+// User ids hold no dot; client ids may (a client ID metadata document's
+// URL), so the client is the rest. CheckGrantCursor also checks the ids'
+// shapes.
 func parseGrantCursor(s string, byUse bool) (grantCursor, error) {
 	var c grantCursor
 	if byUse {
-		at, rest, ok := strings.Cut(s, ".")
-		n, err := strconv.ParseInt(at, 10, 64)
-		if !ok || err != nil {
+		at, rest, cut := strings.Cut(s, ".")
+		n, ok := decimal(at)
+		if !cut || !ok {
 			return c, ErrBadCursor
 		}
 		c.at, s = n, rest

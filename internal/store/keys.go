@@ -350,13 +350,3 @@ func KeyCursor(f KeyFilter, k Key) string {
 	}
 	return k.ID
 }
-
-// splitCursor reads a time-ordered cursor of KeyCursor.
-func splitCursor(c string) (int64, string, error) {
-	at, id, ok := strings.Cut(c, ".")
-	n, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || id == "" {
-		return 0, "", ErrBadCursor
-	}
-	return n, id, nil
-}

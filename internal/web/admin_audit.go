@@ -61,8 +61,8 @@ func (s *Site) fillAudit(r *http.Request, view *auditView) error {
 		f.Until = f.Until.Add(24 * time.Hour) // to the end of that day
 	}
 	if view.Before != "" {
-		if f.Before, err = strconv.ParseInt(view.Before, 10, 64); err != nil || f.Before < 1 {
-			return store.ErrBadCursor
+		if f.Before, err = store.SeqCursor(view.Before); err != nil {
+			return err
 		}
 	}
 	evs, err := s.audit.Events(r.Context(), f)

@@ -79,7 +79,7 @@ func TestConsoleWebhooks(t *testing.T) {
 	if got := strings.Count(second.body, `<td data-label="Message">`); got != n-50 {
 		t.Errorf("second page has %d deliveries, want %d", got, n-50)
 	}
-	wantPage(t, "bad cursor", a.get("/admin/webhooks/"+id+"/deliveries?before=abc"), 400, "Page: is not a delivery id")
+	wantPage(t, "bad cursor", a.get("/admin/webhooks/"+id+"/deliveries?before=abc"), 400, "not one tokend made")
 	wantPage(t, "unknown endpoint", a.get("/admin/webhooks/whk_nope/deliveries"), 404)
 
 	rot := a.post("/admin/webhooks/"+id+"/rotate", nil)

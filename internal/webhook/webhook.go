@@ -178,18 +178,19 @@ func (s *Service) Delete(ctx context.Context, by audit.Actor, id string) error {
 }
 
 // Deliveries returns up to limit entries of endpoint id's delivery log,
-// newest first, before the cursor (a delivery id; "" from the newest).
+// newest first, before the cursor (a delivery id, as MessageID writes
+// it; "" from the newest; anything else is store.ErrBadCursor).
 func (s *Service) Deliveries(ctx context.Context, id, cursor string, limit int) ([]store.Delivery, error) {
 	if _, err := s.Webhook(ctx, id); err != nil {
 		return nil, err
 	}
 	var before int64
 	if cursor != "" {
-		n, err := strconv.ParseInt(strings.TrimPrefix(cursor, msgPrefix), 10, 64)
-		if err != nil || n <= 0 {
-			return nil, valid.Errorf("cursor", "is not a delivery id")
+		n, ok := strings.CutPrefix(cursor, msgPrefix)
+		var err error
+		if before, err = store.SeqCursor(n); err != nil || !ok {
+			return nil, store.ErrBadCursor
 		}
-		before = n
 	}
 	return s.cfg.DB.ListDeliveries(ctx, id, before, limit)
 }
