@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/tokend/tokend/api"
@@ -112,5 +113,66 @@ func TestRegisteredClientApproval(t *testing.T) {
 	}
 	if _, err := e.OAuth.Authorize(ctx, f, testIP); !isOAuthError(err, "unauthorized_client") {
 		t.Errorf("Authorize(denied) = %v, want unauthorized_client", err)
+	}
+}
+
+// TestMetadataDocumentWideningWaitsAgain: a client ID metadata document
+// client approved for billing whose document then reaches shipping,
+// which holds new clients too, waits again (as an RFC 7592 update may
+// not widen an approved client): it is refused until an admin approves
+// the wider client, and administrators are asked once more, not at the
+// refetches while it waits.
+func TestMetadataDocumentWideningWaitsAgain(t *testing.T) {
+	docs := newDocServer(t)
+	e := cimdEnv(t, fetch.New(fetch.Config{InsecureAllowPrivate: true}))
+	e.holdClients(t)
+	ctx := t.Context()
+	ship := e.shipping.Policy
+	ship.ApproveDynamicClients = true
+	if _, err := e.Client.UpdateAPI(ctx, e.shipping.ID, api.UpdateAPIRequest{Policy: &ship}); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(scope string) string {
+		return docs.set("/clients/app.json", map[string]any{"client_name": "Doc app", "redirect_uris": []string{"http://127.0.0.1/callback"},
+			"token_endpoint_auth_method": "none", "scope": scope})
+	}
+	id := publish("openid read")
+	f, _ := oauth.ParseForm([]byte(url.Values{"client_id": {id}, "response_type": {"code"}, "redirect_uri": {"http://127.0.0.1/callback"},
+		"scope": {"read"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()))
+	requested := func() int {
+		t.Helper()
+		evs, err := e.DB.ListEvents(ctx, store.EventFilter{Action: "approval.requested", TargetID: id, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); !isOAuthError(err, "unauthorized_client") {
+		t.Fatalf("Authorize(new document client) = %v, want unauthorized_client", err)
+	}
+	if _, err := e.Client.Approve(ctx, id, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); err != nil {
+		t.Fatalf("Authorize after the approval: %v", err)
+	}
+	publish("openid read ship") // now reaches shipping
+	for range 2 {
+		e.Clock.Advance(301 * time.Second) // past the document's max-age: fetched again
+		if _, err := e.OAuth.Authorize(ctx, f, testIP); !isOAuthError(err, "unauthorized_client") {
+			t.Errorf("Authorize after the document reached shipping = %v, want unauthorized_client", err)
+		}
+	}
+	if c, err := e.DB.ClientByID(ctx, id); err != nil || c.Approval.State != store.ApprovalPending || len(c.APIScopes) != 2 {
+		t.Errorf("client = approval %+v, APIs %v, %v; want pending for both APIs", c.Approval, c.APIScopes, err)
+	}
+	if n := requested(); n != 2 {
+		t.Errorf("approval.requested events = %d, want 2: the first use, and the widening once", n)
+	}
+	if _, err := e.Client.Approve(ctx, id, "shipping too"); err != nil {
+		t.Fatalf("Approve the wider client: %v", err)
+	}
+	if _, err := e.OAuth.Authorize(ctx, f, testIP); err != nil {
+		t.Errorf("Authorize after the second approval: %v", err)
 	}
 }

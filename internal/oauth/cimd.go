@@ -194,22 +194,27 @@ func (s *Service) saveDocumentClient(ctx context.Context, c store.Client) (store
 		before := *cur
 		created := cur.CreatedAt
 		*cur = c
-		// A document's change keeps the client's approval (a decision
-		// stands, a pending client stays pending), except that a client
-		// that needed none waits once its document reaches an API that
-		// holds new clients for approval: then, and only then, the
-		// administrators are asked (approval.requested), so that a
-		// client held pending is asked about once, however often its
-		// document is fetched again. The decision is made on the row
-		// this transaction locked, so two nodes refetching at once ask
-		// once between them.
+		// A document's change keeps the client's approval (a pending
+		// client stays pending, a denial stands), except that a client
+		// that needed none, or was approved for less, waits once its
+		// document reaches an API that holds new clients for approval
+		// (as an RFC 7592 update may not widen it): then, and only
+		// then, the administrators are asked (approval.requested), so
+		// that a client held pending is asked about once, however often
+		// its document is fetched again. The decision is made on the
+		// row this transaction locked, so two nodes refetching at once
+		// ask once between them.
 		cur.CreatedAt, cur.UpdatedAt = created, now
-		if before.Approval.State != "" || c.Approval.State == "" || !s.widens(ctx, before, c) {
-			cur.Approval = before.Approval
+		cur.Approval = before.Approval
+		switch before.Approval.State {
+		case "", store.ApprovalApproved:
+			if c.Approval.State == store.ApprovalPending && s.widens(ctx, before, c) {
+				cur.Approval = store.Approval{State: store.ApprovalPending}
+			}
 		}
 		withdrawn = withdrawnAPIs(before, *cur)
 		ev, err := audit.Change(by, now, "client.update", "client", c.ID, ClientView(before), ClientView(*cur))
-		if err != nil || before.Approval.State != "" || cur.Approval.State != store.ApprovalPending {
+		if err != nil || before.Approval.State == store.ApprovalPending || cur.Approval.State != store.ApprovalPending {
 			return []store.Event{ev}, err
 		}
 		req, err := approvalRequested(by, now, *cur)
