@@ -88,6 +88,8 @@ func conflictProblem(column string) api.Problem {
 		p.Detail = "another API has this audience; each API needs its own"
 	case "key_prefix":
 		p.Detail = "another API has this key prefix; each API needs its own"
+	case "username":
+		p.Detail = "another user has this username (usernames are unique in any case)"
 	default:
 		p.Detail = "a resource with this id exists"
 	}

@@ -219,3 +219,27 @@ func TestNoUserSecretInDatabaseOrLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestUsernameTakenSaysSo checks that a username taken in another case
+// is a 409 problem naming the username, on create and on rename, not
+// the generic "a resource with this id exists".
+func TestUsernameTakenSaysSo(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	if _, err := f.Client.CreateUser(ctx, api.CreateUserRequest{Username: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	bob, err := f.Client.CreateUser(ctx, api.CreateUserRequest{Username: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/v1/users", `{"username":"ALICE"}`},
+		{"PATCH", "/v1/users/" + bob.ID, `{"username":"Alice"}`},
+	} {
+		resp, p := f.raw(t, c.method, c.path, "application/json", c.body, "")
+		if resp.StatusCode != http.StatusConflict || p.Field != "username" || !strings.Contains(p.Detail, "username") {
+			t.Errorf("%s %s: %d %+v, want 409 naming the username", c.method, c.path, resp.StatusCode, p)
+		}
+	}
+}

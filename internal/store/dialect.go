@@ -84,9 +84,10 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
-// ConflictColumn names the unique column an ErrConflict of an API is
-// about: "audience" or "key_prefix", else "" (the id, or not an API). It
-// reads the constraint the driver reports, never a value.
+// ConflictColumn names the unique column an ErrConflict is about:
+// "audience" or "key_prefix" of an API, "username" of a user (unique in
+// any case), else "" (an id). It reads the constraint the driver
+// reports, never a value.
 func ConflictColumn(err error) string {
 	var where string
 	if e, ok := errors.AsType[*sqlite.Error](err); ok {
@@ -99,6 +100,9 @@ func ConflictColumn(err error) string {
 		if strings.Contains(where, "apis."+col) || strings.Contains(where, "apis_"+col) {
 			return col
 		}
+	}
+	if strings.Contains(where, "users.username_key") || strings.Contains(where, "users_username_key") {
+		return "username"
 	}
 	return ""
 }

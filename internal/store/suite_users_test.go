@@ -29,8 +29,15 @@ func testUsers(t *testing.T, h harness) {
 	db := h.open(t)
 	ctx := t.Context()
 	alice := mustCreateUser(t, db, newUser("u1", "Alice", "ops", "dev"))
-	for _, u := range []User{newUser("u2", "alice"), newUser("u2", "ALICE"), newUser("u1", "bob")} {
-		checkErr(t, "CreateUser("+u.Username+")", db.CreateUser(ctx, u, event("user.create", u.ID)), ErrConflict)
+	for _, c := range []struct {
+		u      User
+		column string // what ConflictColumn names
+	}{{newUser("u2", "alice"), "username"}, {newUser("u2", "ALICE"), "username"}, {newUser("u1", "bob"), ""}} {
+		err := db.CreateUser(ctx, c.u, event("user.create", c.u.ID))
+		checkErr(t, "CreateUser("+c.u.Username+")", err, ErrConflict)
+		if got := ConflictColumn(err); got != c.column {
+			t.Errorf("ConflictColumn(CreateUser(%s)) = %q, want %q", c.u.Username, got, c.column)
+		}
 	}
 	for _, get := range []func() (User, error){
 		func() (User, error) { return db.UserByID(ctx, "u1") },
@@ -124,6 +131,9 @@ func testUpdateUser(t *testing.T, h harness) {
 		return event("user.update", "u2"), nil
 	})
 	checkErr(t, "rename onto a taken username", err, ErrConflict)
+	if got := ConflictColumn(err); got != "username" {
+		t.Errorf("ConflictColumn(rename onto a taken username) = %q, want username", got)
+	}
 	refuse := errors.New("refused")
 	_, err = db.UpdateUser(ctx, "u2", func(u *User) (Event, error) { return Event{}, refuse })
 	checkErr(t, "update refused by the callback", err, refuse)
