@@ -52,6 +52,9 @@ func (s *Service) IssueKey(ctx context.Context, by audit.Actor, req api.CreateKe
 		return Issued{}, err
 	}
 	now := s.clock()
+	if string(req.Metadata) == "null" {
+		req.Metadata = nil // as absent, so that no answer holds "metadata": null
+	}
 	k := store.Key{ID: ids.New("key", now), APIID: a.ID, Prefix: a.KeyPrefix, Subject: req.Subject, Name: req.Name,
 		Scopes: nonNil(req.Scopes), Metadata: req.Metadata, Enabled: req.Enabled == nil || *req.Enabled,
 		CreatedAt: now, UpdatedAt: now}

@@ -166,3 +166,26 @@ func TestOperationalEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateKeyNullMetadata checks that "metadata": null at creation is
+// the same as no metadata: no answer (create, show, verify) holds
+// "metadata": null afterwards.
+func TestCreateKeyNullMetadata(t *testing.T) {
+	f := newFixture(t)
+	resp, _, body := f.rawBody(t, "POST", "/v1/keys", "application/json",
+		`{"api_id":"`+f.api.ID+`","subject":"s","metadata":null}`, "")
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	var k api.CreatedKey
+	if err := json.Unmarshal([]byte(body), &k); err != nil {
+		t.Fatal(err)
+	}
+	_, _, shown := f.rawBody(t, "GET", "/v1/keys/"+k.Key.ID, "", "", "")
+	_, _, verified := f.rawBody(t, "POST", "/v1/verify", "application/json", `{"token":"`+k.Secret+`"}`, "")
+	for name, b := range map[string]string{"create": body, "show": shown, "verify": verified} {
+		if strings.Contains(b, `"metadata"`) {
+			t.Errorf("%s answer holds metadata: %s", name, b)
+		}
+	}
+}
