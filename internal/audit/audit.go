@@ -66,8 +66,17 @@ func object(v any) (map[string]json.RawMessage, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("audit view is not an object: %w", err)
 	}
+	for k, v := range m {
+		if string(v) == zeroTime {
+			delete(m, k) // a time the view cleared (updated_at), not a value
+		}
+	}
 	return m, nil
 }
+
+// zeroTime is time.Time{} as JSON: the views clear updated_at, which every
+// change moves, so that it does not fill every event's before and after.
+const zeroTime = `"0001-01-01T00:00:00Z"`
 
 func encode(m map[string]json.RawMessage, present bool) ([]byte, error) {
 	if !present {

@@ -189,3 +189,26 @@ func TestCreateKeyNullMetadata(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditCreationHasNoZeroTime checks that the after of a creation
+// event holds no zero time (the views clear updated_at so that it stays
+// out of diffs; a creation used to record it as 0001-01-01).
+func TestAuditCreationHasNoZeroTime(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.key(t, api.CreateKeyRequest{})
+	l, err := f.Client.ListAudit(ctx, auditAll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range l.Events {
+		seen[e.Action] = true
+		if strings.Contains(string(e.After), "0001-01-01") || strings.Contains(string(e.Before), "0001-01-01") {
+			t.Errorf("%s event holds a zero time: before %s after %s", e.Action, e.Before, e.After)
+		}
+	}
+	if !seen["api.create"] || !seen["key.create"] {
+		t.Errorf("events %v lack api.create or key.create", seen)
+	}
+}
