@@ -230,14 +230,19 @@ func unhex(c byte) byte {
 
 // notFound answers requests no route matched: 405 with Allow when the
 // path exists for other methods, 404 otherwise, as problem documents.
+// Allow lists HEAD with GET, since the mux serves HEAD wherever it serves
+// GET (RFC 9110 §10.2.1 lists what the resource supports).
 func notFound(mux *http.ServeMux) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var allow []string
-		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
 			r2 := r.Clone(r.Context())
 			r2.Method = m
-			if _, p := mux.Handler(r2); p != "/" && p != "" {
+			if _, p := mux.Handler(r2); routeFor(p, r.URL.Path) {
 				allow = append(allow, m)
+				if m == "GET" {
+					allow = append(allow, "HEAD")
+				}
 			}
 		}
 		p := api.Problem{Status: http.StatusNotFound, Type: api.ErrNotFound,
@@ -248,6 +253,21 @@ func notFound(mux *http.ServeMux) http.HandlerFunc {
 		}
 		writeProblem(w, p)
 	}
+}
+
+// routeFor reports whether the mux's pattern p for path is a route that
+// serves it: not the fallback "/", and not a subtree such as
+// /v1/authz/{path...} that the mux matched only to redirect path to
+// path+"/".
+func routeFor(p, path string) bool {
+	_, pp, ok := strings.Cut(p, " ")
+	if !ok {
+		return false
+	}
+	if i := strings.LastIndex(pp, "/{"); i >= 0 && strings.HasSuffix(pp, "...}") {
+		return strings.HasPrefix(path, pp[:i+1])
+	}
+	return true
 }
 
 // mustJSON encodes v without HTML escaping, so that a detail such as

@@ -150,7 +150,21 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(r.pattern, r.handler)
 	}
 	mux.Handle("/", s.orPages(notFound(mux)))
-	return s.logRequests(s.refuseTokensInURL(cors(uncleanAPIPaths(mux))))
+	return s.logRequests(s.refuseTokensInURL(cors(uncleanAPIPaths(noAuthzRedirect(mux)))))
+}
+
+// noAuthzRedirect answers a request for /v1/authz with a method other
+// than GET (or HEAD) with 405, as every other API path. ServeMux would
+// redirect it to /v1/authz/, the subtree of Envoy's check requests,
+// which is not what the caller asked for and not the API's format.
+func noAuthzRedirect(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/authz" && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			notFound(mux)(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // uncleanAPIPaths answers a request for a path of the API that is not in
