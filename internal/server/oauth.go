@@ -39,6 +39,9 @@ func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
 		switch {
 		case e.Code == oauth.ErrInvalidClient && e.Basic:
 			h.Set("WWW-Authenticate", `Basic realm="tokend", charset="UTF-8"`)
+		case e.Code == oauth.ErrInvalidToken && e.Status == http.StatusUnauthorized && len(r.Header["Authorization"]) == 0:
+			// No credential at all: no error code (RFC 6750 §3.1).
+			h.Set("WWW-Authenticate", bareChallenge)
 		case e.Code == oauth.ErrInvalidToken && e.Status == http.StatusUnauthorized:
 			h.Set("WWW-Authenticate", `Bearer realm="tokend", error="invalid_token"`)
 		case e.Code == oauth.ErrInsufficientScope:

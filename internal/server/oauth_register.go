@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/tokend/tokend/internal/oauth"
@@ -76,14 +77,22 @@ func decodeRegistration(w http.ResponseWriter, r *http.Request, dst any) error {
 			Description: "the body must be application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, oauth.MaxFormBytes))
-	if err == nil && !utf8.Valid(body) {
+	if err != nil {
+		return &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
+			Description: "the body could not be read or exceeds " + strconv.Itoa(oauth.MaxFormBytes) + " bytes"}
+	}
+	if !utf8.Valid(body) {
 		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest,
 			Description: "the body must be valid UTF-8"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
-		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest,
-			Description: "the body must be one JSON object of client metadata"}
+		desc := "the body must be one JSON object of client metadata"
+		if typ, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && typ.Field != "" {
+			// The member's name, never its value.
+			desc = "client metadata " + strconv.Quote(typ.Field) + " must be " + typeName(typ)
+		}
+		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest, Description: desc}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest,

@@ -189,3 +189,40 @@ func TestOAuthPrivateKeyJWTEd25519(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistrationBadBodiesAndChallenges: an oversized registration body
+// says so (not "must be one JSON object"), a member of the wrong type is
+// named, and a registration endpoint asked without any Authorization
+// header answers with a bare challenge (RFC 6750 §3.1), a wrong token
+// with error="invalid_token".
+func TestRegistrationBadBodiesAndChallenges(t *testing.T) {
+	f := newFixture(t)
+	status, raw := f.post(t, "/oauth2/register", "application/json",
+		`{"client_name":"`+strings.Repeat("a", 70000)+`"}`, nil)
+	checkOAuthError(t, status, raw, 400, "invalid_request")
+	if !strings.Contains(string(raw), "exceeds 65536 bytes") {
+		t.Errorf("oversized body: %s, want it to say so", raw)
+	}
+	status, raw = f.post(t, "/oauth2/register", "application/json", `{"redirect_uris":"https://app.example/cb"}`, nil)
+	checkOAuthError(t, status, raw, 400, "invalid_client_metadata")
+	if !strings.Contains(string(raw), `\"redirect_uris\" must be an array`) || strings.Contains(string(raw), "app.example") {
+		t.Errorf("wrong type: %s, want the member named and its value left out", raw)
+	}
+	for _, c := range []struct{ auth, challenge string }{
+		{"", `Bearer realm="tokend"`},
+		{"Bearer tkrg_wrong", `Bearer realm="tokend", error="invalid_token"`},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", f.URL+"/oauth2/register/cli_06dnpacch1sjosslevg8v4id40", nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 401 || res.Header.Get("WWW-Authenticate") != c.challenge {
+			t.Errorf("GET registration with %q: %d %q, want 401 %q", c.auth, res.StatusCode, res.Header.Get("WWW-Authenticate"), c.challenge)
+		}
+	}
+}
