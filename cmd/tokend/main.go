@@ -31,7 +31,7 @@ Usage:
   tokend signing-keys <command>     JWT signing keys   (list, rotate)
   tokend webhooks <command> [flags] event webhooks     (create, list, show, rotate-secret, delete, deliveries)
   tokend clients <command> [flags]  OAuth clients      (create, list, show, update, rotate-secret, delete)
-  tokend users <command> [flags]    people             (create, list, show, update, disable, delete, password-link)
+  tokend users <command> [flags]    people             (create, list, show, update, disable, delete, password-link, reset-mfa)
   tokend login --server URL         sign yourself in through the device flow (no admin key)
   tokend me                         who you are signed in as
   tokend pat <command> [flags]      your personal access tokens (create, list, rotate, revoke)
