@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -231,8 +232,8 @@ func (s *Service) UpdateAPI(ctx context.Context, by audit.Actor, id string, req 
 		return store.API{}, ErrSystemAPI
 	}
 	now := s.clock()
-	return s.db.UpdateAPI(ctx, id, func(a *store.API) (store.Event, error) {
-		before := auditAPI(*a)
+	updated, err := s.db.UpdateAPI(ctx, id, func(a *store.API) (store.Event, error) {
+		before, was := auditAPI(*a), *a
 		if req.Name != nil {
 			a.Name = *req.Name
 		}
@@ -251,9 +252,17 @@ func (s *Service) UpdateAPI(ctx context.Context, by audit.Actor, id string, req 
 		if err := checkAPI(a.Name, a.Scopes, p); err != nil {
 			return store.Event{}, err
 		}
-		a.Policy, a.UpdatedAt = policy(p), now
+		a.Policy = policy(p)
+		if reflect.DeepEqual(was, *a) {
+			return store.Event{}, errUnchanged // no event, no new updated_at
+		}
+		a.UpdatedAt = now
 		return audit.Change(by, now, "api.update", "api", a.ID, before, auditAPI(*a))
 	})
+	if errors.Is(err, errUnchanged) {
+		return s.db.APIByID(ctx, id)
+	}
+	return updated, err
 }
 
 // DeleteAPI deletes API id and its dead keys. It returns store.ErrNotFound,

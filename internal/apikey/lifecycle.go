@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/tokend/tokend/api"
@@ -30,13 +31,19 @@ func (s *Service) UpdateKey(ctx context.Context, by audit.Actor, id string, req 
 		if k.UserID != "" {
 			return store.Event{}, errPersonal(id)
 		}
-		before := auditKey(*k)
+		before, was := auditKey(*k), *k
 		if err := apply(k, a, req, now); err != nil {
 			return store.Event{}, err
+		}
+		if reflect.DeepEqual(was, *k) {
+			return store.Event{}, errUnchanged // no event, no new updated_at
 		}
 		k.UpdatedAt = now
 		return audit.Change(by, now, "key.update", "key", k.ID, before, auditKey(*k))
 	})
+	if errors.Is(err, errUnchanged) {
+		return s.Key(ctx, id)
+	}
 	if err != nil {
 		return store.Key{}, err
 	}

@@ -212,3 +212,41 @@ func TestAuditCreationHasNoZeroTime(t *testing.T) {
 		t.Errorf("events %v lack api.create or key.create", seen)
 	}
 }
+
+// TestNoOpPatchWritesNothing: a PATCH of a key or an API that changes
+// nothing ({}, or the values it has) answers 200 with the record as it
+// was, and writes no audit event and no new updated_at.
+func TestNoOpPatchWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	k := f.key(t, api.CreateKeyRequest{Scopes: []string{"read"}})
+	count := func() int {
+		l, err := f.Client.ListAudit(ctx, auditAll())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(l.Events)
+	}
+	before := count()
+	for _, c := range []struct{ path, body, was string }{
+		{"/v1/keys/" + k.Key.ID, `{}`, k.Key.UpdatedAt.Format(time.RFC3339Nano)},
+		{"/v1/keys/" + k.Key.ID, `{"scopes":["read"],"subject":"cust_1","expires_at":null,"enabled":true}`, k.Key.UpdatedAt.Format(time.RFC3339Nano)},
+		{"/v1/apis/" + f.api.ID, `{}`, f.api.UpdatedAt.Format(time.RFC3339Nano)},
+		{"/v1/apis/" + f.api.ID, `{"name":"Payments","scopes":["read","write"]}`, f.api.UpdatedAt.Format(time.RFC3339Nano)},
+	} {
+		resp, _, body := f.rawBody(t, "PATCH", c.path, "application/json", c.body, "")
+		if resp.StatusCode != 200 || !strings.Contains(body, `"updated_at":"`+c.was+`"`) {
+			t.Errorf("PATCH %s %s: %d %s, want 200 with updated_at %s", c.path, c.body, resp.StatusCode, body, c.was)
+		}
+	}
+	if after := count(); after != before {
+		t.Errorf("no-op PATCHes wrote %d audit events", after-before)
+	}
+	// A real change still writes one.
+	if _, err := f.Client.UpdateKey(ctx, k.Key.ID, api.UpdateKeyRequest{Name: new("CI")}); err != nil {
+		t.Fatal(err)
+	}
+	if after := count(); after != before+1 {
+		t.Errorf("a change wrote %d audit events, want 1", after-before)
+	}
+}
