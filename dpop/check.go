@@ -277,7 +277,7 @@ func (c *Checker) checkClaims(cl claims, r Request) error {
 		return invalid("the DPoP proof's iat is in the future")
 	}
 	if c.nonces != nil && !c.nonces.Valid(cl.Nonce) {
-		desc := "the resource server requires a DPoP nonce; use the one in DPoP-Nonce"
+		desc := "this server requires a DPoP nonce; use the one in DPoP-Nonce"
 		if cl.Nonce != "" {
 			desc = "the DPoP nonce is stale or unknown; use the one in DPoP-Nonce"
 		}
