@@ -88,6 +88,10 @@ func New(cfg Config) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	// Times as they are stored (UTC, microseconds), so that the answer
+	// of a create or rotation equals every later read of the endpoint.
+	now := s.now
+	s.now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
 	return s
 }
 
