@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/tokend/tokend/api"
@@ -109,6 +111,12 @@ func createUserOffline(ctx context.Context, cfg serveConfig, init bool, req api.
 	}
 	defer db.Close()
 	u, err := user.New(user.Config{DB: db}).Create(ctx, audit.Actor{ID: "cli"}, req)
+	if errors.Is(err, store.ErrConflict) {
+		// As the server answers it: a 409 (exit 4) that names the
+		// username, not the database's constraint.
+		return nil, &api.Problem{Type: api.ProblemTypeBase + api.ErrConflict, Title: "Conflict", Status: http.StatusConflict,
+			Detail: "another user has this username (usernames are unique in any case)", Field: "username"}
+	}
 	return &u, err
 }
 

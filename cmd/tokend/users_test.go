@@ -85,3 +85,18 @@ func setPassword(t *testing.T, url, token, password string, want int) {
 		t.Errorf("POST /v1/users/set-password: %d, want %d", resp.StatusCode, want)
 	}
 }
+
+// TestUsersCreateOfflineTaken: making a user offline whose username is
+// taken (in any case) is a refusal as the server gives it, exit 4 and a
+// message naming the username, not the database's constraint error.
+func TestUsersCreateOfflineTaken(t *testing.T) {
+	dir := t.TempDir()
+	cli(t, "", "", 0, "users", "create", "--data-dir", dir, "--init", "--username", "root")
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"users", "create", "--data-dir", dir, "--username", "ROOT"}, strings.NewReader(""), &out, &errb,
+		func(string) string { return "" })
+	if code != exitRefused || !strings.Contains(errb.String(), "another user has this username") ||
+		strings.Contains(errb.String(), "constraint") || strings.Contains(errb.String(), "usr_") {
+		t.Errorf("offline create of a taken username: exit %d, stderr %q; want 4 naming the username", code, errb.String())
+	}
+}
