@@ -157,6 +157,9 @@ func serve(ctx context.Context, args []string, c *cmdIO) error {
 	if err := cfg.people.check(); err != nil {
 		return err
 	}
+	if err := cfg.signing.check(); err != nil {
+		return err
+	}
 	out, flush := bufferLog(c.stderr)
 	defer flush()
 	log, err := newLogger(out, cfg.logLevel, cfg.logFormat)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tokend/tokend/api"
@@ -37,6 +38,15 @@ func (c *signingConfig) register(fs *flag.FlagSet) {
 	dur(fs, &c.lead, "signing-key-lead", time.Hour, "how long a new signing key is published before it signs")
 	dur(fs, &c.rotateEvery, "signing-key-rotate-every", 30*24*time.Hour, "how often the signing key rotates")
 	dur(fs, &c.maxTokenTTL, "max-token-ttl", 24*time.Hour, "longest JWT lifetime; a retired signing key stays published this long")
+}
+
+// check validates the flags before anything starts (a data directory
+// made, a database migrated).
+func (c *signingConfig) check() error {
+	if !slices.Contains(signer.Algorithms, c.alg) {
+		return fmt.Errorf("%w: --signing-alg %q: want ES256, EdDSA or RS256", errUsage, c.alg)
+	}
+	return nil
 }
 
 // issuerURL is --issuer, or the URL the server listens on.

@@ -102,7 +102,7 @@ func TestKEKSources(t *testing.T) {
 		{"bad TOKEND_KEK", nil, map[string]string{"TOKEND_KEK": "c2hvcnQ="}, "TOKEND_KEK: key-encryption key has 5 bytes"},
 		{"missing kek file", []string{"--kek-file", "/nonexistent/kek"}, nil, "read --kek-file"},
 		{"PostgreSQL without a KEK", []string{"--database", "postgres://127.0.0.1:1/none", "--issuer", "http://t"}, nil, "PostgreSQL needs a key-encryption key"},
-		{"bad algorithm", []string{"--kek-file", kekFile, "--signing-alg", "HS256"}, nil, `signing algorithm "HS256"`},
+		{"bad algorithm", []string{"--kek-file", kekFile, "--signing-alg", "HS256"}, nil, `--signing-alg "HS256"`},
 		{"lead too short", []string{"--kek-file", kekFile, "--signing-key-lead", "10s"}, nil, "lead time"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
