@@ -121,3 +121,30 @@ func TestOpenAPISchemasMatchWireTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIBodyStatuses: every /v1 operation that takes a body (POST,
+// PATCH, PUT; the body is read by the same strict decoder, even where
+// none is needed) documents the answers of a bad one: 400, 413 and 415.
+func TestOpenAPIBodyStatuses(t *testing.T) {
+	doc, _ := parseOpenAPI(t)
+	for path, item := range doc.Paths {
+		if !strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/v1/authz") {
+			continue // forward-auth reads no body
+		}
+		for _, method := range []string{"post", "patch", "put"} {
+			raw, ok := item[method]
+			if !ok {
+				continue
+			}
+			var op openAPIOperation
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+			for _, code := range []string{"400", "413", "415"} {
+				if _, ok := op.Responses[code]; !ok {
+					t.Errorf("%s %s does not document %s", strings.ToUpper(method), path, code)
+				}
+			}
+		}
+	}
+}
