@@ -22,6 +22,7 @@ import (
 	"github.com/tokend/tokend/internal/approval"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/clientip"
+	"github.com/tokend/tokend/internal/jsonlog"
 	"github.com/tokend/tokend/internal/ldap"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/routetable"
@@ -403,17 +404,19 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, level)
 	}
+	// JSON lines go through jsonlog, slog's JSON handler on which the
+	// access log writes its line by hand, to the same bytes.
 	opts := &slog.HandlerOptions{Level: lv}
 	switch strings.ToLower(format) {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(jsonlog.New(w, lv)), nil
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "auto":
 		if isTerminal(w) {
 			return slog.New(slog.NewTextHandler(w, opts)), nil
 		}
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(jsonlog.New(w, lv)), nil
 	}
 	return nil, fmt.Errorf("%w: --log-format %q: want json, text or auto", errUsage, format)
 }

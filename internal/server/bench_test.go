@@ -22,6 +22,7 @@ import (
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/apikey"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/jsonlog"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/server"
 	"github.com/tokend/tokend/internal/signer"
@@ -36,7 +37,7 @@ import (
 func benchServer(b *testing.B) (h http.Handler, verifyReq, tokenReq func() *http.Request) {
 	b.Helper()
 	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(jsonlog.New(io.Discard, slog.LevelInfo)) // as tokend serve --log-format json
 	db, err := store.Open(ctx, b.TempDir()+"/tokend.db", store.Options{Logger: log})
 	if err != nil {
 		b.Fatal(err)

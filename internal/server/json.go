@@ -236,10 +236,7 @@ func unknownField(err error) (string, bool) {
 // and the body, so that a value that cannot be encoded is answered with a
 // 500 problem (logged), never with an empty 200 (review item L12).
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	buf, _ := s.bufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
+	buf := s.getBuf()
 	defer s.putBuf(buf)
 	var body []byte
 	if a, ok := v.(jsonAppender); ok {
@@ -275,6 +272,14 @@ var (
 	headerNosniff = []string{"nosniff"}
 	headerHSTS    = []string{"max-age=31536000"}
 )
+
+// getBuf takes a buffer from the pool, empty.
+func (s *Server) getBuf() *bytes.Buffer {
+	if buf, _ := s.bufs.Get().(*bytes.Buffer); buf != nil {
+		return buf
+	}
+	return new(bytes.Buffer)
+}
 
 // putBuf returns buf to the pool unless an unusually large answer grew
 // it, which would then be held forever.

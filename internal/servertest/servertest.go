@@ -24,6 +24,7 @@ import (
 	"github.com/tokend/tokend/internal/approval"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/fetch"
+	"github.com/tokend/tokend/internal/jsonlog"
 	"github.com/tokend/tokend/internal/oauth"
 	"github.com/tokend/tokend/internal/seal"
 	"github.com/tokend/tokend/internal/server"
@@ -152,7 +153,7 @@ func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	s := &Server{Clock: &Clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, Logs: &Logs{}}
 	s.DBPath = t.TempDir() + "/tokend.db"
-	log := slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(jsonlog.New(s.Logs, slog.LevelDebug)) // as tokend serve's --log-format json
 	db, err := store.Open(context.Background(), s.DBPath, store.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
