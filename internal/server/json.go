@@ -238,10 +238,10 @@ func unknownField(err error) (string, bool) {
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	buf := s.getBuf()
 	defer s.putBuf(buf)
-	var body []byte
-	if a, ok := v.(jsonAppender); ok {
-		buf.Grow(1024) // once per pooled buffer: a token answer fits
-		body = append(a.AppendJSON(buf.AvailableBuffer()), '\n')
+	buf.Grow(1024) // once per pooled buffer: a token or a verification answer fits
+	body, ok := appendAnswer(buf.AvailableBuffer(), v)
+	if ok {
+		body = append(body, '\n')
 	} else if err := json.NewEncoder(buf).Encode(v); err != nil {
 		s.fail(w, r, fmt.Errorf("encode answer: %w", err))
 		return
@@ -253,6 +253,20 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	h["Cache-Control"] = headerNoStore
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// appendAnswer appends the answers of the hot paths, which encode
+// themselves to exactly the bytes encoding/json would write, without
+// reflection; it reports false for every other answer, and for one it
+// leaves to encoding/json.
+func appendAnswer(dst []byte, v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case jsonAppender:
+		return v.AppendJSON(dst), true
+	case *api.VerifyResponse:
+		return appendVerifyResponse(dst, v)
+	}
+	return dst, false
 }
 
 // jsonAppender is an answer of a hot path that encodes itself, to exactly
