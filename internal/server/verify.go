@@ -45,12 +45,18 @@ func (s *Server) verify(ctx context.Context, _ call, req *api.VerifyRequest) (*a
 		}
 		q.DPoP = d
 	}
-	var buf [4]ratelimit.State
-	res := verify.Result{RateLimits: buf[:0]}
+	// One allocation holds the answer and room for the usual few rate
+	// limits, which the engine fills in place.
+	st := new(struct {
+		out    api.VerifyResponse
+		limits [4]ratelimit.State
+	})
+	res := verify.Result{RateLimits: st.limits[:0]}
 	if err := s.engine.Verify(ctx, &q, &res); err != nil {
 		return nil, err
 	}
-	out := &api.VerifyResponse{Valid: res.Valid(), Code: res.Code, Token: res.Token, Problem: res.Problem,
+	out := &st.out
+	*out = api.VerifyResponse{Valid: res.Valid(), Code: res.Code, Token: res.Token, Problem: res.Problem,
 		SignatureChecked: res.SignatureChecked, DPoPNonce: res.DPoPNonce, DPoPError: res.DPoPError}
 	if len(res.RateLimits) > 0 {
 		out.RateLimits = make([]api.RateLimitState, len(res.RateLimits))
