@@ -210,12 +210,12 @@ func personScopeError(scopes []string) error {
 // (errEmptyBearer), never with the bare challenge of a request without
 // credentials.
 func bearer(r *http.Request) (token string, ok bool) {
-	return schemeToken(r.Header.Get("Authorization"), "bearer")
+	return schemeToken(firstHeader(r.Header, keyAuthorization), "bearer")
 }
 
 // dpopToken is bearer for "Authorization: DPoP <token>" (RFC 9449 §7.1).
 func dpopToken(r *http.Request) (token string, ok bool) {
-	return schemeToken(r.Header.Get("Authorization"), "dpop")
+	return schemeToken(firstHeader(r.Header, keyAuthorization), "dpop")
 }
 
 // schemeToken is the token of the Authorization header h when its scheme

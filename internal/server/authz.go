@@ -223,7 +223,7 @@ func clientToken(r *http.Request, o origin) (presented, error) {
 		return c, &authError{http.StatusBadRequest, api.ErrTokenInURL,
 			"credentials must not be sent in a URL; send them in the Authorization header", `Bearer realm="tokend", error="invalid_request"`}
 	}
-	if len(r.Header.Values("Authorization")) > 1 {
+	if len(r.Header[keyAuthorization]) > 1 {
 		return c, &authError{http.StatusBadRequest, api.ErrBadRequest,
 			"send one Authorization header", `Bearer realm="tokend", error="invalid_request"`}
 	}
@@ -244,7 +244,7 @@ func clientToken(r *http.Request, o origin) (presented, error) {
 		return c, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 			"the Authorization header names the DPoP scheme but holds no token", `DPoP realm="tokend", error="invalid_token"`}
 	}
-	proofs := r.Header.Values("DPoP")
+	proofs := r.Header[keyDPoP]
 	if len(proofs) != 1 || proofs[0] == "" {
 		return c, &authError{http.StatusUnauthorized, api.ErrInvalidDPoPProof,
 			"Authorization: DPoP needs one DPoP proof in one DPoP header", `DPoP realm="tokend", error="invalid_dpop_proof"`}

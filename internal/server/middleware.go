@@ -19,6 +19,25 @@ import (
 	"github.com/tokend/tokend/internal/oauth"
 )
 
+// The names of the headers every request is asked for, as http.Header
+// keys them (http.CanonicalHeaderKey, tested): looked up by these keys
+// directly, a name is not canonicalized again on every request, which for
+// "DPoP" (keyed "Dpop") also allocated a string.
+const (
+	keyAuthorization = "Authorization"
+	keyContentType   = "Content-Type"
+	keyDPoP          = "Dpop"
+	keyOrigin        = "Origin"
+)
+
+// firstHeader is h.Get(key) for a key in canonical form.
+func firstHeader(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
 // statusWriter remembers the status for the access log.
 type statusWriter struct {
 	http.ResponseWriter
@@ -208,7 +227,7 @@ func (s *Server) refuseTokensInURL(next http.Handler) http.Handler {
 		case (q != "" && hasToken(q)) || containsCredential(r.URL.Path):
 			s.refuse(w, r, &authError{http.StatusBadRequest, api.ErrTokenInURL,
 				"credentials must not be sent in a URL; send them in the Authorization header or the body", ""})
-		case len(r.Header.Values("Authorization")) > 1:
+		case len(r.Header[keyAuthorization]) > 1:
 			// Proxies and servers may pick different ones of two
 			// headers; tokend picks none (as tokenauth does).
 			s.refuse(w, r, &authError{http.StatusBadRequest, api.ErrBadRequest,

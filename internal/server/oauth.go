@@ -97,7 +97,7 @@ var errOAuthOff = errors.New("oauth is not configured")
 // application/x-www-form-urlencoded, at most oauth.MaxFormBytes, parsed
 // strictly by oauth.ParseForm.
 func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (oauth.Form, error) {
-	if !isForm(r.Header.Get("Content-Type")) {
+	if !isForm(firstHeader(r.Header, keyContentType)) {
 		return oauth.Form{}, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
 			Description: "the body must be application/x-www-form-urlencoded"}
 	}
@@ -130,7 +130,7 @@ func isForm(ct string) bool {
 // client address, resolved once by the adapter.
 func (s *Server) credentials(r *http.Request, f oauth.Form, ip string) (oauth.Credentials, error) {
 	cr := oauth.Credentials{Form: f, Path: r.URL.Path, IP: ip}
-	h := r.Header.Get("Authorization")
+	h := firstHeader(r.Header, keyAuthorization)
 	if h == "" {
 		return cr, nil
 	}
@@ -275,7 +275,7 @@ func (s *Server) token(ctx context.Context, c oauthCall) (oauth.TokenResponse, e
 // dpopHeader returns the request's DPoP proof: "" without one, and an
 // error for several (RFC 9449 §4.3 step 1).
 func dpopHeader(r *http.Request) (string, error) {
-	vs := r.Header.Values("DPoP")
+	vs := r.Header[keyDPoP]
 	switch len(vs) {
 	case 0:
 		return "", nil

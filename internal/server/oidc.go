@@ -85,7 +85,7 @@ func isCORSPath(p string) bool {
 // readable from any origin.
 func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Origin") == "" || !isCORSPath(r.URL.Path) {
+		if firstHeader(r.Header, keyOrigin) == "" || !isCORSPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
