@@ -43,3 +43,20 @@ func TestValidOnlyWhatNewMakes(t *testing.T) {
 		}
 	}
 }
+
+func TestValidRefusesLineBreaks(t *testing.T) {
+	a := New("key", time.Now())
+	for _, bad := range []string{
+		"key_" + a[4:28] + "\r\n",
+		"key_" + a[4:16] + "\r\n" + a[16:28],
+		"key_\n" + a[4:29],
+		"key_" + a[4:29] + "\n",
+	} {
+		if Valid("key", bad) {
+			t.Errorf("Valid(%q) = true, want false", bad)
+		}
+	}
+	if !Valid("key", a) {
+		t.Errorf("Valid(%q) = false", a)
+	}
+}
