@@ -83,6 +83,11 @@ func FuzzManagementJSON(f *testing.F) {
 		{5, `{"name":"c2","access_token_ttl":"1h","api_scopes":{"API":["write"]}}`},
 		{2, "{\"api_id\":\"API\",\"subject\":\"s\",\"metadata\":{\"a\":\"\xff\"}}"},
 		{3, `{"ttl":"2562047h"}`},
+		{3, `{"credits":{"Remaining":500}}`},
+		{3, `{"enabled":true,"enabled":false}`},
+		{2, `{"api_id":"API","subject":"s","metadata":{"a":1,"a":2}}`},
+		{2, `{"api_id":"API","subject":"s","ratelimits":[{"name":"m","limit":1,"window":"1m","\u006cimit":9}]}`},
+		{4, `{"name":"c","api_scopes":{"API":["read"]},"Redirect_URIs":["https://c.example/cb"]}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.route, []byte(s.body))
@@ -114,5 +119,43 @@ func FuzzManagementJSON(f *testing.F) {
 				t.Fatalf("%s %s %q: %d changed the state:\n%s\n%s", r.method, r.path, body, resp.StatusCode, before, after)
 			}
 		}
+		if resp.StatusCode < 300 && hasDuplicateKey(body) {
+			t.Fatalf("%s %s %q: %d for a body with a key given twice", r.method, r.path, body, resp.StatusCode)
+		}
 	})
+}
+
+// hasDuplicateKey reports a JSON document with an object that holds a
+// key twice, found with json.Decoder's tokens (not with jsonkeys, which
+// the server uses).
+func hasDuplicateKey(b []byte) bool {
+	return json.Valid(b) && duplicateIn(json.NewDecoder(bytes.NewReader(b)))
+}
+
+// duplicateIn reads one value of a valid document from dec.
+func duplicateIn(dec *json.Decoder) bool {
+	tok, _ := dec.Token()
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			k, _ := dec.Token()
+			if seen[k.(string)] {
+				return true
+			}
+			seen[k.(string)] = true
+			if duplicateIn(dec) {
+				return true
+			}
+		}
+		dec.Token()
+	case json.Delim('['):
+		for dec.More() {
+			if duplicateIn(dec) {
+				return true
+			}
+		}
+		dec.Token()
+	}
+	return false
 }

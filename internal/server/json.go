@@ -9,11 +9,14 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
+	"github.com/tokend/tokend/internal/jsonkeys"
 )
 
 // call is what an endpoint receives: the principal the middleware
@@ -82,27 +85,71 @@ type badRequest struct {
 func (e *badRequest) Error() string { return e.msg }
 
 // decode reads exactly one JSON value of at most MaxBodyBytes into dst,
-// refusing unknown fields, wrong types and trailing data.
+// refusing unknown fields, field names in another case, repeated keys,
+// wrong types and trailing data. The body is read whole into a pooled
+// buffer: encoding/json must see it all before it decodes anyway, and
+// jsonkeys then checks its keys against dst's type, which encoding/json
+// (v1) matches without regard to case and lets repeat.
 func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if !isJSON(r.Header.Get("Content-Type")) {
 		return &badRequest{http.StatusUnsupportedMediaType, api.ErrUnsupportedMedia, "the body must be application/json", ""}
 	}
-	body := &seenReader{r: http.MaxBytesReader(w, r.Body, MaxBodyBytes)}
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return decodeError(err, body.seen)
+	buf := getBodyBuf()
+	defer putBodyBuf(buf)
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body := buf.Bytes()
+	if err != nil {
+		return decodeError(err, body)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, "the body must hold exactly one JSON object", ""}
+	// Unmarshal checks the whole body's syntax before it decodes: any
+	// other error means the body is JSON, whose keys are checked first.
+	err = json.Unmarshal(body, dst)
+	if _, syntax := errors.AsType[*json.SyntaxError](err); syntax {
+		return decodeError(err, body)
 	}
-	if !utf8.Valid(body.seen) {
+	if !utf8.Valid(body) {
 		// encoding/json lets invalid UTF-8 through into raw fields
 		// (metadata, jwks), which PostgreSQL refuses and SQLite would
 		// echo back as invalid JSON.
 		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, "the body is not valid UTF-8", ""}
 	}
+	if kerr := jsonkeys.Check(body, reflect.TypeOf(dst), jsonkeys.Strict); kerr != nil {
+		return keyError(kerr)
+	}
+	if err != nil { // a wrong type
+		return decodeError(err, body)
+	}
 	return nil
+}
+
+// keyError turns a jsonkeys error into a bad request that names the
+// field (never a key inside free-form data such as metadata).
+func keyError(err error) error {
+	var e *jsonkeys.Error
+	if !errors.As(err, &e) {
+		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, "the body could not be read as the expected JSON object", ""}
+	}
+	return &badRequest{http.StatusBadRequest, api.ErrBadRequest, e.Error(), e.Field}
+}
+
+// bodyBufs holds the buffers decode reads bodies into.
+var bodyBufs sync.Pool
+
+func getBodyBuf() *bytes.Buffer {
+	if b, ok := bodyBufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return bytes.NewBuffer(make([]byte, 0, 1024))
+}
+
+// putBodyBuf returns b to the pool unless an unusually large body grew
+// it, which would then be held forever. decode's callers keep nothing of
+// the body (encoding/json copies what it keeps, json.RawMessage too).
+func putBodyBuf(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		b.Reset()
+		bodyBufs.Put(b)
+	}
 }
 
 // isJSON reports an application/json content type, parameters allowed.
@@ -116,8 +163,8 @@ func isJSON(ct string) bool {
 }
 
 // decodeError turns a json error into a public message that names the
-// field, or the line and column of a syntax error in seen (the bytes read
-// so far), but never echoes the value (it could be a secret).
+// field, or the line and column of a syntax error in seen (the body, or
+// what was read of it), but never echoes the value (it could be a secret).
 func decodeError(err error, seen []byte) error {
 	var (
 		tooBig *http.MaxBytesError
@@ -132,14 +179,16 @@ func decodeError(err error, seen []byte) error {
 		return bad(fmt.Sprintf("the body must be a JSON object, not %s", jsonKind(typ.Value)))
 	case errors.As(err, &typ):
 		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, fmt.Sprintf("field %q must be %s", typ.Field, typeName(typ)), typ.Field}
-	case errors.Is(err, io.EOF) && len(bytes.TrimSpace(seen)) == 0:
+	case (errors.As(err, &syn) || errors.Is(err, io.EOF)) && len(bytes.TrimSpace(seen)) == 0:
 		return bad("the body is empty; send a JSON object, such as {}")
+	case errors.As(err, &syn) && strings.HasSuffix(syn.Error(), "after top-level value"):
+		return bad("the body must hold exactly one JSON object")
+	case errors.As(err, &syn) && syn.Error() == "unexpected end of JSON input", errors.Is(err, io.ErrUnexpectedEOF):
+		line, col := position(seen, int64(len(seen))+1)
+		return bad(fmt.Sprintf("the body is not valid JSON: it ends early, at line %d, column %d", line, col))
 	case errors.As(err, &syn):
 		line, col := position(seen, syn.Offset)
 		return bad(fmt.Sprintf("the body is not valid JSON: line %d, column %d: %s", line, col, syntaxReason(syn)))
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		line, col := position(seen, int64(len(seen))+1)
-		return bad(fmt.Sprintf("the body is not valid JSON: it ends early, at line %d, column %d", line, col))
 	}
 	if f, ok := unknownField(err); ok {
 		return bad(fmt.Sprintf("unknown field %s", f))
@@ -147,21 +196,9 @@ func decodeError(err error, seen []byte) error {
 	return bad("the body could not be read as the expected JSON object")
 }
 
-// seenReader keeps what it has read, so that a syntax error can be placed.
-type seenReader struct {
-	r    io.Reader
-	seen []byte
-}
-
-func (s *seenReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	s.seen = append(s.seen, p[:n]...)
-	return n, err
-}
-
-// position turns the offset of a json.SyntaxError (the count of bytes read
-// when it was found, so the bad byte is the last of them) into a 1-based
-// line and column.
+// position turns the offset of a json.SyntaxError (the count of bytes
+// scanned when it was found, so the bad byte is the last of them) into a
+// 1-based line and column.
 func position(b []byte, offset int64) (line, col int) {
 	offset = max(1, min(offset, int64(len(b))+1))
 	before := b[:offset-1]

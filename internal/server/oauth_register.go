@@ -5,18 +5,23 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/tokend/tokend/internal/jsonkeys"
 	"github.com/tokend/tokend/internal/oauth"
 )
 
 // The dynamic client registration endpoints (RFC 7591, RFC 7592) take and
 // give JSON but answer errors as OAuth bodies. Unknown metadata is
-// ignored, as RFC 7591 §2 requires, so their bodies are decoded leniently.
+// ignored, as RFC 7591 §2 requires, so their bodies are decoded leniently;
+// but a repeated member, or a member that is a known name in another case
+// (which encoding/json would take as that name), is refused (jsonkeys).
 // They authenticate with a bearer token of their own (an initial access
 // token, a registration access token), which package oauth checks.
 
@@ -97,6 +102,15 @@ func decodeRegistration(w http.ResponseWriter, r *http.Request, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest,
 			Description: "the body must be one JSON object of client metadata"}
+	}
+	if err := jsonkeys.Check(body, reflect.TypeOf(dst), jsonkeys.Lenient); err != nil {
+		desc := "the body must be one JSON object of client metadata"
+		if e, ok := errors.AsType[*jsonkeys.Error](err); ok && e.Known != "" {
+			desc = fmt.Sprintf("client metadata names are case-sensitive: %q is not %q", e.Field, e.Known)
+		} else if ok {
+			desc = e.Error()
+		}
+		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest, Description: desc}
 	}
 	return nil
 }
