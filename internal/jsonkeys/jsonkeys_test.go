@@ -331,3 +331,16 @@ func refValue(dec *json.Decoder, s *shape, mode Mode) error {
 	}
 	return nil
 }
+
+// BenchmarkCheck is the check of a POST /v1/verify body, which every
+// verification pays.
+func BenchmarkCheck(b *testing.B) {
+	body := []byte(`{"token":"pay_PfMqrJz0Xs9fUvAzm9fT7uaF8dn4S1kNbjLueGwxMsH01wlnq","scopes":["read"]}`)
+	typ := reflect.TypeFor[*api.VerifyRequest]()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Check(body, typ, Strict); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
