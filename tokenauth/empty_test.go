@@ -1,13 +1,11 @@
 package tokenauth_test
 
 import (
-	"bufio"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tokend/tokend/internal/servertest"
 )
 
 // TestEmptyBearerIsInvalidToken: "Authorization: Bearer" without a token,
@@ -18,23 +16,10 @@ import (
 func TestEmptyBearerIsInvalidToken(t *testing.T) {
 	e := newEnv(t, nil)
 	get := func(auth string) (*http.Response, string) {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(e.rs.URL, "http://"))
-		if err != nil {
-			t.Fatal(err)
+		if auth == "" {
+			return servertest.RawRequest(t, e.rs.URL, "GET", "/invoices")
 		}
-		defer conn.Close()
-		fmt.Fprintf(conn, "GET /invoices HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n")
-		if auth != "" {
-			fmt.Fprintf(conn, "Authorization: %s\r\n", auth)
-		}
-		fmt.Fprintf(conn, "\r\n")
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return servertest.RawRequest(t, e.rs.URL, "GET", "/invoices", "Authorization: "+auth)
 	}
 	for _, h := range []string{"Bearer", "Bearer ", "Bearer    ", "bearer", "BEARER  "} {
 		resp, body := get(h)

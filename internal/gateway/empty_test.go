@@ -1,14 +1,12 @@
 package gateway_test
 
 import (
-	"bufio"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokend/tokend/internal/servertest"
 )
 
 // TestGatewayEmptyBearerIsInvalidToken: "Authorization: Bearer" without
@@ -18,23 +16,10 @@ import (
 func TestGatewayEmptyBearerIsInvalidToken(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
 	get := func(auth string) (*http.Response, string) {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
-		if err != nil {
-			t.Fatal(err)
+		if auth == "" {
+			return servertest.RawRequest(t, f.url, "GET", "/orders", "Host: gw.example")
 		}
-		defer conn.Close()
-		fmt.Fprintf(conn, "GET /orders HTTP/1.1\r\nHost: gw.example\r\nConnection: close\r\n")
-		if auth != "" {
-			fmt.Fprintf(conn, "Authorization: %s\r\n", auth)
-		}
-		fmt.Fprintf(conn, "\r\n")
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return servertest.RawRequest(t, f.url, "GET", "/orders", "Host: gw.example", "Authorization: "+auth)
 	}
 	for _, h := range []string{"Bearer", "Bearer ", "Bearer    ", "bearer", "BEARER  "} {
 		resp, body := get(h)

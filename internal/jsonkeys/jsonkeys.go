@@ -349,18 +349,26 @@ func (c *checker) array(i int, s *shape) (int, error) {
 		if i, err = c.value(i, elem); err != nil {
 			return i, err
 		}
-		if i = c.space(i); i >= len(c.b) {
-			return i, ErrMalformed
-		}
-		switch c.b[i] {
-		case ',':
-			i++
-		case ']':
-			return i + 1, nil
-		default:
-			return i, ErrMalformed
+		var done bool
+		if i, done, err = c.next(i, ']'); err != nil || done {
+			return i, err
 		}
 	}
+}
+
+// next reads what follows a value in an array or object: a ',' before
+// another value, or close, which ends it (done).
+func (c *checker) next(i int, close byte) (int, bool, error) {
+	if i = c.space(i); i >= len(c.b) {
+		return i, false, ErrMalformed
+	}
+	switch c.b[i] {
+	case ',':
+		return i + 1, false, nil
+	case close:
+		return i + 1, true, nil
+	}
+	return i, false, ErrMalformed
 }
 
 // object checks the members of the object whose '{' is before i.
@@ -399,16 +407,9 @@ func (c *checker) object(i int, s *shape) (int, error) {
 			}
 			return i, err
 		}
-		if i = c.space(i); i >= len(c.b) {
-			return i, ErrMalformed
-		}
-		switch c.b[i] {
-		case ',':
-			i++
-		case '}':
-			return i + 1, nil
-		default:
-			return i, ErrMalformed
+		var done bool
+		if i, done, err = c.next(i, '}'); err != nil || done {
+			return i, err
 		}
 	}
 }

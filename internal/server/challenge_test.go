@@ -1,16 +1,14 @@
 package server_test
 
 import (
-	"bufio"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/servertest"
 )
 
 // TestChallengeWithoutCredential pins RFC 6750 §3.1 on every surface of
@@ -107,29 +105,6 @@ func TestChallengeWithoutCredential(t *testing.T) {
 // trailing spaces itself).
 var emptyBearers = []string{"Bearer", "Bearer ", "Bearer    ", "bearer", "BEARER  "}
 
-// rawGet sends method target to base over a fresh connection with the
-// header lines exactly as written, and returns the answer with its body.
-func rawGet(t *testing.T, base, method, target string, lines ...string) (*http.Response, string) {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n", method, target)
-	for _, l := range lines {
-		fmt.Fprintf(conn, "%s\r\n", l)
-	}
-	fmt.Fprintf(conn, "Content-Length: 0\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
-}
-
 // TestEmptyBearerIsInvalidToken: "Authorization: Bearer" without a token
 // is a malformed credential, not the absence of one: every surface of
 // the server answers it 401 with error="invalid_token" (as tokenauth and
@@ -158,7 +133,7 @@ func TestEmptyBearerIsInvalidToken(t *testing.T) {
 	}
 	for _, s := range surfaces {
 		for _, h := range emptyBearers {
-			resp, body := rawGet(t, f.URL, s.method, s.path, append([]string{"Authorization: " + h}, s.extra...)...)
+			resp, body := servertest.RawRequest(t, f.URL, s.method, s.path, append([]string{"Authorization: " + h}, s.extra...)...)
 			ch := resp.Header.Values("WWW-Authenticate")
 			if resp.StatusCode != 401 || len(ch) == 0 || ch[0] != `Bearer realm="tokend", error="invalid_token"` {
 				t.Errorf("%s with %q: %d %q %s, want 401 error=\"invalid_token\"", s.name, h, resp.StatusCode, ch, body)
@@ -176,7 +151,7 @@ func TestEmptyBearerIsInvalidToken(t *testing.T) {
 		extra      []string
 	}{{"forward-auth", aud, proxy}, {"userinfo", "/oauth2/userinfo", nil}} {
 		for _, h := range []string{"DPoP", "DPoP   ", "dpop"} {
-			resp, body := rawGet(t, f.URL, "GET", s.path, append([]string{"Authorization: " + h, "DPoP: x.y.z"}, s.extra...)...)
+			resp, body := servertest.RawRequest(t, f.URL, "GET", s.path, append([]string{"Authorization: " + h, "DPoP: x.y.z"}, s.extra...)...)
 			if ch := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || len(ch) == 0 || !strings.Contains(ch[0], `error="invalid_token"`) {
 				t.Errorf("%s with %q: %d %q %s, want 401 error=\"invalid_token\"", s.name, h, resp.StatusCode, ch, body)
 			}
@@ -184,7 +159,7 @@ func TestEmptyBearerIsInvalidToken(t *testing.T) {
 	}
 	// A scheme of its own name only, or no header, is still no credential.
 	for _, h := range []string{"Bearerx abc", "Basic", "Token abc"} {
-		resp, body := rawGet(t, f.URL, "GET", "/v1/keys", "Authorization: "+h)
+		resp, body := servertest.RawRequest(t, f.URL, "GET", "/v1/keys", "Authorization: "+h)
 		if ch := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || len(ch) != 1 || ch[0] != `Bearer realm="tokend"` {
 			t.Errorf("/v1/keys with %q: %d %q %s, want 401 with a bare challenge", h, resp.StatusCode, ch, body)
 		}
