@@ -14,7 +14,8 @@
 // body, and answers a fixed small JSON. wrk (Debian package wrk; this
 // command installs nothing) drives each at -c connections on -t threads
 // for -d. It prints req/s and p99 of tokend and bare and their ratio, and
-// for the token case the raw ecdsa.SignASN1 P-256 rate on every core.
+// for the token case the raw ES256 signature rate (P-256, RFC 6979, the
+// call tokend makes) on every core.
 //
 //	go run ./bench/wrkload [-d 10s] [-runs 1] [-tokend path] [-before path] [-profile dir]
 //

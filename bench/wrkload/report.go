@@ -34,7 +34,7 @@ func report(w io.Writer, rs *results, targets []*target, o options) {
 	if len(rs.sign) > 0 {
 		s := medianOf(rs.sign)
 		bare := median(rs.runs["token"]["bare"], func(r result) float64 { return r.rps })
-		fmt.Fprintf(w, "raw ecdsa.SignASN1 P-256 (alone, every core): %.0f signatures/s = %.2f of bare token req/s\n", s, s/bare)
+		fmt.Fprintf(w, "raw ES256 signature, RFC 6979 (alone, every core): %.0f signatures/s = %.2f of bare token req/s\n", s, s/bare)
 	}
 	fmt.Fprintln(w, "ratio: req/s over bare's. CPU/req: the server process's CPU time per request. cpu-ratio: (bare's + its")
 	fmt.Fprintln(w, "wrk's CPU/req) over (this target's + its wrk's), the ratio a machine running nothing else would show;")

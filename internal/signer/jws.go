@@ -87,8 +87,12 @@ func (k *signingKey) signature(dst, input []byte) ([]byte, error) {
 		if k.alg != ES256 {
 			break
 		}
+		// Deterministic ECDSA (RFC 6979): the nonce is derived from the
+		// key and the digest, as Ed25519's is, instead of mixed with fresh
+		// randomness, which costs a SHA-512 HMAC-DRBG per token. Each token
+		// signed here carries a fresh random jti, so no two inputs repeat.
 		digest := sha256.Sum256(input)
-		der, err := ecdsa.SignASN1(rand.Reader, p, digest[:])
+		der, err := p.Sign(nil, digest[:], crypto.SHA256)
 		if err != nil {
 			return nil, err
 		}

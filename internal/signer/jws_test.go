@@ -2,6 +2,7 @@ package signer
 
 import (
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/sha256"
 	"encoding/base64"
 	"math/big"
@@ -117,5 +118,35 @@ func TestAppendFixedRS(t *testing.T) {
 				t.Errorf("appendFixedRS = %x, %v; want x||%x", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestES256IsRFC6979 signs RFC 6979 §A.2.5's message "sample" with its
+// P-256 key and checks r and s against the RFC's SHA-256 vector: ES256
+// signatures are deterministic, so the same input signs the same twice.
+func TestES256IsRFC6979(t *testing.T) {
+	hexInt := func(s string) *big.Int {
+		n, ok := new(big.Int).SetString(s, 16)
+		if !ok {
+			t.Fatalf("bad hex %q", s)
+		}
+		return n
+	}
+	priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(),
+		hexInt("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721").FillBytes(make([]byte, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &signingKey{kid: "rfc6979", alg: ES256, priv: priv}
+	want := append(hexInt("EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716").FillBytes(make([]byte, 32)),
+		hexInt("F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8").FillBytes(make([]byte, 32))...)
+	for range 2 {
+		got, err := k.signature(nil, []byte("sample"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("ES256 signature of \"sample\" = %x, want RFC 6979 §A.2.5's %x", got, want)
+		}
 	}
 }
