@@ -48,13 +48,12 @@ type rule struct {
 // is in Tokend-Verify-Key, since Authorization carries the client's token.
 func (s *Server) proxyCaller(next callerHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		keys := r.Header.Values(api.HeaderVerifyKey)
-		if len(keys) != 1 || keys[0] == "" {
-			s.fail(w, r, &authError{http.StatusUnauthorized, api.ErrUnauthorized,
-				"send one verify key as " + api.HeaderVerifyKey + ": <key>", bareChallenge})
+		key, err := proxyKey(r)
+		if err != nil {
+			s.fail(w, r, err)
 			return
 		}
-		p, err := s.authenticate(r, keys[0], verifiers)
+		p, err := s.authenticate(r, key, verifiers)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -62,6 +61,28 @@ func (s *Server) proxyCaller(next callerHandler) http.Handler {
 		next.serveCaller(w, r, p)
 	})
 }
+
+// proxyKey is the key of Tokend-Verify-Key. No header (or more than
+// one) is no credential, a bare challenge; the header without a value
+// (spaces alone: the server drops them) is a malformed credential, not
+// the absence of one, refused as "Authorization: Bearer" without a token
+// is, error="invalid_token".
+func proxyKey(r *http.Request) (string, error) {
+	keys := r.Header.Values(api.HeaderVerifyKey)
+	switch {
+	case len(keys) != 1:
+		return "", &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+			"send one verify key as " + api.HeaderVerifyKey + ": <key>", bareChallenge}
+	case strings.TrimSpace(keys[0]) == "":
+		return "", errEmptyVerifyKey
+	}
+	return keys[0], nil
+}
+
+// errEmptyVerifyKey refuses a Tokend-Verify-Key header without a key.
+var errEmptyVerifyKey = &authError{http.StatusUnauthorized, api.ErrUnauthorized,
+	"the " + api.HeaderVerifyKey + " header holds no key; send one verify key as " + api.HeaderVerifyKey + ": <key>",
+	`Bearer realm="tokend", error="invalid_token"`}
 
 // authzHandler answers /v1/authz: 200 with the identity headers, or
 // 400, 401, 403 or 429 with a problem document, RFC 6750 challenge and

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -162,6 +163,36 @@ func TestEmptyBearerIsInvalidToken(t *testing.T) {
 		resp, body := servertest.RawRequest(t, f.URL, "GET", "/v1/keys", "Authorization: "+h)
 		if ch := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || len(ch) != 1 || ch[0] != `Bearer realm="tokend"` {
 			t.Errorf("/v1/keys with %q: %d %q %s, want 401 with a bare challenge", h, resp.StatusCode, ch, body)
+		}
+	}
+}
+
+// TestEmptyVerifyKeyIsInvalidToken: on forward-auth, a Tokend-Verify-Key
+// header without a key (as it goes on the wire: nothing, or spaces) is a
+// malformed credential, answered as "Authorization: Bearer" without a
+// token is: 401 unauthorized with error="invalid_token" and a detail
+// naming the header. Without the header (or with two) it is still no
+// credential, a bare challenge.
+func TestEmptyVerifyKeyIsInvalidToken(t *testing.T) {
+	f := newFixture(t)
+	client := f.key(t, api.CreateKeyRequest{Scopes: []string{"read"}}).Secret
+	aud := "/v1/authz?audience=" + url.QueryEscape(f.api.Audience)
+	proxy := []string{"X-Forwarded-Method: GET", "X-Forwarded-Uri: /orders", "Authorization: Bearer " + client}
+	for _, h := range []string{api.HeaderVerifyKey + ":", api.HeaderVerifyKey + ": ", api.HeaderVerifyKey + ":    "} {
+		resp, body := servertest.RawRequest(t, f.URL, "GET", aud, append([]string{h}, proxy...)...)
+		var p api.Problem
+		json.Unmarshal([]byte(body), &p)
+		ch := resp.Header.Values("WWW-Authenticate")
+		if resp.StatusCode != 401 || len(ch) == 0 || ch[0] != `Bearer realm="tokend", error="invalid_token"` ||
+			p.Code() != api.ErrUnauthorized || !strings.Contains(p.Detail, api.HeaderVerifyKey+" header holds no key") ||
+			resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("forward-auth with %q: %d %q %s, want 401 error=\"invalid_token\" naming the header", h, resp.StatusCode, ch, body)
+		}
+	}
+	for _, lines := range [][]string{proxy, append([]string{api.HeaderVerifyKey + ": x", api.HeaderVerifyKey + ": y"}, proxy...)} {
+		resp, body := servertest.RawRequest(t, f.URL, "GET", aud, lines...)
+		if ch := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || len(ch) == 0 || ch[0] != `Bearer realm="tokend"` {
+			t.Errorf("forward-auth with %q: %d %q %s, want 401 with a bare challenge", lines, resp.StatusCode, ch, body)
 		}
 	}
 }
