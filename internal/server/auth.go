@@ -105,6 +105,15 @@ func (s *Server) authenticate(r *http.Request, token string, scopes []string) (p
 		// The engine refuses a missing scope before it spends a credit.
 		req.Scopes = scopes
 	}
+	if !maybeAdminKey(token) {
+		// Refused whatever it is (notAKey says how): it is looked up
+		// without spending anything of its holder's, no unit of a
+		// rate limit, no credit, no use, as introspection does.
+		if err := s.engine.Inspect(r.Context(), &req, &res); err != nil {
+			return principal{}, err
+		}
+		return principal{}, s.notAKey(r, token, res, scopes)
+	}
 	if err := s.engine.Verify(r.Context(), &req, &res); err != nil {
 		return principal{}, err
 	}
@@ -180,6 +189,16 @@ func (s *Server) hasSession(r *http.Request) (bool, error) {
 		return err == nil && ss.Pending == "", err
 	}
 	return false, nil
+}
+
+// maybeAdminKey reports whether token has the prefix of admin and verify
+// keys, which every key of the built-in API has (its prefix cannot be
+// changed, and no other API may take it). Anything else cannot
+// authenticate to the management API; on a route that takes verify keys
+// too, whose scopes the engine does not check, a person's token (which
+// the engine would find valid) must be refused before it spends.
+func maybeAdminKey(token string) bool {
+	return strings.HasPrefix(token, credential.AdminKeyPrefix+"_")
 }
 
 // isAdminKey reports a key of the built-in API, admin or verify key.

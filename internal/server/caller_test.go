@@ -6,9 +6,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/credential"
+	"github.com/tokend/tokend/internal/servertest"
 )
 
 // adminKeyWithCredits makes a key of the built-in API with scopes and a
@@ -119,5 +121,43 @@ func TestOAuthAnswersAreNeverCached(t *testing.T) {
 		if cc, pr := resp.Header.Get("Cache-Control"), resp.Header.Get("Pragma"); cc != "no-store" || pr != "no-cache" {
 			t.Errorf("%s: Cache-Control %q, Pragma %q; want no-store, no-cache", tc.name, cc, pr)
 		}
+	}
+}
+
+// TestPersonTokenOnVerifyRouteSpendsNothing: a person's token on a route
+// a verify key may call is refused (403) before it spends anything of
+// its own: a personal access token of the built-in API with one request
+// an hour is refused at /v1/verify, introspection and forward-auth, and
+// after all of them still has its one request, which an admin's
+// verification of it then spends.
+func TestPersonTokenOnVerifyRouteSpendsNothing(t *testing.T) {
+	f := newPATFixture(t)
+	pat := f.pat(t, f.alice.User.ID, api.CreateTokenRequest{APIID: "api_tokend", Scopes: []string{"tokend:self"},
+		RateLimits: []api.RateLimit{{Name: "hour", Limit: 1, Window: api.Duration(time.Hour)}}}).Secret
+	for _, c := range []struct{ method, path, ctype, body string }{
+		{"POST", "/v1/verify", "application/json", `{"token":"` + f.AdminKey + `"}`},
+		{"POST", "/v1/verify", "application/json", `{"token":"` + f.AdminKey + `"}`},
+		{"POST", "/oauth2/introspect", "application/x-www-form-urlencoded", "token=" + url.QueryEscape(f.AdminKey)},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), c.method, f.URL+c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", c.ctype)
+		req.Header.Set("Authorization", "Bearer "+pat)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 403 {
+			t.Errorf("%s %s with a personal access token: %d, want 403", c.method, c.path, resp.StatusCode)
+		}
+	}
+	resp, body := servertest.RawRequest(t, f.URL, "GET", "/v1/authz?audience="+url.QueryEscape(f.api.Audience),
+		api.HeaderVerifyKey+": "+pat, "X-Forwarded-Method: GET", "X-Forwarded-Uri: /", "Authorization: Bearer "+f.AdminKey)
+	if resp.StatusCode != 403 {
+		t.Errorf("forward-auth with a personal access token as the verify key: %d %s, want 403", resp.StatusCode, body)
+	}
+	r := f.verify(t, api.VerifyRequest{Token: pat})
+	if r.Code != api.CodeValid || len(r.RateLimits) != 1 || r.RateLimits[0].Remaining != 0 {
+		t.Errorf("verify(the token) after its refusals = %s %+v, want VALID with its one request spent now", r.Code, r.RateLimits)
 	}
 }
