@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,5 +201,38 @@ func TestZeroVerifierConcurrent(t *testing.T) {
 	wg.Wait()
 	if passed.Load() != int64(len(ms)) {
 		t.Errorf("%d verifications passed, want %d (each nonce once)", passed.Load(), len(ms))
+	}
+}
+
+// TestRepeatedField: a map that holds one field name twice, in different
+// cases, is found out, with few names (compared pairwise) and with many
+// (through a set); names that only look alike are not.
+func TestRepeatedField(t *testing.T) {
+	many := func(extra ...string) map[string][]string {
+		h := map[string][]string{}
+		for i := range 40 {
+			h[fmt.Sprintf("X-F-%d", i)] = nil
+		}
+		for _, k := range extra {
+			h[k] = nil
+		}
+		return h
+	}
+	for _, tt := range []struct {
+		name string
+		h    map[string][]string
+		want bool
+	}{
+		{"none", nil, false},
+		{"distinct", map[string][]string{"Signature": nil, "Signature-Input": nil, "content-digest": nil}, false},
+		{"two cases", map[string][]string{"Signature": nil, "signature": nil}, true},
+		{"two non-canonical cases", map[string][]string{"SIGNATURE": nil, "signature": nil}, true},
+		{"non-ASCII look-alike", map[string][]string{"signature": nil, "ſignature": nil}, false},
+		{"many distinct", many("Signature"), false},
+		{"many, two cases", many("Signature", "sIgnature"), true},
+	} {
+		if _, got := RepeatedField(tt.h); got != tt.want {
+			t.Errorf("%s: RepeatedField = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -13,7 +13,9 @@ type Message struct {
 	// TargetURI is the absolute request URI: scheme://authority/path?query.
 	TargetURI string
 	// Header holds the request's header fields; names are matched without
-	// regard to case.
+	// regard to case, so a map that holds one name twice in different
+	// cases is ambiguous: refuse it first (RepeatedField). The maps of
+	// net/http hold canonical names only.
 	Header map[string][]string
 	// HasBody reports whether the request has content, which then must be
 	// covered by content-digest.
@@ -27,11 +29,69 @@ func (m *Message) field(name string) ([]string, bool) {
 		return v, true
 	}
 	for k, v := range m.Header {
-		if strings.EqualFold(k, name) {
+		if equalFold(k, name) {
 			return v, true
 		}
 	}
 	return nil, false
+}
+
+// RepeatedField returns a header field name that h holds twice, as two
+// keys that differ only in case ("Signature" and "signature"), and
+// whether there is one. HTTP field names are case-insensitive (RFC 9110
+// §5.1): such a map holds two values of one field, and which one a
+// lookup finds would be chance.
+func RepeatedField(h map[string][]string) (string, bool) {
+	if len(h) <= 32 {
+		// Few names: compare each pair, without allocating.
+		for a := range h {
+			for b := range h {
+				if a != b && equalFold(a, b) {
+					return a, true
+				}
+			}
+		}
+		return "", false
+	}
+	seen := make(map[string]struct{}, len(h))
+	for k := range h {
+		l := lowerASCII(k)
+		if _, ok := seen[l]; ok {
+			return k, true
+		}
+		seen[l] = struct{}{}
+	}
+	return "", false
+}
+
+// equalFold reports whether a and b are one field name: equal but for
+// the case of ASCII letters, the only letters a field name holds (RFC
+// 9110 §5.1, §5.6.2).
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerByte(a[i]) != lowerByte(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lowerByte(c)
+	}
+	return string(b)
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // target parses TargetURI once for the derived components.

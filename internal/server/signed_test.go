@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -291,6 +292,52 @@ func TestSignedRequestsForwardAuth(t *testing.T) {
 		resp := f.authz(t, "GET", path, vkey, h)
 		if wa := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(wa, "invalid_signature") {
 			t.Errorf("%s = %d %q, want 401 invalid_signature", name, resp.StatusCode, wa)
+		}
+	}
+}
+
+// TestSignedRequestHeaderNames: the names of /v1/verify's request.headers
+// are HTTP field names, matched without regard to case. A map in lower
+// case verifies; a map that holds one name twice in different cases
+// ("Signature" and a forged "signature": which one a lookup found was
+// chance) is 400 invalid-field naming request.headers, with few fields
+// or many, and spends nothing: the nonce of the signature is still
+// unused, so the request then verifies.
+func TestSignedRequestHeaderNames(t *testing.T) {
+	f := newSignedFixture(t)
+	k := f.key(t, &api.KeySigningRequest{Alg: api.SigHMACSHA256})
+	s := hmacSigner(t, k)
+	body := `{"amount":100}`
+
+	lower := f.request(t, s, body, nil)
+	h := map[string][]string{}
+	for name, v := range lower.Headers {
+		h[strings.ToLower(name)] = v
+	}
+	lower.Headers = h
+	if res := f.verify(t, k.Secret, lower); res.Code != api.CodeValid {
+		t.Errorf("signed request with lower-case field names = %s (%q), want VALID", res.Code, res.Problem)
+	}
+
+	for _, n := range []int{0, 40} {
+		req := f.request(t, s, body, nil)
+		h := map[string][]string{}
+		for name, v := range req.Headers {
+			h[name] = v
+		}
+		for i := range n {
+			h[fmt.Sprintf("X-Filler-%d", i)] = []string{"x"}
+		}
+		h["signature"] = []string{`sig1=:` + base64.StdEncoding.EncodeToString(make([]byte, 32)) + `:`}
+		twice := *req
+		twice.Headers = h
+		_, err := f.Client.Verify(t.Context(), api.VerifyRequest{Token: k.Secret, Request: &twice})
+		if p, ok := errors.AsType[*api.Problem](err); !ok || p.Status != 400 || p.Code() != api.ErrInvalidField ||
+			p.Field != "request.headers" || !strings.Contains(p.Detail, "case-insensitive") {
+			t.Errorf("Verify with Signature and signature among %d more fields = %v, want 400 invalid-field request.headers", n, err)
+		}
+		if res := f.verify(t, k.Secret, req); res.Code != api.CodeValid {
+			t.Errorf("the same request, each field once, after the refusal = %s (%q), want VALID", res.Code, res.Problem)
 		}
 	}
 }

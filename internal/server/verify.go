@@ -83,6 +83,12 @@ func signedMessage(r *api.SignedRequest) (*httpsig.Message, error) {
 	if r.Authority != "" && !strings.EqualFold(r.Authority, u.Host) {
 		return nil, valid.Errorf("request.authority", "is not the authority of target_uri (%s)", u.Host)
 	}
+	if _, twice := httpsig.RepeatedField(r.Headers); twice {
+		// Which of the two a lookup found would be chance. The name is
+		// data, not repeated back (as jsonkeys does with map keys).
+		return nil, valid.Errorf("request.headers", "holds one header field name twice, in different cases "+
+			"(HTTP field names are case-insensitive): give each field once, with all its values")
+	}
 	return &httpsig.Message{Method: r.Method, TargetURI: r.TargetURI, Header: r.Headers, HasBody: r.HasBody}, nil
 }
 
