@@ -308,9 +308,12 @@ type SignedRequest struct {
 	// TargetURI is absolute: scheme://authority/path?query.
 	TargetURI string `json:"target_uri"`
 	// Authority, if given, must be the authority of TargetURI.
-	Authority string              `json:"authority,omitempty"`
-	Headers   map[string][]string `json:"headers"`
-	HasBody   bool                `json:"has_body,omitempty"`
+	Authority string `json:"authority,omitempty"`
+	// Headers holds the request's header fields. Names are matched
+	// without regard to case, so each field is given once, with all its
+	// values: a name given twice in different cases is refused.
+	Headers map[string][]string `json:"headers"`
+	HasBody bool                `json:"has_body,omitempty"`
 }
 
 // Code is the outcome of a verification.
