@@ -12,6 +12,11 @@
 // JSON names. What each type decodes from is worked out once, from its
 // json tags, and cached.
 //
+// Unmarshal is the strict decoder built on both: json.Unmarshal, then
+// the UTF-8 check encoding/json skips, then Check. Every JSON body tokend
+// reads (the /v1 API's, the browser pages' passkey answers) goes through
+// it.
+//
 // Values a type decodes itself (json.Unmarshaler, encoding.TextUnmarshaler:
 // json.RawMessage, time.Time), maps and interfaces are free-form: their
 // keys are data, so only repeated keys are refused there. api.Nullable is
@@ -27,6 +32,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Mode says what Check does with a key that is not a field name.
@@ -82,6 +88,32 @@ func quote(s string) string {
 // ErrMalformed is returned for a document that is not valid JSON, which
 // the caller should have refused before.
 var ErrMalformed = errors.New("jsonkeys: malformed JSON")
+
+// ErrNotUTF8 is returned by Unmarshal for a document that is not valid
+// UTF-8, which encoding/json lets through into raw values
+// (json.RawMessage) and replaces with U+FFFD in strings.
+var ErrNotUTF8 = errors.New("jsonkeys: the document is not valid UTF-8")
+
+// Unmarshal decodes the JSON document b into v (a pointer) as
+// json.Unmarshal does, and refuses what encoding/json lets through. Its
+// error is, in this order: a *json.SyntaxError for a document that is
+// not exactly one JSON value; ErrNotUTF8; an *Error for a key Check
+// refuses in mode (before any wrong type, which a wrong key can cause);
+// else json.Unmarshal's own error, such as a *json.UnmarshalTypeError.
+// v may have been partly filled when an error is returned.
+func Unmarshal(b []byte, v any, mode Mode) error {
+	err := json.Unmarshal(b, v)
+	if _, syntax := errors.AsType[*json.SyntaxError](err); syntax {
+		return err
+	}
+	if !utf8.Valid(b) {
+		return ErrNotUTF8
+	}
+	if kerr := Check(b, reflect.TypeOf(v), mode); kerr != nil {
+		return kerr
+	}
+	return err
+}
 
 // Check checks the keys of the JSON document b, decoded into a value of
 // type t (a pointer is followed), and returns an *Error for the first

@@ -344,3 +344,34 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// TestUnmarshal checks what Unmarshal refuses, and in which order: not
+// JSON first, then invalid UTF-8, then a key, then a wrong type.
+func TestUnmarshal(t *testing.T) {
+	type body struct {
+		Name string          `json:"name"`
+		Raw  json.RawMessage `json:"raw"`
+	}
+	isSyntax := func(err error) bool { _, ok := errors.AsType[*json.SyntaxError](err); return ok }
+	isKey := func(err error) bool { _, ok := errors.AsType[*Error](err); return ok }
+	isType := func(err error) bool { _, ok := errors.AsType[*json.UnmarshalTypeError](err); return ok }
+	for _, tt := range []struct {
+		in   string
+		want func(error) bool
+	}{
+		{`{"name":"a","raw":{"x":1}}`, func(err error) bool { return err == nil }},
+		{``, isSyntax},
+		{`{"name":"a"} {}`, isSyntax},
+		{"{\"name\":\"a\xff\",\"NAME\":1}", func(err error) bool { return errors.Is(err, ErrNotUTF8) }},
+		{`{"name":"a","name":"b"}`, isKey},
+		{`{"Name":"a"}`, isKey},
+		{`{"raw":{"x":1,"x":2}}`, isKey},
+		{`{"NAME":1}`, isKey},
+		{`{"name":1}`, isType},
+	} {
+		var v body
+		if err := Unmarshal([]byte(tt.in), &v, Strict); !tt.want(err) {
+			t.Errorf("Unmarshal(%q) = %v", tt.in, err)
+		}
+	}
+}

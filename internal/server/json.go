@@ -9,10 +9,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/audit"
@@ -101,25 +99,24 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if err != nil {
 		return decodeError(err, body)
 	}
-	// Unmarshal checks the whole body's syntax before it decodes: any
-	// other error means the body is JSON, whose keys are checked first.
-	err = json.Unmarshal(body, dst)
-	if _, syntax := errors.AsType[*json.SyntaxError](err); syntax {
-		return decodeError(err, body)
-	}
-	if !utf8.Valid(body) {
+	switch err = jsonkeys.Unmarshal(body, dst, jsonkeys.Strict); {
+	case err == nil:
+		return nil
+	case errors.Is(err, jsonkeys.ErrNotUTF8):
 		// encoding/json lets invalid UTF-8 through into raw fields
 		// (metadata, jwks), which PostgreSQL refuses and SQLite would
 		// echo back as invalid JSON.
 		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, "the body is not valid UTF-8", ""}
+	case isKeyError(err):
+		return keyError(err)
 	}
-	if kerr := jsonkeys.Check(body, reflect.TypeOf(dst), jsonkeys.Strict); kerr != nil {
-		return keyError(kerr)
-	}
-	if err != nil { // a wrong type
-		return decodeError(err, body)
-	}
-	return nil
+	return decodeError(err, body) // not JSON, or a wrong type
+}
+
+// isKeyError reports an error of jsonkeys.Check.
+func isKeyError(err error) bool {
+	_, ok := errors.AsType[*jsonkeys.Error](err)
+	return ok || errors.Is(err, jsonkeys.ErrMalformed)
 }
 
 // keyError turns a jsonkeys error into a bad request that names the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -100,6 +101,9 @@ func parseCreation(body []byte) (*protocol.ParsedCredentialCreationData, error) 
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
 	if err != nil {
 		return nil, valid.Errorf("credential", "is not a WebAuthn registration response")
+	}
+	if err := checkCredentialKeys(body, reflect.TypeFor[protocol.CredentialCreationResponse]()); err != nil {
+		return nil, err
 	}
 	return parsed, nil
 }

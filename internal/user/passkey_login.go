@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -171,6 +172,9 @@ func parseAssertion(body []byte) (*protocol.ParsedCredentialAssertionData, error
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if err != nil {
 		return nil, valid.Errorf("credential", "is not a WebAuthn sign-in response")
+	}
+	if err := checkCredentialKeys(body, reflect.TypeFor[protocol.CredentialAssertionResponse]()); err != nil {
+		return nil, err
 	}
 	return parsed, nil
 }

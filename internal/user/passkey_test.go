@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -468,4 +469,67 @@ func withField(t *testing.T, body []byte, field string, change func([]byte) []by
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestPasskeyCredentialKeys: a credential's keys are read as written, as
+// every JSON body tokend reads (jsonkeys): an assertion good but for a
+// key in another case, a key given twice (inside clientExtensionResults
+// too) or a key go-webauthn does not know is refused as a *valid.Error
+// on the credential, naming the field, and does not use up the ceremony;
+// clientExtensionResults is free-form, so any extension's key passes the
+// key check (go-webauthn then refuses an extension not asked for).
+// A registration is checked so too.
+func TestPasskeyCredentialKeys(t *testing.T) {
+	e := newPasskeyEnv(t)
+	ctx := t.Context()
+	alice := e.create(t, api.CreateUserRequest{Username: "alice", Password: goodPassword})
+	good := newSoftAuthenticator(t, testOrigin)
+	e.register(t, good, alice.ID, "laptop")
+	const typ, ext = `"type":"public-key"`, `"clientExtensionResults":{}`
+	for _, tt := range []struct {
+		name, old, new, field string
+	}{
+		{"a key in another case", typ, `"TYPE":"public-key"`, `"TYPE"`},
+		{"a key given twice", typ, typ + "," + typ, `"type"`},
+		{"an unknown key", typ, typ + `,"admin":true`, `"admin"`},
+		{"an unknown key in the response", `"response":{`, `"response":{"admin":true,`, `"response.admin"`},
+		{"a key given twice among the extensions", ext, `"clientExtensionResults":{"credProps":{"rk":true},"credProps":{}}`,
+			`"clientExtensionResults"`},
+		{"any extension's key", ext, `"clientExtensionResults":{"credProps":{"rk":true},"Some-Future_ext":[1]}`, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, state := e.beginLogin(t, alice.ID)
+			body := good.get(opts, nil)
+			if !bytes.Contains(body, []byte(tt.old)) {
+				t.Fatalf("the assertion %s holds no %s", body, tt.old)
+			}
+			body = bytes.Replace(body, []byte(tt.old), []byte(tt.new), 1)
+			u, err := e.svc.FinishPasskeyLogin(ctx, state, body)
+			if tt.field == "" {
+				// Past the key check, go-webauthn judges the extensions
+				// (none was asked for).
+				if _, ok := errors.AsType[*valid.Error](err); ok || !errors.Is(err, ErrPasskeyRefused) {
+					t.Errorf("FinishPasskeyLogin = %v; want go-webauthn's refusal, not the key check's", err)
+				}
+				return
+			}
+			if bad, ok := errors.AsType[*valid.Error](err); !ok || bad.Field != "credential" || !strings.Contains(bad.Reason, tt.field) {
+				t.Errorf("FinishPasskeyLogin = %s, %v; want a *valid.Error on the credential naming %s", u.ID, err, tt.field)
+			}
+			if u, err := e.svc.FinishPasskeyLogin(ctx, state, good.get(opts, nil)); err != nil || u.ID != alice.ID {
+				t.Errorf("the good answer after it = %s, %v; want alice: a refused body must not use up the ceremony", u.ID, err)
+			}
+		})
+	}
+	ropts, state, err := e.svc.BeginPasskeyRegistration(ctx, alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Replace(good.create(ropts), []byte(typ), []byte(`"Type":"public-key"`), 1)
+	if _, err := e.svc.FinishPasskeyRegistration(ctx, alice.ID, state, "phone", body); !strings.Contains(fmt.Sprint(err), `"Type"`) {
+		t.Errorf("FinishPasskeyRegistration with a key in another case = %v, want a *valid.Error naming it", err)
+	}
+	if list, _ := e.svc.Passkeys(ctx, alice.ID); len(list) != 1 {
+		t.Errorf("alice has %d passkeys, want 1", len(list))
+	}
 }

@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/tokend/tokend/internal/jsonkeys"
 	"github.com/tokend/tokend/internal/store"
+	"github.com/tokend/tokend/internal/valid"
 )
 
 // Passkey limits and lifetimes.
@@ -214,4 +217,26 @@ func refused(err error) error {
 		return fmt.Errorf("%w: %s: %s %s", ErrPasskeyRefused, e.Type, e.Details, e.DevInfo)
 	}
 	return fmt.Errorf("%w: %v", ErrPasskeyRefused, err)
+}
+
+// checkCredentialKeys refuses a credential (the browser's
+// PublicKeyCredential as JSON, already parsed by go-webauthn into a
+// value of type t) whose keys go-webauthn read otherwise than written, as
+// every JSON body tokend reads is refused (jsonkeys): encoding/json
+// matches names without regard to case and lets a repeated key override
+// the first. A key go-webauthn does not know is refused too: passkey.js
+// sends the credential's fields by name, and a browser's
+// PublicKeyCredential.toJSON() holds only fields it knows. The values it
+// decodes itself (the base64url fields) and clientExtensionResults, a
+// free-form map whose keys are the extensions', are refused only for a
+// key given twice inside them. The error names the field, never a value.
+func checkCredentialKeys(body []byte, t reflect.Type) error {
+	err := jsonkeys.Check(body, t, jsonkeys.Strict)
+	if e, ok := errors.AsType[*jsonkeys.Error](err); ok {
+		return valid.Errorf("credential", "%s", e)
+	}
+	if err != nil {
+		return valid.Errorf("credential", "is not JSON")
+	}
+	return nil
 }

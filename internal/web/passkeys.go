@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/internal/jsonkeys"
 	"github.com/tokend/tokend/internal/user"
 )
 
@@ -233,36 +235,54 @@ func (s *Site) ceremony(h visitorHandler, allowed string) http.HandlerFunc {
 const maxAnswerBytes = user.MaxPasskeyResponse + 4<<10
 
 // readAnswer reads a ceremony answer: JSON, within maxAnswerBytes,
-// without unknown fields.
+// decoded as strictly as every /v1 body (jsonkeys): field names exactly
+// as written, none unknown, no key given twice. The credential is the
+// browser's, whose fields package user checks against the WebAuthn
+// library's types; here it is a raw value, refused only for a key given
+// twice inside it.
 func readAnswer(w http.ResponseWriter, r *http.Request) (ceremonyAnswer, error) {
 	var a ceremonyAnswer
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return a, errNotJSON
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAnswerBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&a); err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return a, errAnswerTooLarge
-		}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAnswerBytes))
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return a, errAnswerTooLarge
+	}
+	if err != nil {
 		return a, errBadAnswer
 	}
-	if dec.More() {
-		return a, errBadAnswer
+	if err := jsonkeys.Unmarshal(body, &a, jsonkeys.Strict); err != nil {
+		return ceremonyAnswer{}, answerError(err)
 	}
 	return a, nil
 }
 
 // noBody refuses a body on an options request, which takes none (an
-// empty JSON object is allowed, as passkey.js sends one).
+// empty JSON object is allowed, as passkey.js sends one; so is no body).
 func noBody(w http.ResponseWriter, r *http.Request) error {
-	var v struct{}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil && !errors.Is(err, io.EOF) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<10))
+	if err != nil {
 		return errBadAnswer
 	}
-	return nil
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	var v struct{}
+	return answerError(jsonkeys.Unmarshal(body, &v, jsonkeys.Strict))
+}
+
+// answerError is what the passkey endpoints say of a body jsonkeys
+// refused: the key it refused (its text names the field, never a value),
+// or that the body could not be read at all.
+func answerError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if e, ok := errors.AsType[*jsonkeys.Error](err); ok {
+		return &publicError{http.StatusBadRequest, "The passkey answer could not be read: " + e.Error() + ". Nothing was changed."}
+	}
+	return errBadAnswer
 }
 
 // The errors of the passkey endpoints.

@@ -75,6 +75,15 @@ func TestPasskeyEndpoints(t *testing.T) {
 		{"malformed JSON", "application/json", `{"state": "x", `, http.StatusBadRequest, "could not be read"},
 		{"an unknown field", "application/json", `{"state": "x", "admin": true}`, http.StatusBadRequest, "could not be read"},
 		{"two objects", "application/json", `{} {}`, http.StatusBadRequest, "could not be read"},
+		// Read as strictly as every /v1 body (jsonkeys): names as written,
+		// none twice, none unknown; inside the credential, none twice.
+		{"a field in another case", "application/json", `{"State":"` + start.State + `","credential":{}}`,
+			http.StatusBadRequest, `could not be read: unknown field "State" (names are case-sensitive: "state")`},
+		{"a field twice", "application/json", `{"state":"x","state":"` + start.State + `","credential":{}}`,
+			http.StatusBadRequest, `could not be read: duplicate field "state"`},
+		{"a key twice in the credential", "application/json", answer(`{"type":"public-key","type":"public-key"}`),
+			http.StatusBadRequest, `could not be read: field "credential" has a duplicate key`},
+		{"not UTF-8", "application/json", answer(`{"id":"` + "\xff" + `"}`), http.StatusBadRequest, "could not be read"},
 		{"oversized", "application/json", `{"state":"` + strings.Repeat("x", 80<<10) + `"}`, http.StatusRequestEntityTooLarge, "too large"},
 		{"not a credential", "application/json", answer(`{"id": 5}`), http.StatusBadRequest, "credential"},
 		{"a forged credential", "application/json", answer(`{"id":"AAAA","rawId":"AAAA","type":"public-key",` +
@@ -83,6 +92,10 @@ func TestPasskeyEndpoints(t *testing.T) {
 	for _, tt := range tests {
 		wantJSONError(t, tt.name, a.postJSON("/account/passkeys", tt.ctype, tt.body), tt.status, tt.text)
 	}
+	wantJSONError(t, "passwordless options with a field", anon.postJSON("/signin/passkey/options", "application/json", `{"next":"/"}`),
+		http.StatusBadRequest, `could not be read: unknown field "next"`)
+	wantJSONError(t, "passwordless options after their object", anon.postJSON("/signin/passkey/options", "application/json", `{} {}`),
+		http.StatusBadRequest, "could not be read")
 	wantJSONError(t, "a passwordless answer that is no assertion", anon.postJSON("/signin/passkey", "application/json",
 		`{"state":"forged","credential":{"id":"AAAA","rawId":"AAAA","type":"public-key","response":`+
 			`{"clientDataJSON":"e30","authenticatorData":"AAAA","signature":"AAAA"}}}`),
