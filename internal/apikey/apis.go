@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -253,7 +252,7 @@ func (s *Service) UpdateAPI(ctx context.Context, by audit.Actor, id string, req 
 			return store.Event{}, err
 		}
 		a.Policy = policy(p)
-		if reflect.DeepEqual(was, *a) {
+		if audit.Same(was, *a) {
 			return store.Event{}, errUnchanged // no event, no new updated_at
 		}
 		a.UpdatedAt = now

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/tokend/tokend/api"
@@ -35,7 +34,7 @@ func (s *Service) UpdateKey(ctx context.Context, by audit.Actor, id string, req 
 		if err := apply(k, a, req, now); err != nil {
 			return store.Event{}, err
 		}
-		if reflect.DeepEqual(was, *k) {
+		if audit.Same(was, *k) {
 			return store.Event{}, errUnchanged // no event, no new updated_at
 		}
 		k.UpdatedAt = now

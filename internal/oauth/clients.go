@@ -259,24 +259,38 @@ func (s *Service) UpdateClient(ctx context.Context, by audit.Actor, id string, r
 		if err := s.apply(ctx, c, req); err != nil {
 			return store.Event{}, err
 		}
+		if audit.Same(before, *c) {
+			return store.Event{}, errUnchanged // no event, no new updated_at
+		}
 		c.UpdatedAt = now
 		withdrawn = withdrawnAPIs(before, *c)
 		return audit.Change(by, now, "client.update", "client", c.ID, ClientView(before), ClientView(*c))
 	})
+	if errors.Is(err, errUnchanged) {
+		return s.db.ClientByID(ctx, id)
+	}
 	if err != nil {
 		return store.Client{}, err
 	}
 	return c, s.revokeFamilies(ctx, by, c.ID, withdrawn, now)
 }
 
+// errUnchanged rolls back an update that has nothing to do.
+var errUnchanged = errors.New("unchanged")
+
 // withdrawnAPIs lists the APIs for which a change from before to after
 // takes away the client's refresh tokens: the APIs it lost, or all of
-// them when it lost the refresh_token grant.
+// them when it lost the refresh_token grant. A client without the grant
+// holds no refresh token: a change of one withdraws nothing, and writes
+// no refresh_token.revoke event.
 func withdrawnAPIs(before, after store.Client) []string {
+	if !slices.Contains(before.GrantTypes, GrantRefreshToken) {
+		return nil
+	}
 	var out []string
-	noRefresh := !slices.Contains(after.GrantTypes, GrantRefreshToken)
+	lostRefresh := !slices.Contains(after.GrantTypes, GrantRefreshToken)
 	for id := range before.APIScopes {
-		if _, kept := after.APIScopes[id]; !kept || noRefresh {
+		if _, kept := after.APIScopes[id]; !kept || lostRefresh {
 			out = append(out, id)
 		}
 	}

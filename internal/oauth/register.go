@@ -340,10 +340,16 @@ func (s *Service) UpdateRegistration(ctx context.Context, id, token, ip string, 
 		if err != nil {
 			return store.Event{}, metadataError(err)
 		}
+		if audit.Same(before, *c) {
+			return store.Event{}, errUnchanged // no event, no new updated_at
+		}
 		c.UpdatedAt = now
 		withdrawn = withdrawnAPIs(before, *c)
 		return audit.Change(audit.Actor{ID: id, IP: ip}, now, "client.update", "client", c.ID, ClientView(before), ClientView(*c))
 	})
+	if errors.Is(err, errUnchanged) {
+		c, err = s.db.ClientByID(ctx, id)
+	}
 	if err != nil {
 		return RegistrationResponse{}, err
 	}

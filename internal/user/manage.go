@@ -56,7 +56,8 @@ func (s *Service) Create(ctx context.Context, by audit.Actor, req api.CreateUser
 }
 
 // Update applies req to the user with the given id. Disabling a user
-// voids their set-password link.
+// voids their set-password link. An update that changes nothing writes
+// no event and keeps updated_at.
 func (s *Service) Update(ctx context.Context, by audit.Actor, id string, req api.UpdateUserRequest) (api.User, error) {
 	u, err := s.db.UpdateUser(ctx, id, func(u *store.User) (store.Event, error) {
 		before := *u
@@ -68,14 +69,23 @@ func (s *Service) Update(ctx context.Context, by audit.Actor, id string, req api
 		if u.Source != api.UserSourceLocal && (req.Username != nil && *req.Username != before.Username) {
 			return store.Event{}, valid.Errorf("username", "cannot change for a user from the directory")
 		}
-		u.Groups, u.UpdatedAt = groups, s.clock()
+		if u.Groups = groups; audit.Same(before, *u) {
+			return store.Event{}, errUnchanged // no event, no new updated_at
+		}
+		u.UpdatedAt = s.clock()
 		return userEvent(by, u.UpdatedAt, "user.update", &before, u)
 	})
+	if errors.Is(err, errUnchanged) {
+		u, err = s.db.UserByID(ctx, id)
+	}
 	if err != nil {
 		return api.User{}, err
 	}
 	return view(u), nil
 }
+
+// errUnchanged rolls back an update that has nothing to do.
+var errUnchanged = errors.New("unchanged")
 
 func patch(u *store.User, req api.UpdateUserRequest) {
 	set := func(dst *string, v *string) {
