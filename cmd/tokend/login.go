@@ -154,7 +154,7 @@ func runLogin(ctx context.Context, args []string, c *cmdIO) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "Signed in to %s as %s. Token %s (expires %s) is in %s.\n", base, u.Username, ct.Token.ID,
+	fmt.Fprintf(c.stdout, "Signed in to %s as %s. Token %s (expires %s) is in %s.\n", base, printable(u.Username), ct.Token.ID,
 		whenPtr(ct.Token.ExpiresAt, "never"), path)
 	return nil
 }

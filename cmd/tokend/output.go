@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/tokend/tokend/api"
@@ -16,31 +15,6 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// table is a tabwriter whose first error sticks, so that printers can write
-// rows without checking each one.
-type table struct {
-	tw  *tabwriter.Writer
-	err error
-}
-
-func newTable(w io.Writer) *table {
-	return &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
-}
-
-// row writes cells separated by tabs.
-func (t *table) row(cells ...string) {
-	if t.err == nil {
-		_, t.err = fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
-	}
-}
-
-func (t *table) flush() error {
-	if t.err != nil {
-		return t.err
-	}
-	return t.tw.Flush()
 }
 
 func printAPIs(w io.Writer, apis []api.API) error {

@@ -223,6 +223,6 @@ func patRevoke(ctx context.Context, c *cmdIO, args []string) error {
 	if f.json {
 		return printJSON(c.stdout, k)
 	}
-	fmt.Fprintf(c.stdout, "Revoked %s (%s).\n", k.ID, k.Name)
+	fmt.Fprintf(c.stdout, "Revoked %s (%s).\n", k.ID, printable(k.Name))
 	return nil
 }
