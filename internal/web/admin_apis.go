@@ -185,13 +185,10 @@ func (s *Site) deleteAPI(w http.ResponseWriter, r *http.Request, v visitor) {
 // refuseAPI shows the API form again with the reason, or the error page
 // when the reason is not for people.
 func (s *Site) refuseAPI(w http.ResponseWriter, r *http.Request, v visitor, av apiView, err error) {
-	p, status, internal := problemOf(err)
-	if internal {
-		s.fail(w, r, err)
-		return
+	if p, status, ok := s.refusal(w, r, err); ok {
+		av.Problem = p
+		s.renderAPI(w, r, status, v, av)
 	}
-	av.Problem = p
-	s.renderAPI(w, r, status, v, av)
 }
 
 func readAPIForm(f url.Values) apiForm {

@@ -66,9 +66,8 @@ func (s *Site) listApprovals(w http.ResponseWriter, r *http.Request, v visitor) 
 	}
 	status := http.StatusOK
 	if err := s.fillApprovals(r, &view); err != nil {
-		p, st, internal := problemOf(err)
-		if internal {
-			s.fail(w, r, err)
+		p, st, ok := s.refusal(w, r, err)
+		if !ok {
 			return
 		}
 		view.Problem, view.Rows, view.Next, status = p, nil, "", st
@@ -97,11 +96,10 @@ func (s *Site) fillApprovals(r *http.Request, view *approvalsView) error {
 	}
 	names := apiNames(as)
 	now := s.keys.Now()
-	for i, it := range items {
-		if i == consolePageSize {
-			view.Next = pageLink("/admin/approvals", url.Values{"show": {view.Show}, "after": {store.ApprovalCursor(items[i-1])}})
-			break
-		}
+	items, view.Next = onePage(items, func(last store.ApprovalItem) string {
+		return pageLink("/admin/approvals", url.Values{"show": {view.Show}, "after": {store.ApprovalCursor(last)}})
+	})
+	for _, it := range items {
 		view.Rows = append(view.Rows, s.approvalRow(r, approval.View(it, now), names))
 	}
 	return nil
@@ -160,9 +158,8 @@ func (s *Site) decideApproval(w http.ResponseWriter, r *http.Request, v visitor)
 // refuseApproval shows the pending list again with the reason the
 // decision on id was refused.
 func (s *Site) refuseApproval(w http.ResponseWriter, r *http.Request, v visitor, id string, err error) {
-	p, status, internal := problemOf(err)
-	if internal {
-		s.fail(w, r, err)
+	p, status, ok := s.refusal(w, r, err)
+	if !ok {
 		return
 	}
 	view := approvalsView{Show: api.ApprovalPending, Problem: p, Failed: id}

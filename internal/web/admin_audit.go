@@ -36,9 +36,8 @@ func (s *Site) listAudit(w http.ResponseWriter, r *http.Request, v visitor) {
 		Since: q.Get("since"), Until: q.Get("until"), Before: q.Get("before")}
 	status := http.StatusOK
 	if err := s.fillAudit(r, &view); err != nil {
-		p, st, internal := problemOf(err)
-		if internal {
-			s.fail(w, r, err)
+		p, st, ok := s.refusal(w, r, err)
+		if !ok {
 			return
 		}
 		view.Problem, status = p, st
@@ -69,15 +68,11 @@ func (s *Site) fillAudit(r *http.Request, view *auditView) error {
 	if err != nil {
 		return err
 	}
-	for i, e := range evs {
-		if i == consolePageSize {
-			view.Next = pageLink("/admin/audit", url.Values{"actor": {view.Actor}, "action": {view.Action},
-				"target_type": {view.TargetType}, "target_id": {view.TargetID}, "since": {view.Since}, "until": {view.Until},
-				"before": {strconv.FormatInt(evs[i-1].ID, 10)}})
-			break
-		}
-		view.Events = append(view.Events, e)
-	}
+	view.Events, view.Next = onePage(evs, func(last store.Event) string {
+		return pageLink("/admin/audit", url.Values{"actor": {view.Actor}, "action": {view.Action},
+			"target_type": {view.TargetType}, "target_id": {view.TargetID}, "since": {view.Since}, "until": {view.Until},
+			"before": {strconv.FormatInt(last.ID, 10)}})
+	})
 	return nil
 }
 

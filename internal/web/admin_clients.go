@@ -53,11 +53,10 @@ func (s *Site) listClients(w http.ResponseWriter, r *http.Request, v visitor) {
 	}
 	view := clientsView{frame: s.adminFrame(r, "OAuth clients", tabClients, v), After: after,
 		Notice: clientNotices[r.URL.Query().Get("notice")]}
-	for i, c := range cs {
-		if i == consolePageSize {
-			view.Next = pageLink("/admin/clients", url.Values{"after": {cs[i-1].ID}})
-			break
-		}
+	cs, view.Next = onePage(cs, func(last store.Client) string {
+		return pageLink("/admin/clients", url.Values{"after": {last.ID}})
+	})
+	for _, c := range cs {
 		view.Clients = append(view.Clients, oauth.ClientView(c))
 	}
 	s.render(w, r, http.StatusOK, pageClients, view)
@@ -219,22 +218,10 @@ func (s *Site) rotateClient(w http.ResponseWriter, r *http.Request, v visitor) {
 // deleteClient answers POST /admin/clients/{id}/delete, with the confirm
 // box.
 func (s *Site) deleteClient(w http.ResponseWriter, r *http.Request, v visitor) {
-	f, err := readForm(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	id := r.PathValue("id")
-	if !confirmed(f) {
-		err = valid.Errorf("confirm", "tick the box to confirm that the client and its tokens are to be deleted")
-	} else {
-		err = s.oauth.DeleteClient(r.Context(), s.actor(r, v), id)
-	}
-	if err != nil {
-		s.refuseClientAction(w, r, v, id, err)
-		return
-	}
-	http.Redirect(w, r, "/admin/clients?notice=deleted", http.StatusSeeOther)
+	s.deleteConfirmed(w, r, valid.Errorf("confirm", "tick the box to confirm that the client and its tokens are to be deleted"),
+		func() error { return s.oauth.DeleteClient(r.Context(), s.actor(r, v), id) },
+		func(err error) { s.refuseClientAction(w, r, v, id, err) }, "/admin/clients?notice=deleted")
 }
 
 // refuseClientAction shows the client's page with the reason an action
@@ -250,13 +237,10 @@ func (s *Site) refuseClientAction(w http.ResponseWriter, r *http.Request, v visi
 }
 
 func (s *Site) refuseClient(w http.ResponseWriter, r *http.Request, v visitor, cv clientView, err error) {
-	p, status, internal := problemOf(err)
-	if internal {
-		s.fail(w, r, err)
-		return
+	if p, status, ok := s.refusal(w, r, err); ok {
+		cv.Problem = p
+		s.renderClient(w, r, status, v, cv)
 	}
-	cv.Problem = p
-	s.renderClient(w, r, status, v, cv)
 }
 
 func readClientForm(f url.Values) clientForm {

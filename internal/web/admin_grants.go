@@ -66,9 +66,8 @@ func (s *Site) listGrants(w http.ResponseWriter, r *http.Request, v visitor) {
 	view.APIs = apiViews(as)
 	status := http.StatusOK
 	if err := s.fillGrantList(r, &view, apiNames(as)); err != nil {
-		p, st, internal := problemOf(err)
-		if internal {
-			s.fail(w, r, err)
+		p, st, ok := s.refusal(w, r, err)
+		if !ok {
 			return
 		}
 		view.Problem, view.Grants, view.Next, status = p, nil, "", st
@@ -108,12 +107,11 @@ func (s *Site) fillGrantList(r *http.Request, view *adminGrantsView, names map[s
 	if err != nil {
 		return err
 	}
+	gs, view.Next = onePage(gs, func(last store.Grant) string {
+		return pageLink("/admin/grants", view.query(store.GrantCursor(f, last)))
+	})
 	owners, clients := map[string]string{}, map[string]string{}
-	for i, g := range gs {
-		if i == consolePageSize {
-			view.Next = pageLink("/admin/grants", view.query(store.GrantCursor(f, gs[i-1])))
-			break
-		}
+	for _, g := range gs {
 		if _, ok := owners[g.UserID]; !ok {
 			owners[g.UserID] = s.username(r, g.UserID)
 		}
@@ -134,25 +132,15 @@ func (s *Site) fillGrantList(r *http.Request, view *adminGrantsView, names map[s
 // is ticked (grant, "user_id client_id"), then back to the list the
 // form was on. A grant that does not exist changes nothing.
 func (s *Site) revokeGrants(w http.ResponseWriter, r *http.Request, v visitor) {
-	f, err := readForm(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if len(f["grant"]) == 0 {
-		s.fail(w, r, errNoGrantTicked)
-		return
-	}
-	refs := make([]api.GrantRef, 0, len(f["grant"]))
-	for _, g := range f["grant"] {
-		user, client, _ := strings.Cut(g, " ")
-		refs = append(refs, api.GrantRef{UserID: user, ClientID: client})
-	}
-	if _, err := s.oauth.RevokeGrants(r.Context(), s.actor(r, v), "grant", refs); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, withNotice(backTo(f.Get("back"), "/admin/grants"), "revoked"), http.StatusSeeOther)
+	s.revokeTicked(w, r, "grant", errNoGrantTicked, func(ticked []string) error {
+		refs := make([]api.GrantRef, 0, len(ticked))
+		for _, g := range ticked {
+			user, client, _ := strings.Cut(g, " ")
+			refs = append(refs, api.GrantRef{UserID: user, ClientID: client})
+		}
+		_, err := s.oauth.RevokeGrants(r.Context(), s.actor(r, v), "grant", refs)
+		return err
+	}, "/admin/grants")
 }
 
 var errNoGrantTicked = &publicError{http.StatusBadRequest, "Tick the grants to revoke first. Nothing was changed."}

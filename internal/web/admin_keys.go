@@ -67,12 +67,10 @@ func (s *Site) listKeys(w http.ResponseWriter, r *http.Request, v visitor) {
 	view := keysView{frame: s.adminFrame(r, "API keys", tabKeys, v), APIs: apiViews(as), API: f.APIID, State: string(f.State),
 		States: keyStates, After: f.After, Notice: keyNotices[q.Get("notice")]}
 	names := apiNames(as)
-	for i, k := range ks {
-		if i == consolePageSize {
-			view.Next = pageLink("/admin/keys", url.Values{"api": {f.APIID}, "state": {string(f.State)},
-				"after": {store.KeyCursor(f, ks[i-1])}})
-			break
-		}
+	ks, view.Next = onePage(ks, func(last store.Key) string {
+		return pageLink("/admin/keys", url.Values{"api": {f.APIID}, "state": {string(f.State)}, "after": {store.KeyCursor(f, last)}})
+	})
+	for _, k := range ks {
 		view.Keys = append(view.Keys, keyRow{Key: apikey.KeyView(k), APIName: names[k.APIID], State: keyState(k, f.Now)})
 	}
 	s.render(w, r, http.StatusOK, pageKeys, view)
@@ -204,12 +202,9 @@ func (s *Site) createKey(w http.ResponseWriter, r *http.Request, v visitor) {
 		}
 		err = cerr
 	}
-	p, status, internal := problemOf(err)
-	if internal {
-		s.fail(w, r, err)
-		return
+	if p, status, ok := s.refusal(w, r, err); ok {
+		s.renderNewKey(w, r, status, v, newKeyView{Form: form, Problem: p})
 	}
-	s.renderNewKey(w, r, status, v, newKeyView{Form: form, Problem: p})
 }
 
 // revokeKey answers POST /admin/keys/{id}/revoke.

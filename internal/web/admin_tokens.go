@@ -73,13 +73,11 @@ func (s *Site) listTokens(w http.ResponseWriter, r *http.Request, v visitor) {
 	}
 	view.APIs = apiViews(as)
 	if err := s.fillTokens(r, &view, apiNames(as)); err != nil {
-		p, status, internal := problemOf(err)
-		if internal {
-			s.fail(w, r, err)
-			return
+		p, status, ok := s.refusal(w, r, err)
+		if ok {
+			view.Problem, view.Tokens, view.Next = p, nil, ""
+			s.renderTokens(w, r, status, v, view)
 		}
-		view.Problem, view.Tokens, view.Next = p, nil, ""
-		s.renderTokens(w, r, status, v, view)
 		return
 	}
 	s.renderTokens(w, r, http.StatusOK, v, view)
@@ -123,13 +121,12 @@ func (s *Site) fillTokens(r *http.Request, view *adminTokensView, names map[stri
 	if err != nil {
 		return err
 	}
+	ks, view.Next = onePage(ks, func(last store.Key) string {
+		return pageLink("/admin/tokens", url.Values{"user": {view.UserQuery}, "api": {view.API}, "show": {view.Show},
+			"after": {store.KeyCursor(f, last)}})
+	})
 	owners := map[string]string{}
-	for i, k := range ks {
-		if i == consolePageSize {
-			view.Next = pageLink("/admin/tokens", url.Values{"user": {view.UserQuery}, "api": {view.API}, "show": {view.Show},
-				"after": {store.KeyCursor(f, ks[i-1])}})
-			break
-		}
+	for _, k := range ks {
 		if _, ok := owners[k.UserID]; !ok {
 			owners[k.UserID] = s.username(r, k.UserID)
 		}
@@ -187,22 +184,10 @@ func (s *Site) fillGrants(r *http.Request, view *adminTokensView) error {
 // no personal access token, or more than a page of them, changes
 // nothing.
 func (s *Site) revokeTokens(w http.ResponseWriter, r *http.Request, v visitor) {
-	f, err := readForm(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	back := backTo(f.Get("back"), "/admin/tokens")
-	ids := f["id"]
-	if len(ids) == 0 {
-		s.fail(w, r, errNoneTicked)
-		return
-	}
-	if _, err := s.keys.AdminRevokePATs(r.Context(), s.actor(r, v), ids); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, withNotice(back, "revoked"), http.StatusSeeOther)
+	s.revokeTicked(w, r, "id", errNoneTicked, func(ids []string) error {
+		_, err := s.keys.AdminRevokePATs(r.Context(), s.actor(r, v), ids)
+		return err
+	}, "/admin/tokens")
 }
 
 // revokeGrant answers POST /admin/tokens/grants/revoke (user_id,

@@ -46,11 +46,10 @@ func (s *Site) listWebhooks(w http.ResponseWriter, r *http.Request, v visitor) {
 	}
 	view := webhooksView{frame: s.adminFrame(r, "Webhooks", tabHooks, v), After: after,
 		Notice: webhookNotices[r.URL.Query().Get("notice")]}
-	for i, x := range ws {
-		if i == consolePageSize {
-			view.Next = pageLink("/admin/webhooks", url.Values{"after": {ws[i-1].ID}})
-			break
-		}
+	ws, view.Next = onePage(ws, func(last store.Webhook) string {
+		return pageLink("/admin/webhooks", url.Values{"after": {last.ID}})
+	})
+	for _, x := range ws {
 		view.Webhooks = append(view.Webhooks, webhook.View(x))
 	}
 	s.render(w, r, http.StatusOK, pageWebhooks, view)
@@ -137,22 +136,10 @@ func (s *Site) rotateWebhook(w http.ResponseWriter, r *http.Request, v visitor) 
 // deleteWebhook answers POST /admin/webhooks/{id}/delete, with the
 // confirm box.
 func (s *Site) deleteWebhook(w http.ResponseWriter, r *http.Request, v visitor) {
-	f, err := readForm(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	id := r.PathValue("id")
-	if !confirmed(f) {
-		err = valid.Errorf("confirm", "tick the box to confirm that the endpoint and its delivery log are to be deleted")
-	} else {
-		err = s.webhooks.Delete(r.Context(), s.actor(r, v), id)
-	}
-	if err != nil {
-		s.refuseWebhookAction(w, r, v, id, err)
-		return
-	}
-	http.Redirect(w, r, "/admin/webhooks?notice=deleted", http.StatusSeeOther)
+	s.deleteConfirmed(w, r, valid.Errorf("confirm", "tick the box to confirm that the endpoint and its delivery log are to be deleted"),
+		func() error { return s.webhooks.Delete(r.Context(), s.actor(r, v), id) },
+		func(err error) { s.refuseWebhookAction(w, r, v, id, err) }, "/admin/webhooks?notice=deleted")
 }
 
 // refuseWebhookAction shows the endpoint's page with the reason an
@@ -167,13 +154,10 @@ func (s *Site) refuseWebhookAction(w http.ResponseWriter, r *http.Request, v vis
 }
 
 func (s *Site) refuseWebhook(w http.ResponseWriter, r *http.Request, v visitor, wv webhookView, err error) {
-	p, status, internal := problemOf(err)
-	if internal {
-		s.fail(w, r, err)
-		return
+	if p, status, ok := s.refusal(w, r, err); ok {
+		wv.Problem = p
+		s.renderWebhook(w, r, status, v, wv)
 	}
-	wv.Problem = p
-	s.renderWebhook(w, r, status, v, wv)
 }
 
 // deliveriesView is an endpoint's delivery log, newest first.
@@ -200,11 +184,10 @@ func (s *Site) listDeliveries(w http.ResponseWriter, r *http.Request, v visitor)
 	}
 	base := "/admin/webhooks/" + url.PathEscape(id) + "/deliveries"
 	view := deliveriesView{frame: s.adminFrame(r, "Delivery log", tabHooks, v), Webhook: webhook.View(x), Before: before}
-	for i, d := range ds {
-		if i == consolePageSize {
-			view.Next = pageLink(base, url.Values{"before": {webhook.MessageID(ds[i-1])}})
-			break
-		}
+	ds, view.Next = onePage(ds, func(last store.Delivery) string {
+		return pageLink(base, url.Values{"before": {webhook.MessageID(last)}})
+	})
+	for _, d := range ds {
 		view.Deliveries = append(view.Deliveries, webhook.DeliveryView(d))
 	}
 	s.render(w, r, http.StatusOK, pageDeliveries, view)

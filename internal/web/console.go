@@ -204,3 +204,71 @@ func (s *Site) renderSecret(w http.ResponseWriter, r *http.Request, status int, 
 
 // confirmed reports whether the form's confirm box is ticked.
 func confirmed(f url.Values) bool { return f.Get("confirm") == "yes" }
+
+// onePage cuts rows, read with one to spare (consolePageSize+1), to one
+// page's rows, and gives the address of the next page, "" on the last:
+// link is that of the page that starts after row last.
+func onePage[T any](rows []T, link func(last T) string) (page []T, next string) {
+	if len(rows) <= consolePageSize {
+		return rows, ""
+	}
+	page = rows[:consolePageSize]
+	return page, link(page[consolePageSize-1])
+}
+
+// refusal is the problem err makes on a form's page and the page's
+// status. ok is false when err is not for people: the error page is
+// then written, and the caller is done.
+func (s *Site) refusal(w http.ResponseWriter, r *http.Request, err error) (p formProblem, status int, ok bool) {
+	p, status, internal := problemOf(err)
+	if internal {
+		s.fail(w, r, err)
+		return formProblem{}, 0, false
+	}
+	return p, status, true
+}
+
+// deleteConfirmed answers the delete form of an item's page: del runs
+// only when the form's confirm box is ticked (else the refusal is
+// unticked); refuse shows the item's page with a refusal, and a done
+// delete goes to the list at done.
+func (s *Site) deleteConfirmed(w http.ResponseWriter, r *http.Request, unticked error, del func() error,
+	refuse func(error), done string) {
+	f, err := readForm(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !confirmed(f) {
+		err = unticked
+	} else {
+		err = del()
+	}
+	if err != nil {
+		refuse(err)
+		return
+	}
+	http.Redirect(w, r, done, http.StatusSeeOther)
+}
+
+// revokeTicked answers the revoke form of a list with checkboxes: revoke
+// gets the values of the ticked boxes named box (none ticked is refused
+// with unticked), then the list page the form was on (its back field,
+// else list) shows the notice "revoked".
+func (s *Site) revokeTicked(w http.ResponseWriter, r *http.Request, box string, unticked error, revoke func([]string) error,
+	list string) {
+	f, err := readForm(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(f[box]) == 0 {
+		s.fail(w, r, unticked)
+		return
+	}
+	if err := revoke(f[box]); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, withNotice(backTo(f.Get("back"), list), "revoked"), http.StatusSeeOther)
+}
