@@ -16,7 +16,8 @@ import (
 //go:embed templates static
 var assets embed.FS
 
-// The pages, one template file each in templates/ beside layout.html.
+// The pages, one template file each in templates/ beside layout.html
+// and console.html (the parts the console's list pages share).
 // Every name here is parsed by New; a render method names its page by
 // one of these constants.
 const (
@@ -74,7 +75,7 @@ type pages struct {
 }
 
 func parsePages() (*pages, error) {
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html")
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/console.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: parse layout: %w", err)
 	}
