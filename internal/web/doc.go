@@ -19,7 +19,9 @@
 // account.go, admin.go …) with its handlers, its view types and its
 // render methods. To add a page: add its template to pageNames, its file
 // with a view type embedding frame and a render method calling
-// s.render, and its routes to routes.go.
+// s.render, and its routes to routes.go. The parts the console's list
+// pages share (notice, filter fields, page links) are in
+// templates/console.html, parsed with layout.html into every page.
 //
 // Errors become pages at one place (errors.go), with the same idea as
 // the API's problem mapping: only errors of known kinds produce text a
