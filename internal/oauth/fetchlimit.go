@@ -37,7 +37,9 @@ const documentFetchWindow = time.Minute
 // document tokend may still reuse (its Cache-Control) costs nothing.
 // Limits are GCRA (bursts up to the limit, then one per window/limit),
 // kept in the Limiter, whose owner key is a hash of the address, never
-// the address itself.
+// the address itself. In process the Limiter holds at most
+// maxGuardEntries addresses, as the brute-force guard does, so that a
+// flood from ever new addresses costs bounded memory.
 type fetchLimit struct {
 	lim   Limiter
 	local *ratelimit.Memory // the in-process Limiter, which Run sweeps; nil with a shared one
@@ -58,7 +60,7 @@ func newFetchLimit(shared Limiter, n int, log *slog.Logger) *fetchLimit {
 	f := &fetchLimit{lim: shared, log: log,
 		limit: ratelimit.Limit{Name: "cimd_fetch", Limit: int64(cmp.Or(n, DefaultDocumentFetchLimit)), Window: documentFetchWindow}}
 	if shared == nil {
-		f.local = ratelimit.NewMemory()
+		f.local = ratelimit.NewBoundedMemory(maxGuardEntries)
 		f.lim = f.local
 	}
 	return f

@@ -46,12 +46,26 @@ type State struct {
 type Memory struct {
 	mu   sync.Mutex
 	tats map[slot]int64 // theoretical arrival time, unix nanoseconds
+	max  int            // the most states held; 0: no bound
 }
 
 type slot struct{ owner, name string }
 
-// NewMemory returns an empty in-process limiter.
+// NewMemory returns an empty in-process limiter, for owners that are
+// few and known (keys): it holds a state per owner and limit used
+// within its window.
 func NewMemory() *Memory { return &Memory{tats: make(map[slot]int64)} }
+
+// NewBoundedMemory returns an empty in-process limiter holding at most
+// max states (max > 0), for owners anyone can make up (client
+// addresses). When it is full, a new state first drops the drained ones
+// (lossless: a drained limit is a fresh one), then arbitrary ones, as
+// the in-process failure counters do: a flood from ever new owners
+// costs bounded memory, and at worst lets an owner whose state was
+// dropped start afresh.
+func NewBoundedMemory(max int) *Memory {
+	return &Memory{tats: make(map[slot]int64), max: max}
+}
 
 // Take decides one request of owner against limits at now, appending each
 // limit's state to out (in the order of limits). It reports whether every
@@ -81,9 +95,27 @@ func (m *Memory) take(owner string, limits []Limit, now time.Time, out []State) 
 	}
 	for _, l := range limits {
 		k := slot{owner, l.Name}
-		m.tats[k] = satAdd(max(m.tats[k], t), interval(l))
+		tat, ok := m.tats[k]
+		if !ok && m.max > 0 && len(m.tats) >= m.max {
+			m.makeRoom(t)
+		}
+		m.tats[k] = satAdd(max(tat, t), interval(l))
 	}
 	return out, true
+}
+
+// makeRoom frees at least a sixteenth of a bounded Memory: drained
+// states first, then arbitrary ones (Go's map order is randomized). It
+// keeps the rest in a new map, since a map does not shrink.
+func (m *Memory) makeRoom(now int64) {
+	keep := m.max - max(m.max/16, 1)
+	tats := make(map[slot]int64, len(m.tats))
+	for k, tat := range m.tats {
+		if tat > now && len(tats) < keep {
+			tats[k] = tat
+		}
+	}
+	m.tats = tats
 }
 
 // decide applies GCRA to one limit whose stored arrival time is tat. It

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -94,6 +95,36 @@ func TestSweep(t *testing.T) {
 	}
 	if n := m.Sweep(t0.Add(time.Second)); n != 1 || m.Len() != 0 {
 		t.Errorf("Sweep after drain removed %d, len %d", n, m.Len())
+	}
+}
+
+// TestBoundedMemory fills a bounded Memory with owners that each spent
+// their whole limit, then with owners whose state drained: it never
+// holds more than its bound, a new owner drops drained states before
+// live ones, and an owner over its limit stays refused while its state
+// is kept.
+func TestBoundedMemory(t *testing.T) {
+	const bound = 64
+	m := NewBoundedMemory(bound)
+	lim := []Limit{{Name: "x", Limit: 1, Window: time.Minute}}
+	for i := range bound / 2 {
+		m.take(fmt.Sprint("live", i), lim, t0, nil) // drains at t0+1m
+	}
+	for i := range bound / 2 {
+		m.take(fmt.Sprint("old", i), lim, t0.Add(-time.Hour), nil) // drained by t0
+	}
+	for i := range 10 * bound {
+		m.take(fmt.Sprint("new", i), lim, t0, nil)
+		if n := m.Len(); n > bound {
+			t.Fatalf("after %d new owners Len() = %d, want at most %d", i+1, n, bound)
+		}
+		if i == bound/4 {
+			for j := range bound / 2 {
+				if _, ok := m.take(fmt.Sprint("live", j), lim, t0, nil); ok {
+					t.Fatalf("live%d admitted again within its window: its state was dropped before a drained one", j)
+				}
+			}
+		}
 	}
 }
 
