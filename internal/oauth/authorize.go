@@ -118,6 +118,16 @@ func (s *Service) Authorize(ctx context.Context, f Form, ip string) (*Authorizat
 	if err != nil {
 		return nil, err
 	}
+	return s.authorizeFor(ctx, c, f)
+}
+
+// authorizeFor checks the authorization request f of the client c, found
+// already: its approval and redirect URI, whose errors are never
+// redirected, then the rest of f.
+func (s *Service) authorizeFor(ctx context.Context, c store.Client, f Form) (*Authorization, error) {
+	if err := checkRedirect(c, f); err != nil {
+		return nil, err
+	}
 	a := &Authorization{Client: c, RedirectURI: f.Get("redirect_uri"), State: f.Get("state"), MaxAge: -1, Received: s.clock()}
 	if us, err := strconv.ParseInt(f.Get("received"), 10, 64); err == nil && f.Has("request_uri_taken") {
 		a.Received = time.UnixMicro(us).UTC() // encoded by Encode before a sign-in
@@ -131,8 +141,8 @@ func (s *Service) Authorize(ctx context.Context, f Form, ip string) (*Authorizat
 	return a, nil
 }
 
-// authorizeClient finds the client of an authorization request and checks
-// its redirect URI; errors here are never redirected (RFC 6749 §4.1.2.1).
+// authorizeClient finds the client of an authorization request; errors
+// here are never redirected (RFC 6749 §4.1.2.1).
 func (s *Service) authorizeClient(ctx context.Context, f Form, ip string) (store.Client, error) {
 	id := f.Get("client_id")
 	if id == "" {
@@ -142,22 +152,26 @@ func (s *Service) authorizeClient(ctx context.Context, f Form, ip string) (store
 	if errors.Is(err, store.ErrNotFound) || err == nil && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
 		return store.Client{}, newError(400, ErrInvalidClient, "no client with this client_id may use the authorization code grant")
 	}
-	if err != nil {
-		return store.Client{}, err
-	}
+	return c, err
+}
+
+// checkRedirect checks that the client c of an authorization request is
+// approved and that f's redirect URI is registered for it; errors here
+// are never redirected (RFC 6749 §4.1.2.1).
+func checkRedirect(c store.Client, f Form) error {
 	if e := checkApproved(c); e != nil {
-		return store.Client{}, e
+		return e
 	}
 	uri := f.Get("redirect_uri")
 	switch {
 	case uri == "" && len(c.RedirectURIs) == 1:
 		// RFC 6749 §3.1.2.3: optional when exactly one is registered.
 	case uri == "":
-		return store.Client{}, invalidRequest("redirect_uri is required")
+		return invalidRequest("redirect_uri is required")
 	case !matchRedirect(c.RedirectURIs, uri):
-		return store.Client{}, invalidRequest("redirect_uri is not registered for this client")
+		return invalidRequest("redirect_uri is not registered for this client")
 	}
-	return c, nil
+	return nil
 }
 
 // checkAuthorizeParams checks everything after the redirect URI; its
@@ -408,8 +422,10 @@ type PushedResponse struct {
 // it returns stands for the request once, for PushedRequestTTL. proof is
 // the request's DPoP header, "" for none: a proof binds the code to its
 // key as dpop_jkt does, and must be of the dpop_jkt's key when both are
-// sent (RFC 9449 §10.1). ip is the client's address.
-func (s *Service) Push(ctx context.Context, c store.Client, f Form, proof, ip string) (PushedResponse, error) {
+// sent (RFC 9449 §10.1). c is the client as its authentication found it,
+// not looked up again, so that a metadata document served with no-store
+// is fetched once for the request.
+func (s *Service) Push(ctx context.Context, c store.Client, f Form, proof string) (PushedResponse, error) {
 	switch {
 	case f.Has("request_uri"):
 		return PushedResponse{}, invalidRequest("request_uri cannot be pushed")
@@ -439,7 +455,7 @@ func (s *Service) Push(ctx context.Context, c store.Client, f Form, proof, ip st
 	if jkt != "" {
 		p["dpop_jkt"] = []string{jkt}
 	}
-	_, err = s.Authorize(ctx, p.form(), ip)
+	_, err = s.authorizeFor(ctx, c, p.form())
 	if e, ok := errors.AsType[*RedirectError](err); ok {
 		return PushedResponse{}, e.Err
 	}

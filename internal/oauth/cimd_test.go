@@ -236,3 +236,45 @@ func TestMetadataDocumentRefusals(t *testing.T) {
 		t.Error("metadata advertises documents without a fetcher")
 	}
 }
+
+// TestMetadataDocumentNoStoreFetchedOncePerRequest pushes authorization
+// requests (RFC 9126) for a client whose metadata document is served
+// with Cache-Control: no-store: each request fetches the document once,
+// client authentication and the check of the pushed request sharing that
+// fetch, and no request reuses another's. The pushed request then runs
+// the code flow with golang.org/x/oauth2, one fetch per request still.
+func TestMetadataDocumentNoStoreFetchedOncePerRequest(t *testing.T) {
+	docs := newDocServer(t)
+	docs.cc = "no-store"
+	e := cimdEnv(t, fetch.New(fetch.Config{InsecureAllowPrivate: true}))
+	alice := e.person(t)
+	id := docs.set("/clients/par.json", map[string]any{"client_name": "PAR CLI", "redirect_uris": []string{"http://127.0.0.1/callback"},
+		"token_endpoint_auth_method": "none", "scope": "openid read"})
+	verifier := oauth2.GenerateVerifier()
+	params := form("client_id", id, "redirect_uri", "http://127.0.0.1/callback", "response_type", "code", "scope", "openid read",
+		"state", "st", "code_challenge", oauth2.S256ChallengeFromVerifier(verifier), "code_challenge_method", "S256")
+	var uri string
+	for i := range 2 {
+		a := e.post(t, "/oauth2/par", nil, params)
+		uri, _ = a.Raw["request_uri"].(string)
+		if a.Status != 201 || uri == "" {
+			t.Fatalf("PAR %d: %d %v, want 201 with a request_uri", i+1, a.Status, a.Raw)
+		}
+		if n := docs.hits.Load(); n != int32(i+1) {
+			t.Fatalf("after %d pushed requests the document was fetched %d times, want %d", i+1, n, i+1)
+		}
+	}
+	p := e.provider(t)
+	cfg := oauth2.Config{ClientID: id, Endpoint: p.Endpoint(), RedirectURL: "http://127.0.0.1/callback"}
+	back := e.authorize(t, cfg.AuthCodeURL("", oauth2.SetAuthURLParam("request_uri", uri)), alice)
+	tok, err := cfg.Exchange(t.Context(), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	if c := e.verifyCode(t, tok.AccessToken, e.billing.Audience, "read"); c != api.CodeValid {
+		t.Errorf("the access token verifies as %s", c)
+	}
+	if n := docs.hits.Load(); n != 4 {
+		t.Errorf("two pushed requests, an authorization and a token request fetched the document %d times, want 4", n)
+	}
+}

@@ -19,7 +19,7 @@ func (s *Server) par(ctx context.Context, c oauthCall) (oauth.PushedResponse, er
 	if err != nil {
 		return oauth.PushedResponse{}, err
 	}
-	return s.oauth.Push(ctx, c.client, c.form, proof, c.ip)
+	return s.oauth.Push(ctx, c.client, c.form, proof)
 }
 
 // deviceAuthorization serves POST /oauth2/device_authorization (RFC 8628
