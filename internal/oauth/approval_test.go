@@ -103,7 +103,7 @@ func TestRegisteredClientApproval(t *testing.T) {
 		t.Errorf("Authorize(pending) = %v, want unauthorized_client", err)
 	}
 	_, err = e.OAuth.UpdateRegistration(ctx, free.ClientID, free.RegistrationAccessToken, "192.0.2.1", oauth.Registration{
-		ClientName: "ship app", GrantTypes: []string{oauth.GrantClientCredentials},
+		ClientID: free.ClientID, ClientName: "ship app", GrantTypes: []string{oauth.GrantClientCredentials},
 		APIScopes: map[string][]string{e.shipping.ID: {"ship"}, e.billing.ID: {"read"}}})
 	if !isOAuthError(err, "invalid_client_metadata") {
 		t.Errorf("UpdateRegistration widening to billing = %v, want invalid_client_metadata", err)

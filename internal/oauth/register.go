@@ -48,8 +48,8 @@ type Registration struct {
 	DPoPBoundAccessTokens    bool                `json:"dpop_bound_access_tokens,omitempty"`
 	APIScopes                map[string][]string `json:"tokend_api_scopes,omitempty"`
 	AccessTokenFormat        string              `json:"tokend_access_token_format,omitempty"`
-	// ClientID and ClientSecret may accompany an RFC 7592 update; they
-	// must then be the client's own.
+	// ClientID must accompany an RFC 7592 update, and ClientSecret may;
+	// they must be the client's own.
 	ClientID     string `json:"client_id,omitempty"`
 	ClientSecret string `json:"client_secret,omitempty"`
 }
@@ -304,8 +304,8 @@ func (s *Service) UpdateRegistration(ctx context.Context, id, token, ip string, 
 	if err != nil {
 		return RegistrationResponse{}, err
 	}
-	if req.ClientID != "" && req.ClientID != id || req.ClientSecret != "" && !secretMatches(c, req.ClientSecret) {
-		return RegistrationResponse{}, invalidRequest("client_id and client_secret, when sent, must be the client's own")
+	if err := checkUpdateIdentity(c, req); err != nil {
+		return RegistrationResponse{}, err
 	}
 	if req.TokenEndpointAuthMethod == "" {
 		req.TokenEndpointAuthMethod = c.AuthMethod
@@ -357,6 +357,22 @@ func (s *Service) UpdateRegistration(ctx context.Context, id, token, ip string, 
 		return RegistrationResponse{}, err
 	}
 	return s.registrationResponse(c, "", token), nil
+}
+
+// checkUpdateIdentity enforces RFC 7592 §2.2 on an update of client c:
+// the request must include client_id, c's own, and a client_secret, if
+// it includes one, must be c's current secret. Either is
+// invalid_client_metadata (RFC 7591 §3.2.2, which §2.2 points to).
+func checkUpdateIdentity(c store.Client, req Registration) error {
+	switch {
+	case req.ClientID == "":
+		return invalidMetadata("client_id is required in an update (RFC 7592 §2.2): send this client's own client_id")
+	case req.ClientID != c.ID:
+		return invalidMetadata("client_id is not the client_id of this registration client URI")
+	case req.ClientSecret != "" && !secretMatches(c, req.ClientSecret):
+		return invalidMetadata("client_secret, when sent, must be this client's current secret")
+	}
+	return nil
 }
 
 // DeleteRegistration deletes client id (RFC 7592 §2.3).

@@ -69,7 +69,7 @@ func TestOAuthDynamicRegistration(t *testing.T) {
 	if status, raw := do(http.MethodPut, reg.RegistrationAccessToken, upd); status != 200 || !strings.Contains(string(raw), `"renamed"`) {
 		t.Errorf("update: %d %s", status, raw)
 	}
-	status, raw = do(http.MethodPut, reg.RegistrationAccessToken, `{"client_name":"x","tokend_api_scopes":{"api_nope":["read"]}}`)
+	status, raw = do(http.MethodPut, reg.RegistrationAccessToken, `{"client_id":"`+reg.ClientID+`","client_name":"x","tokend_api_scopes":{"api_nope":["read"]}}`)
 	checkOAuthError(t, status, raw, 400, "invalid_client_metadata")
 	if status, _ := do(http.MethodDelete, reg.RegistrationAccessToken, ""); status != 204 {
 		t.Errorf("delete: %d", status)
