@@ -102,13 +102,32 @@ func (s *Service) describe(ctx context.Context, token string, ti *api.TokenInfo)
 		return out, nil
 	}
 	if ti.Kind == credential.KindAccessToken {
-		out.Issuer = s.issuer
+		return s.describeOpaque(ctx, token, out)
 	}
 	if a, err := s.apiByID(ctx, ti.APIID); err == nil {
 		out.Audience = a.Audience
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Introspection{}, err
 	}
+	return out, nil
+}
+
+// describeOpaque completes out for an opaque access token the engine
+// found VALID from its row, as a JWT's answer comes from its claims:
+// iat is the time the token was issued, stored with it (exp minus the
+// client's access_token_ttl would not be: the TTL may have changed
+// since), and aud its API's audience. A token whose row went or was
+// revoked meanwhile is inactive.
+func (s *Service) describeOpaque(ctx context.Context, token string, out Introspection) (Introspection, error) {
+	rec, err := s.db.AccessTokenByHash(ctx, credential.Hash(token))
+	if errors.Is(err, store.ErrNotFound) || err == nil && !rec.Token.RevokedAt.IsZero() {
+		return Introspection{}, nil
+	}
+	if err != nil {
+		return Introspection{}, err
+	}
+	out.Issuer, out.Audience = s.issuer, rec.Audience
+	out.IssuedAt, out.Expiry = rec.Token.CreatedAt.Unix(), rec.Token.ExpiresAt.Unix()
 	return out, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // introspectAsKey introspects token with key as bearer.
@@ -114,5 +115,63 @@ func TestIntrospectionOfKeyWithoutCreditsIsInactive(t *testing.T) {
 	}
 	if code := e.verifyCode(t, one, e.billing.Audience); code != api.CodeValid {
 		t.Errorf("verification after introspections: %s, want VALID (the credit still there)", code)
+	}
+}
+
+// TestIntrospectionSaysWhenEachTokenWasIssued takes tokens with
+// golang.org/x/oauth2's client_credentials, opaque and JWT, and a
+// refresh token, and introspects each as the client and with an admin
+// key (RFC 7662 §2.2): every answer has iat, the time the token was
+// issued, with exp its TTL later and no nbf. After the client's TTLs
+// change and a refresh, each token still tells its own issue time:
+// iat is stored, not derived from exp.
+func TestIntrospectionSaysWhenEachTokenWasIssued(t *testing.T) {
+	e := newEnv(t)
+	const accessTTL, refreshTTL = 10 * time.Minute, 2 * time.Hour
+	for _, format := range []string{"opaque", "jwt"} {
+		t.Run(format, func(t *testing.T) {
+			c := e.client(t, func(r *api.CreateClientRequest) {
+				r.AccessTokenFormat = format
+				r.AccessTokenTTL, r.RefreshTokenTTL = ptr(api.Duration(accessTTL)), ptr(api.Duration(refreshTTL))
+			})
+			cc := clientcredentials.Config{ClientID: c.Client.ID, ClientSecret: c.Secret, TokenURL: e.URL + "/oauth2/token",
+				EndpointParams: url.Values{"resource": {e.billing.Audience}}}
+			issued := e.Clock.Now().Unix()
+			tok, err := cc.Token(t.Context())
+			if err != nil || tok.RefreshToken == "" {
+				t.Fatalf("client_credentials: %v (refresh token %q)", err, tok.RefreshToken)
+			}
+			check := func(name, token string, iat int64, ttl time.Duration) {
+				t.Helper()
+				for who, a := range map[string]answer{"the client": e.post(t, "/oauth2/introspect", c, form("token", token)),
+					"an admin key": e.introspectAsKey(t, e.AdminKey, token)} {
+					got, _ := a.Raw["iat"].(float64)
+					exp, _ := a.Raw["exp"].(float64)
+					if !active(a) || int64(got) != iat || int64(exp) != iat+int64(ttl/time.Second) {
+						t.Errorf("%s introspected by %s: %v; want iat %d and exp %s later", name, who, a.Raw, iat, ttl)
+					}
+					if nbf, ok := a.Raw["nbf"]; ok {
+						t.Errorf("%s introspected by %s has nbf %v, which its token does not carry", name, who, nbf)
+					}
+				}
+			}
+			check("access token", tok.AccessToken, issued, accessTTL)
+			check("refresh token", tok.RefreshToken, issued, refreshTTL)
+
+			e.Clock.Advance(time.Minute)
+			if _, err := e.Client.UpdateClient(t.Context(), c.Client.ID, api.UpdateClientRequest{
+				AccessTokenTTL: ptr(api.Duration(time.Hour)), RefreshTokenTTL: ptr(api.Duration(3 * time.Hour))}); err != nil {
+				t.Fatal(err)
+			}
+			check("access token after the client's TTLs changed", tok.AccessToken, issued, accessTTL)
+			r := e.refresh(t, c, tok.RefreshToken)
+			if r.Status != 200 {
+				t.Fatalf("refresh: %d %s", r.Status, r.Error)
+			}
+			check("access token of the refresh", r.AccessToken, issued+60, time.Hour)
+			if a := e.introspectAsKey(t, e.AdminKey, r.RefreshToken); int64(a.Raw["iat"].(float64)) != issued+60 {
+				t.Errorf("the rotated refresh token: %v, want iat %d", a.Raw, issued+60)
+			}
+		})
 	}
 }
