@@ -114,7 +114,8 @@ func (f *fixture) registered(t *testing.T) registration {
 	if err := json.Unmarshal(raw, &r); err != nil || status != 201 {
 		t.Fatalf("register: %d %s", status, raw)
 	}
-	return registration{r.ClientID, r.RegistrationAccessToken, body}
+	// An RFC 7592 update must name the client (§2.2).
+	return registration{r.ClientID, r.RegistrationAccessToken, `{"client_id":"` + r.ClientID + `",` + body[1:]}
 }
 
 // eventCount is the number of audit events.
