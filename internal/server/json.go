@@ -99,6 +99,9 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if err != nil {
 		return decodeError(err, body)
 	}
+	if v, ok := dst.(*api.VerifyRequest); ok && decodeVerifyFast(body, v) {
+		return nil // the hot path's common body, decoded as below would
+	}
 	switch err = jsonkeys.Unmarshal(body, dst, jsonkeys.Strict); {
 	case err == nil:
 		return nil
