@@ -21,6 +21,15 @@ func TestServePprofRefusesNonLoopbackAddr(t *testing.T) {
 	}
 }
 
+func TestServeRefusesNegativeHeapFloor(t *testing.T) {
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--heap-floor-mib", "-1"}
+	var out, errb strings.Builder
+	code := run(t.Context(), args, strings.NewReader(""), &out, &errb, func(string) string { return "" })
+	if code != 2 || !strings.Contains(errb.String(), "--heap-floor-mib") {
+		t.Errorf("exit %d, want 2 with a --heap-floor-mib error; stderr: %s", code, errb.String())
+	}
+}
+
 func TestServePprofOnlyWhenAskedAndApart(t *testing.T) {
 	url, _, logs, _ := startServe(t, t.TempDir())
 	if code := get(t, url+"/debug/pprof/"); code != http.StatusNotFound {
