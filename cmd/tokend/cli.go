@@ -202,7 +202,7 @@ func warnPlainHTTP(w io.Writer, base string) {
 	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
 		return
 	}
-	fmt.Fprintf(w, "warning: sending the admin key to %s over plain http\n", u.Host)
+	fmt.Fprintf(w, "warning: sending the admin key to %s over plain http\n", printable(u.Host))
 }
 
 func firstNonEmpty(vs ...string) string {

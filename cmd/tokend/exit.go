@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/tokend/tokend/api"
 )
@@ -55,7 +57,11 @@ func exitStatus(err error) int {
 }
 
 // report prints err, once, to stderr (as a problem document under --json)
-// with what could help next, and returns the exit status.
+// with what could help next, and returns the exit status. An error quotes
+// text tokend did not write (a server's problem detail, a name it echoes,
+// a value given on the command line), so everything report prints is made
+// printable first: a control, bidi or invalid UTF-8 character in that text
+// cannot start a terminal escape or reorder the line.
 func report(ctx context.Context, err error, inv string, c *cmdIO) int {
 	code := exitStatus(err)
 	if code == exitOK {
@@ -71,9 +77,9 @@ func report(ctx context.Context, err error, inv string, c *cmdIO) int {
 		printJSONError(c.stderr, err, code)
 		return code
 	}
-	fmt.Fprintf(c.stderr, "tokend: %v\n", err)
+	fmt.Fprintf(c.stderr, "tokend: %s\n", errorText(err))
 	for _, h := range hints(err, code, inv, c) {
-		fmt.Fprintln(c.stderr, h)
+		fmt.Fprintln(c.stderr, printable(h))
 	}
 	return code
 }
@@ -127,18 +133,81 @@ type localProblem struct {
 // printJSONError writes err as an RFC 9457 problem document: the server's
 // own when it sent one, else one made from the message.
 func printJSONError(w io.Writer, err error, code int) {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	if p, ok := errors.AsType[*api.Problem](err); ok {
 		enc.Encode(p)
-		return
+	} else {
+		title := map[int]string{exitUsage: "Usage error", exitInterrupted: "Interrupted"}[code]
+		if title == "" {
+			title = "Error"
+		}
+		detail := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
+		enc.Encode(localProblem{Type: "about:blank", Title: title, Detail: detail})
 	}
-	title := map[int]string{exitUsage: "Usage error", exitInterrupted: "Interrupted"}[code]
-	if title == "" {
-		title = "Error"
+	w.Write(printableJSON(b.Bytes()))
+}
+
+// errorText is err's message made printable, keeping the line breaks
+// tokend puts between errors (errors.Join's, in its lists of configuration
+// problems) and no other: a newline inside a message, where a server's
+// text could forge a line, is escaped like any control. It walks the
+// wrapped errors, finds each one's text in its wrapper's, and escapes the
+// wrapper's own text around them.
+func errorText(err error) string {
+	var kids []error
+	switch e := err.(type) {
+	case interface{ Unwrap() []error }:
+		kids = e.Unwrap()
+	case interface{ Unwrap() error }:
+		kids = []error{e.Unwrap()}
 	}
-	detail := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
-	enc.Encode(localProblem{Type: "about:blank", Title: title, Detail: detail})
+	msg := err.Error()
+	var b strings.Builder
+	rest := msg
+	for _, k := range kids {
+		if k == nil {
+			continue
+		}
+		i := strings.Index(rest, k.Error())
+		if i < 0 {
+			return printable(msg)
+		}
+		b.WriteString(between(rest[:i]))
+		b.WriteString(errorText(k))
+		rest = rest[i+len(k.Error()):]
+	}
+	b.WriteString(between(rest))
+	return b.String()
+}
+
+// between is the text a wrapper puts around the errors it wraps, made
+// printable; a lone newline is kept, as errors.Join writes it.
+func between(s string) string {
+	if s == "\n" {
+		return s
+	}
+	return printable(s)
+}
+
+// printableJSON escapes, in encoded JSON, the characters printable would
+// escape that encoding/json leaves raw (bidi controls, DEL, C1 controls),
+// as \uXXXX: the document decodes to the same values and a terminal shows
+// it as text. encoding/json has already escaped C0 controls inside strings
+// and replaced invalid UTF-8, so a raw newline is the indentation's.
+func printableJSON(b []byte) []byte {
+	var out bytes.Buffer
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r != '\n' && unsafeRune(r) {
+			fmt.Fprintf(&out, `\u%04x`, r)
+		} else {
+			out.Write(b[:n])
+		}
+		b = b[n:]
+	}
+	return out.Bytes()
 }
 
 // invocation names the command args run, such as "keys create", for the

@@ -174,7 +174,7 @@ func keysList(ctx context.Context, c *cmdIO, args []string) error {
 		return err
 	}
 	if l.NextCursor != "" {
-		fmt.Fprintf(c.stderr, "more keys: continue with --cursor %s, or use --all\n", l.NextCursor)
+		fmt.Fprintf(c.stderr, "more keys: continue with --cursor %s, or use --all\n", printable(l.NextCursor))
 	}
 	return nil
 }
