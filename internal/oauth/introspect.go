@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/tokend/tokend/api"
 	"github.com/tokend/tokend/internal/credential"
 	"github.com/tokend/tokend/internal/store"
 	"github.com/tokend/tokend/internal/verify"
@@ -63,7 +62,7 @@ func (s *Service) Introspect(ctx context.Context, token, clientIP string) (Intro
 	if !res.Valid() || res.Token == nil {
 		return Introspection{}, nil
 	}
-	return s.describe(ctx, token, res.Token)
+	return s.describe(ctx, token, &res)
 }
 
 // IntrospectFor answers as Introspect does, for the authenticated OAuth
@@ -80,8 +79,9 @@ func (s *Service) IntrospectFor(ctx context.Context, c store.Client, token, clie
 	return out, nil
 }
 
-// describe fills the answer for a token the engine found VALID.
-func (s *Service) describe(ctx context.Context, token string, ti *api.TokenInfo) (Introspection, error) {
+// describe fills the answer for a token the engine found VALID (res).
+func (s *Service) describe(ctx context.Context, token string, res *verify.Result) (Introspection, error) {
+	ti := res.Token
 	out := Introspection{Active: true, Scope: strings.Join(ti.Scopes, " "), Subject: ti.Subject,
 		TokenType: TokenTypeBearer, TokenKind: ti.Kind, ClientID: ti.ClientID}
 	out.bind(ti.JKT)
@@ -104,6 +104,13 @@ func (s *Service) describe(ctx context.Context, token string, ti *api.TokenInfo)
 	if ti.Kind == credential.KindAccessToken {
 		return s.describeOpaque(ctx, token, out)
 	}
+	// An API key or personal access token: jti is its id, the one the
+	// API, the audit log and /v1/verify name it by (a rotated key's
+	// secrets share it), and iat when the presented secret was issued.
+	out.ID = ti.ID
+	if !res.IssuedAt.IsZero() {
+		out.IssuedAt = res.IssuedAt.Unix()
+	}
 	if a, err := s.apiByID(ctx, ti.APIID); err == nil {
 		out.Audience = a.Audience
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -116,8 +123,9 @@ func (s *Service) describe(ctx context.Context, token string, ti *api.TokenInfo)
 // found VALID from its row, as a JWT's answer comes from its claims:
 // iat is the time the token was issued, stored with it (exp minus the
 // client's access_token_ttl would not be: the TTL may have changed
-// since), and aud its API's audience. A token whose row went or was
-// revoked meanwhile is inactive.
+// since), aud its API's audience, and jti the row's public id, the one
+// its access_token.revoke audit event names (never the hash). A token
+// whose row went or was revoked meanwhile is inactive.
 func (s *Service) describeOpaque(ctx context.Context, token string, out Introspection) (Introspection, error) {
 	rec, err := s.db.AccessTokenByHash(ctx, credential.Hash(token))
 	if errors.Is(err, store.ErrNotFound) || err == nil && !rec.Token.RevokedAt.IsZero() {
@@ -127,7 +135,7 @@ func (s *Service) describeOpaque(ctx context.Context, token string, out Introspe
 		return Introspection{}, err
 	}
 	out.Issuer, out.Audience = s.issuer, rec.Audience
-	out.IssuedAt, out.Expiry = rec.Token.CreatedAt.Unix(), rec.Token.ExpiresAt.Unix()
+	out.IssuedAt, out.Expiry, out.ID = rec.Token.CreatedAt.Unix(), rec.Token.ExpiresAt.Unix(), rec.Token.ID
 	return out, nil
 }
 

@@ -1,6 +1,9 @@
 package oauth_test
 
 import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,6 +11,8 @@ import (
 	"time"
 
 	"github.com/tokend/tokend/api"
+	"github.com/tokend/tokend/client"
+	"github.com/tokend/tokend/internal/credential"
 	"golang.org/x/oauth2/clientcredentials"
 )
 
@@ -173,5 +178,98 @@ func TestIntrospectionSaysWhenEachTokenWasIssued(t *testing.T) {
 				t.Errorf("the rotated refresh token: %v, want iat %d", a.Raw, issued+60)
 			}
 		})
+	}
+}
+
+// TestIntrospectionNamesEachOpaqueToken introspects the opaque tokens
+// tokend issues over HTTP (RFC 7662 §2.2): an opaque access token taken
+// with golang.org/x/oauth2's client_credentials, an API key before and
+// after a rotation, and a personal access token. Each active answer has
+// jti, the id tokend names the token by (for the access token the target
+// of its access_token.revoke event; for keys and personal access tokens
+// the key's id, which a rotated key's secrets share), and iat, when the
+// presented secret was issued. No answer holds the token, its secret
+// part or its hash.
+func TestIntrospectionNamesEachOpaqueToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	c := e.client(t, func(r *api.CreateClientRequest) {
+		r.AccessTokenFormat, r.AccessTokenTTL = "opaque", ptr(api.Duration(24*time.Hour))
+	})
+	cc := clientcredentials.Config{ClientID: c.Client.ID, ClientSecret: c.Secret, TokenURL: e.URL + "/oauth2/token",
+		EndpointParams: url.Values{"resource": {e.billing.Audience}}}
+	issued := e.Clock.Now().Unix()
+	tok, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatalf("client_credentials: %v", err)
+	}
+
+	e.Clock.Advance(time.Minute)
+	key, err := e.Client.CreateKey(ctx, api.CreateKeyRequest{APIID: e.billing.ID, Subject: "cust_1", Scopes: []string{"read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(time.Hour)
+	rotated, err := e.Client.RotateKey(ctx, key.Key.ID, api.RotateKeyRequest{Grace: api.Duration(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(time.Minute)
+	p := api.Policy{UserScopes: []api.UserScopes{{Everyone: true, Scopes: []string{"read"}}}}
+	if _, err := e.Client.UpdateAPI(ctx, e.billing.ID, api.UpdateAPIRequest{Policy: &p}); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := e.Client.CreateUser(ctx, api.CreateUserRequest{Username: "alice", Password: "violet-harbour-lantern-42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pat, err := e.Client.CreateUserToken(ctx, alice.ID, api.CreateTokenRequest{APIID: e.billing.ID, Name: "ci",
+		Scopes: []string{"read"}, TTL: ptr(api.Duration(24 * time.Hour))})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	check := func(name, token, jti string, iat int64, as ...func() answer) {
+		t.Helper()
+		for i, introspect := range as {
+			a := introspect()
+			if got, _ := a.Raw["jti"].(string); !active(a) || got != jti {
+				t.Errorf("%s (caller %d): %v, want active with jti %q", name, i, a.Raw, jti)
+			}
+			if got, _ := a.Raw["iat"].(float64); int64(got) != iat {
+				t.Errorf("%s (caller %d): iat %v, want %d", name, i, a.Raw["iat"], iat)
+			}
+			body, _ := json.Marshal(a.Raw)
+			h := credential.Hash(token)
+			for _, secret := range []string{token, token[strings.LastIndexByte(token, '_')+1:], hex.EncodeToString(h[:]),
+				base64.StdEncoding.EncodeToString(h[:]), base64.RawURLEncoding.EncodeToString(h[:])} {
+				if strings.Contains(string(body), secret) {
+					t.Errorf("%s (caller %d): the answer %s holds secret material %.8s…", name, i, body, secret)
+				}
+			}
+		}
+	}
+	asAdmin := func(token string) func() answer {
+		return func() answer { return e.introspectAsKey(t, e.AdminKey, token) }
+	}
+	asClient := func() answer { return e.post(t, "/oauth2/introspect", c, form("token", tok.AccessToken)) }
+
+	// The access token's jti is not known yet: revoking it says it.
+	first := e.introspectAsKey(t, e.AdminKey, tok.AccessToken)
+	jti, _ := first.Raw["jti"].(string)
+	check("opaque access token", tok.AccessToken, jti, issued, asClient, asAdmin(tok.AccessToken))
+	check("API key's old secret, in its rotation grace", key.Secret, key.Key.ID, key.Key.CreatedAt.Unix(), asAdmin(key.Secret))
+	check("API key's new secret", rotated.Secret, key.Key.ID, key.Key.CreatedAt.Add(time.Hour).Unix(), asAdmin(rotated.Secret))
+	check("personal access token", pat.Secret, pat.Token.ID, pat.Token.CreatedAt.Unix(), asAdmin(pat.Secret))
+
+	if a := e.post(t, "/oauth2/revoke", c, form("token", tok.AccessToken)); a.Status != 200 {
+		t.Fatalf("revoke: %d %v", a.Status, a.Raw)
+	}
+	ev, err := e.Client.ListAudit(ctx, client.AuditFilter{Action: "access_token.revoke"})
+	if err != nil || len(ev.Events) != 1 {
+		t.Fatalf("ListAudit(access_token.revoke) = %+v, %v; want one event", ev, err)
+	}
+	if jti == "" || ev.Events[0].TargetType != "access_token" || ev.Events[0].TargetID != jti {
+		t.Errorf("the revocation names %s %s; introspection answered jti %q", ev.Events[0].TargetType, ev.Events[0].TargetID, jti)
 	}
 }

@@ -157,6 +157,12 @@ type Result struct {
 	// DPoPError says why a proof was refused.
 	DPoPNonce string
 	DPoPError string
+	// IssuedAt is when the found opaque token was issued: an API key's
+	// or personal access token's secret (its key's creation, or the
+	// rotation that made it), an opaque access token. Zero for a JWT,
+	// whose iat claim says it, and whenever Token is nil. It is not part
+	// of the /v1/verify answer; introspection answers it as iat.
+	IssuedAt time.Time
 }
 
 // Valid reports whether the token passed every check.
@@ -168,6 +174,7 @@ func (r *Result) Valid() bool { return r.Code == api.CodeValid }
 func (e *Engine) Verify(ctx context.Context, req *Request, res *Result) error {
 	start := e.now()
 	res.Code, res.Token, res.HasCredits, res.Credits, res.Problem = api.CodeNotFound, nil, false, 0, ""
+	res.IssuedAt = time.Time{}
 	res.SignatureChecked = false
 	res.DPoPNonce, res.DPoPError = "", ""
 	res.RateLimits = res.RateLimits[:0]
@@ -243,7 +250,7 @@ func (e *Engine) resolve(ctx context.Context, req *Request, res *Result, now tim
 		// for an unknown token, without its details or its state.
 		return nil, nil
 	}
-	res.Token = &ent.info
+	res.Token, res.IssuedAt = &ent.info, ent.issuedAt
 	if notBound(req, res) {
 		return nil, nil
 	}

@@ -22,8 +22,9 @@ type entry struct {
 	audience    string
 	enabled     bool
 	revoked     bool
-	pending     bool  // awaits an administrator's approval
-	expiresAt   int64 // unix ns (saturated, see unixNano) of the key's or the secret's expiry, whichever is first; 0: never
+	pending     bool      // awaits an administrator's approval
+	expiresAt   int64     // unix ns (saturated, see unixNano) of the key's or the secret's expiry, whichever is first; 0: never
+	issuedAt    time.Time // when the secret was issued: a key's creation or its latest rotation, an opaque access token's issue
 	cidrs       []netip.Prefix
 	scopes      []string
 	limits      []ratelimit.Limit
@@ -50,6 +51,7 @@ func newEntry(r store.VerifyRecord, until int64) *entry {
 		pending:     k.Approval.State == store.ApprovalPending,
 		scopes:      k.Scopes,
 		hasCredits:  k.Credits != nil,
+		issuedAt:    r.Secret.CreatedAt,
 		cachedUntil: until,
 	}
 	for _, c := range k.AllowedCIDRs {

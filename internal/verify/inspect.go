@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"time"
 
 	"github.com/tokend/tokend/api"
 )
@@ -14,6 +15,7 @@ import (
 // USAGE_EXCEEDED.
 func (e *Engine) Inspect(ctx context.Context, req *Request, res *Result) error {
 	res.Code, res.Token, res.HasCredits, res.Credits = api.CodeNotFound, nil, false, 0
+	res.IssuedAt = time.Time{}
 	res.RateLimits = res.RateLimits[:0]
 	now := e.now()
 	ent, err := e.resolve(ctx, req, res, now)

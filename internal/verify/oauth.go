@@ -45,6 +45,7 @@ func newAccessEntry(r store.AccessRecord) *entry {
 		enabled:   true,
 		revoked:   !t.RevokedAt.IsZero(),
 		expiresAt: unixNano(t.ExpiresAt),
+		issuedAt:  t.CreatedAt,
 		scopes:    t.Scopes,
 		info: api.TokenInfo{ID: t.ID, Kind: credential.KindAccessToken, APIID: t.APIID, Subject: t.Subject,
 			Scopes: t.Scopes, ExpiresAt: &exp, ClientID: t.ClientID, JKT: t.JKT},
