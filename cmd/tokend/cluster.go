@@ -21,10 +21,13 @@ import (
 // change listener (PostgreSQL) and the Redis rate limiter (--redis).
 // On SQLite both are nil.
 type peers struct {
-	dialect  string
-	redis    *ratelimit.Redis
-	limiter  *ratelimit.Failover
-	listener *cluster.Listener
+	dialect string
+	redis   *ratelimit.Redis
+	limiter *ratelimit.Failover
+	// documents is limiter's view for client addresses, whose per-node
+	// fallback is bounded: anyone can make up addresses.
+	documents *ratelimit.Bounded
+	listener  *cluster.Listener
 }
 
 // checkPeers validates the many-node flags.
@@ -62,6 +65,7 @@ func newLimiter(ctx context.Context, cfg serveConfig, log *slog.Logger, reg prom
 	p.redis = r
 	p.limiter = ratelimit.NewFailover(ratelimit.FailoverConfig{Shared: r, Refuse: cfg.redisFailure == "refuse",
 		Logger: log, Registerer: reg})
+	p.documents = p.limiter.Bounded(oauth.MaxDocumentFetchAddresses)
 	p.limiter.Probe(ctx) // a Redis down at start is an outage like any other: logged, and decided by policy
 	return p, nil
 }
@@ -114,13 +118,13 @@ func (p *peers) deviceFailures() oauth.FailureCounter {
 }
 
 // documentLimiter is where client ID metadata document fetches are
-// limited per address: the shared limiter, or nil (in process) without
-// Redis.
+// limited per address: the shared limiter's bounded view, or nil (in
+// process) without Redis.
 func (p *peers) documentLimiter() oauth.Limiter {
-	if p.limiter == nil {
+	if p.documents == nil {
 		return nil
 	}
-	return p.limiter
+	return p.documents
 }
 
 // listen starts the change listener on PostgreSQL, which hands what

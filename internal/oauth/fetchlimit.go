@@ -14,11 +14,12 @@ import (
 )
 
 // Limiter decides named rate limits per owner (package ratelimit's
-// GCRA): *ratelimit.Memory in process, or *ratelimit.Failover, which
-// decides in Redis so that every node counts together, and by the
-// --redis-failure policy while Redis does not answer (per node, or an
-// error wrapping ratelimit.ErrUnavailable). It is safe for concurrent
-// use.
+// GCRA): *ratelimit.Memory in process, or *ratelimit.Bounded (a view of
+// a *ratelimit.Failover), which decides in Redis so that every node
+// counts together, and by the --redis-failure policy while Redis does
+// not answer (per node, in a Memory of at most MaxDocumentFetchAddresses
+// states, or an error wrapping ratelimit.ErrUnavailable). It is safe for
+// concurrent use.
 type Limiter interface {
 	Take(ctx context.Context, owner string, limits []ratelimit.Limit, now time.Time, out []ratelimit.State) ([]ratelimit.State, bool, error)
 }
@@ -26,6 +27,12 @@ type Limiter interface {
 // DefaultDocumentFetchLimit is how many client ID metadata documents one
 // client address may make tokend fetch per minute by default.
 const DefaultDocumentFetchLimit = 30
+
+// MaxDocumentFetchAddresses is how many client addresses the fetch limit
+// tracks per node at most: in process, and in the per-node fallback of a
+// shared Limiter while Redis does not answer (ratelimit.Failover.Bounded),
+// so that a flood from ever new addresses costs bounded memory.
+const MaxDocumentFetchAddresses = maxGuardEntries
 
 // documentFetchWindow is the window of the fetch limit.
 const documentFetchWindow = time.Minute
@@ -38,8 +45,8 @@ const documentFetchWindow = time.Minute
 // Limits are GCRA (bursts up to the limit, then one per window/limit),
 // kept in the Limiter, whose owner key is a hash of the address, never
 // the address itself. In process the Limiter holds at most
-// maxGuardEntries addresses, as the brute-force guard does, so that a
-// flood from ever new addresses costs bounded memory.
+// MaxDocumentFetchAddresses addresses, as the brute-force guard does, so
+// that a flood from ever new addresses costs bounded memory.
 type fetchLimit struct {
 	lim   Limiter
 	local *ratelimit.Memory // the in-process Limiter, which Run sweeps; nil with a shared one
@@ -60,7 +67,7 @@ func newFetchLimit(shared Limiter, n int, log *slog.Logger) *fetchLimit {
 	f := &fetchLimit{lim: shared, log: log,
 		limit: ratelimit.Limit{Name: "cimd_fetch", Limit: int64(cmp.Or(n, DefaultDocumentFetchLimit)), Window: documentFetchWindow}}
 	if shared == nil {
-		f.local = ratelimit.NewBoundedMemory(maxGuardEntries)
+		f.local = ratelimit.NewBoundedMemory(MaxDocumentFetchAddresses)
 		f.lim = f.local
 	}
 	return f

@@ -77,8 +77,8 @@ type Config struct {
 	Failures FailureCounter
 	// DocumentLimiter, when set, is where the limit on client ID
 	// metadata document fetches per client address is decided, so that
-	// every node counts together (*ratelimit.Failover, with --redis); nil
-	// decides per node.
+	// every node counts together (a *ratelimit.Failover's Bounded view
+	// of MaxDocumentFetchAddresses, with --redis); nil decides per node.
 	DocumentLimiter Limiter
 	// DocumentFetchLimit is how many client ID metadata documents one
 	// client address (an IPv6 address by its /64) may make tokend fetch

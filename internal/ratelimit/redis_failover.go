@@ -31,15 +31,20 @@ type FailoverConfig struct {
 // limit) or refuses to decide. Run probes Redis and switches back when it
 // answers again; the per-node state is dropped then. It is safe for
 // concurrent use.
+//
+// Its per-node Memory is unbounded, for owners that are few and known
+// (keys). Owners anyone can make up (client addresses) go through a
+// Bounded view instead, whose per-node state is its own and bounded.
 type Failover struct {
 	shared *Redis
 	refuse bool
 	every  time.Duration
 	log    *slog.Logger
 
-	mu    sync.Mutex // serializes switches, so each logs once
-	down  atomic.Bool
-	local atomic.Pointer[Memory]
+	mu        sync.Mutex // serializes switches, so each logs once; guards fallbacks
+	down      atomic.Bool
+	local     *fallback   // the per-node state of Take
+	fallbacks []*fallback // local and every Bounded view's, fresh at each outage
 
 	sharedGauge prometheus.Gauge
 	outages     prometheus.Counter
@@ -65,7 +70,8 @@ func NewFailover(cfg FailoverConfig) *Failover {
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
-	f.local.Store(NewMemory())
+	f.local = newFallback(0)
+	f.fallbacks = []*fallback{f.local}
 	f.sharedGauge.Set(1)
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(f.sharedGauge, f.outages, f.localTakes)
@@ -76,6 +82,11 @@ func NewFailover(cfg FailoverConfig) *Failover {
 // Take decides in Redis, or, while Redis is unreachable, per node or not
 // at all (an error wrapping ErrUnavailable) as the policy says.
 func (f *Failover) Take(ctx context.Context, owner string, limits []Limit, now time.Time, out []State) ([]State, bool, error) {
+	return f.take(ctx, f.local, owner, limits, now, out)
+}
+
+// take decides in Redis, or with local while Redis is unreachable.
+func (f *Failover) take(ctx context.Context, local *fallback, owner string, limits []Limit, now time.Time, out []State) ([]State, bool, error) {
 	if !f.down.Load() {
 		n := len(out)
 		res, ok, err := f.shared.Take(ctx, owner, limits, now, out)
@@ -89,7 +100,58 @@ func (f *Failover) Take(ctx context.Context, owner string, limits []Limit, now t
 		return out, false, ErrUnavailable
 	}
 	f.localTakes.Inc()
-	return f.local.Load().Take(ctx, owner, limits, now, out)
+	return local.m.Load().Take(ctx, owner, limits, now, out)
+}
+
+// Bounded returns a limiter that decides as f does (in Redis while it
+// answers, else by f's policy, with f's probe, logs and metrics) but
+// whose per-node state during an outage is its own Memory of at most
+// max states (NewBoundedMemory), for owners anyone can make up, such as
+// client addresses: a flood of them during an outage then costs bounded
+// memory, and cannot drop the state f keeps for keys.
+func (f *Failover) Bounded(max int) *Bounded {
+	b := &Bounded{f: f, local: newFallback(max)}
+	f.mu.Lock()
+	f.fallbacks = append(f.fallbacks, b.local)
+	f.mu.Unlock()
+	return b
+}
+
+// Bounded is a view of a Failover with a bounded per-node state of its
+// own; see Failover.Bounded. Its Failover's Run sweeps it. It is safe
+// for concurrent use.
+type Bounded struct {
+	f     *Failover
+	local *fallback
+}
+
+// Take decides as Failover.Take does, with b's own per-node state.
+func (b *Bounded) Take(ctx context.Context, owner string, limits []Limit, now time.Time, out []State) ([]State, bool, error) {
+	return b.f.take(ctx, b.local, owner, limits, now, out)
+}
+
+// Len returns the number of per-node limit states b holds.
+func (b *Bounded) Len() int { return b.local.m.Load().Len() }
+
+// fallback is per-node state that a Failover replaces with a fresh
+// Memory at each outage.
+type fallback struct {
+	max int // the bound of the Memory; 0: none
+	m   atomic.Pointer[Memory]
+}
+
+func newFallback(max int) *fallback {
+	l := &fallback{max: max}
+	l.reset()
+	return l
+}
+
+func (l *fallback) reset() {
+	m := NewMemory()
+	if l.max > 0 {
+		m = NewBoundedMemory(l.max)
+	}
+	l.m.Store(m)
 }
 
 // Shared reports whether limits are decided in Redis now.
@@ -104,7 +166,9 @@ func (f *Failover) setDown(err error) {
 	if f.down.Load() {
 		return
 	}
-	f.local.Store(NewMemory())
+	for _, l := range f.fallbacks {
+		l.reset()
+	}
 	f.down.Store(true)
 	f.sharedGauge.Set(0)
 	f.outages.Inc()
@@ -144,7 +208,7 @@ func (f *Failover) Probe(ctx context.Context) error {
 }
 
 // Run probes Redis every ProbeEvery until ctx ends, and sweeps the
-// per-node state.
+// per-node state, its Bounded views' too.
 func (f *Failover) Run(ctx context.Context) {
 	t := time.NewTicker(f.every)
 	defer t.Stop()
@@ -156,7 +220,16 @@ func (f *Failover) Run(ctx context.Context) {
 			if f.Probe(ctx); ctx.Err() != nil {
 				return
 			}
-			f.local.Load().Sweep(now)
+			f.sweep(now)
 		}
+	}
+}
+
+func (f *Failover) sweep(now time.Time) {
+	f.mu.Lock()
+	ls := f.fallbacks
+	f.mu.Unlock()
+	for _, l := range ls {
+		l.m.Load().Sweep(now)
 	}
 }

@@ -181,6 +181,51 @@ func TestFailoverReturnsToRedis(t *testing.T) {
 	}
 }
 
+// TestFailoverBoundedFallback floods a Bounded view of a Failover on a
+// real Redis with more owners than its bound, during an outage (made
+// as TestFailoverReturnsToRedis makes one): its per-node state never
+// grows past the bound, an owner over its limit is still refused, and
+// the keys' per-node state in the Failover itself is neither grown nor
+// dropped by the flood.
+func TestFailoverBoundedFallback(t *testing.T) {
+	const bound = 64
+	r := testRedis(t, true)
+	f := NewFailover(FailoverConfig{Shared: r})
+	addrs := f.Bounded(bound)
+	key := []Limit{{Name: "min", Limit: 2, Window: time.Minute}}
+	addr := []Limit{{Name: "cimd", Limit: 1, Window: time.Minute}}
+	if _, ok, err := addrs.Take(t.Context(), "addr_up", addr, t0, nil); err != nil || !ok {
+		t.Fatalf("take with Redis up: ok=%v err=%v", ok, err)
+	}
+	if n, _ := r.c.Exists(t.Context(), r.Key("addr_up", "cimd")).Result(); n != 1 || addrs.Len() != 0 {
+		t.Fatalf("with Redis up: %d states in Redis, %d per node; want 1 and 0", n, addrs.Len())
+	}
+
+	f.setDown(errors.New("test"))
+	if _, ok, err := f.Take(t.Context(), "key_a", key, t0, nil); err != nil || !ok {
+		t.Fatalf("key's first take in the outage: ok=%v err=%v", ok, err)
+	}
+	for i := range 10 * bound {
+		if _, ok, err := addrs.Take(t.Context(), fmt.Sprint("addr", i), addr, t0, nil); err != nil || !ok {
+			t.Fatalf("address %d: ok=%v err=%v", i, ok, err)
+		}
+		if n := addrs.Len(); n > bound {
+			t.Fatalf("after %d addresses in the outage the fallback holds %d states, want at most %d", i+1, n, bound)
+		}
+	}
+	if _, ok, _ := addrs.Take(t.Context(), fmt.Sprint("addr", 10*bound-1), addr, t0, nil); ok {
+		t.Error("the last address was admitted twice within its window")
+	}
+	if n := f.local.m.Load().Len(); n != 1 {
+		t.Errorf("the keys' fallback holds %d states after the flood, want 1", n)
+	}
+	for i, want := range []bool{true, false} {
+		if _, ok, err := f.Take(t.Context(), "key_a", key, t0, nil); err != nil || ok != want {
+			t.Errorf("key's take %d after the flood: ok=%v err=%v, want ok=%v", i+2, ok, err, want)
+		}
+	}
+}
+
 // TestRedisURLErrorsHideThePassword needs no Redis: a URL that does not
 // parse must not be echoed, since it may carry a password.
 func TestRedisURLErrorsHideThePassword(t *testing.T) {
