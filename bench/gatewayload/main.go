@@ -15,13 +15,15 @@
 // for -d each. The bare proxy is the floor of any net/http proxy on the
 // machine: the gateway's own cost is the difference between the two.
 //
-//	go run ./bench/gatewayload [-d 10s] [-c 50] [-t 2] [-runs 1] [-tokend path] [-cpuprofile file]
+//	go run ./bench/gatewayload [-d 10s] [-c 50] [-t 2] [-runs 1] [-tokend path] [-cpuprofile file] [-gateway-flags "..."]
 //
 // With -runs N the three are measured N times in turn (direct, bare,
 // gateway, direct, ...) and the median of the per-run ratios is reported
 // beside each run's: on a shared machine a ratio taken within one run is
 // far steadier than absolute figures. -cpuprofile saves a CPU profile of
 // the gateway process (its --pprof-addr) during the last run through it.
+// -gateway-flags adds flags to the gateway's command line, such as
+// "--heap-floor-mib 0" to compare with Go's default collector.
 //
 // Targets (issue 12): at least 0.6 of the direct requests/s, and less
 // than 0.5 ms added to p50.
@@ -62,6 +64,7 @@ type options struct {
 	tokend     string
 	warm       time.Duration
 	cpuprofile string
+	gwFlags    string
 }
 
 func main() {
@@ -81,6 +84,7 @@ func main() {
 	flag.DurationVar(&o.warm, "warm", 2*time.Second, "wrk warm-up through the gateway before measuring")
 	flag.IntVar(&o.runs, "runs", 1, "how many times to measure the three in turn; the median ratio is reported")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the gateway during its last run to this file")
+	flag.StringVar(&o.gwFlags, "gateway-flags", "", "more flags for tokend gateway, space-separated, e.g. \"--heap-floor-mib 0\"")
 	flag.Parse()
 	if o.d < time.Second || o.c < 1 || o.t < 1 || o.runs < 1 {
 		fmt.Fprintln(os.Stderr, "gatewayload: -d must be at least 1s; -c, -t and -runs at least 1")
@@ -149,6 +153,9 @@ func run(ctx context.Context, o options) error {
 	defer os.RemoveAll(dir)
 	fmt.Printf("gatewayload: %s, %d CPUs; wrk %d threads, %d connections, %s per run, one run each\n",
 		runtime.Version(), runtime.NumCPU(), o.t, o.c, o.d)
+	if o.gwFlags != "" {
+		fmt.Printf("gatewayload: gateway flags %s\n", o.gwFlags)
+	}
 	if o.tokend == "" {
 		o.tokend = filepath.Join(dir, "tokend")
 		if out, err := exec.CommandContext(ctx, "go", "build", "-o", o.tokend, "./cmd/tokend").CombinedOutput(); err != nil {
@@ -295,6 +302,7 @@ func startAll(ctx context.Context, o options, dir, pprofAddr string, procs *proc
 	if pprofAddr != "" {
 		args = append(args, "--pprof-addr", pprofAddr)
 	}
+	args = append(args, strings.Fields(o.gwFlags)...)
 	out, err = procs.start(ctx, o.tokend, args, []string{"TOKEND_TOKEN=" + vk.Secret}, nil, `"listening".*"addr":"([0-9.:]+)"`)
 	if err != nil {
 		return direct, gateway, fmt.Errorf("tokend gateway: %w", err)

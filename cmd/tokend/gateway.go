@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,8 @@ type gatewayConfig struct {
 	logLevel, logFormat             string
 	publicURL, redis                string
 	dpopNonceSecretFile             string
+	heapFloorMiB                    int
+	gogcSet                         bool // GOGC is in the environment: the collector is left as it says
 }
 
 func (c *gatewayConfig) register(fs *flag.FlagSet, env func(string) string) {
@@ -68,6 +71,7 @@ func (c *gatewayConfig) register(fs *flag.FlagSet, env func(string) string) {
 	dur(fs, &c.upstreamTimeout, "upstream-timeout", 30*time.Second, "longest wait for an upstream's response headers (then 504)")
 	dur(fs, &c.cacheTTL, "cache-ttl", 5*time.Second, "how long a verified opaque token is reused without asking tokend (limited keys are always asked)")
 	dur(fs, &c.shutdownTimout, "shutdown-timeout", 15*time.Second, "grace for requests in flight at shutdown")
+	heapFloorFlag(fs, &c.heapFloorMiB)
 	str(fs, &c.logLevel, "log-level", "info", "debug, info, warn or error")
 	str(fs, &c.logFormat, "log-format", "auto", "json, text, or auto (text on a terminal, else JSON)")
 }
@@ -149,6 +153,10 @@ func runGateway(ctx context.Context, args []string, c *cmdIO) error {
 	if err := checkPprofAddr(cfg.pprofAddr); err != nil {
 		return err
 	}
+	if err := checkHeapFloor(cfg.heapFloorMiB); err != nil {
+		return err
+	}
+	cfg.gogcSet = c.env("GOGC") != ""
 	log, err := newLogger(c.stderr, cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
@@ -216,7 +224,10 @@ func serveGateway(ctx context.Context, cfg gatewayConfig, gw *gateway.Gateway, r
 		log.Info("metrics listening", "addr", mln.Addr().String())
 	}
 	bg, stop := context.WithCancel(ctx)
+	var bgDone sync.WaitGroup
+	defer bgDone.Wait() // after stop: the heap floor puts Go's GC percent back
 	defer stop()
+	startHeapFloor(bg, &bgDone, cfg.heapFloorMiB, cfg.gogcSet)
 	if cfg.routes != "" {
 		hup := hangups()
 		go reloadOnHangup(bg, hup, cfg.routes, log, gw.Reload)

@@ -249,3 +249,25 @@ func TestGatewayCommandIdentityAndProxies(t *testing.T) {
 		}
 	}
 }
+
+func TestGatewayRefusesNegativeHeapFloor(t *testing.T) {
+	env := map[string]string{"TOKEND_TOKEN": "tokend_x"}
+	for _, c := range []struct {
+		args []string
+		env  string
+	}{
+		{[]string{"--heap-floor-mib", "-1"}, ""},
+		{nil, "-1"},
+	} {
+		env["TOKEND_HEAP_FLOOR_MIB"] = c.env
+		args := append([]string{"gateway", "--listen", "127.0.0.1:0", "--tokend", "http://127.0.0.1:1", "--upstream", "http://127.0.0.1:1",
+			"--audience", "a"}, c.args...)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // without the check, the gateway would run
+		defer cancel()
+		var out, errb strings.Builder
+		code := run(ctx, args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+		if code != 2 || !strings.Contains(errb.String(), "--heap-floor-mib must be 0 (off) or more") {
+			t.Errorf("%v with TOKEND_HEAP_FLOOR_MIB=%q: exit %d, want 2 with a --heap-floor-mib error; stderr: %s", c.args, c.env, code, errb.String())
+		}
+	}
+}

@@ -22,7 +22,6 @@ import (
 	"github.com/tokend/tokend/internal/approval"
 	"github.com/tokend/tokend/internal/audit"
 	"github.com/tokend/tokend/internal/clientip"
-	"github.com/tokend/tokend/internal/heapfloor"
 	"github.com/tokend/tokend/internal/jsonlog"
 	"github.com/tokend/tokend/internal/ldap"
 	"github.com/tokend/tokend/internal/oauth"
@@ -84,8 +83,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 		return err
 	})
 	dur(fs, &c.auditRetention, "audit-retention", audit.DefaultRetention, "how long audit events are kept before they are deleted (0: forever)")
-	intFlag(fs, &c.heapFloorMiB, "heap-floor-mib", 64, "MiB the Go heap may grow to before the collector runs, "+
-		"for less GC work under load (0: Go's default; ignored when GOGC is set)")
+	heapFloorFlag(fs, &c.heapFloorMiB)
 	str(fs, &c.pprofAddr, "pprof-addr", "", "loopback host:port serving net/http/pprof, for profiling (default off)")
 	str(fs, &c.authzRoutes, "authz-routes", "", "route file (JSON) of /v1/authz for requests without requirements on the URL; reloaded on SIGHUP")
 	c.signing.register(fs)
@@ -158,8 +156,8 @@ func serve(ctx context.Context, args []string, c *cmdIO) error {
 	if err := checkPprofAddr(cfg.pprofAddr); err != nil {
 		return err
 	}
-	if cfg.heapFloorMiB < 0 {
-		return fmt.Errorf("%w: --heap-floor-mib must be 0 (off) or more", errUsage)
+	if err := checkHeapFloor(cfg.heapFloorMiB); err != nil {
+		return err
 	}
 	if err := cfg.ldap.check(); err != nil {
 		return err
@@ -329,9 +327,7 @@ func start(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		n.bgDone.Go(func() { run(bg) })
 	}
 	p.peers.run(bg, &n.bgDone)
-	if cfg.heapFloorMiB > 0 && !cfg.gogcSet {
-		n.bgDone.Go(func() { heapfloor.Run(bg, uint64(cfg.heapFloorMiB)<<20, 100, time.Second) })
-	}
+	startHeapFloor(bg, &n.bgDone, cfg.heapFloorMiB, cfg.gogcSet)
 	if p.directory != nil {
 		n.bgDone.Go(func() { pingDirectory(bg, p.directory, cfg.ldap.url, log) })
 	}
