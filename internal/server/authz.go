@@ -62,15 +62,19 @@ func (s *Server) proxyCaller(next callerHandler) http.Handler {
 	})
 }
 
-// proxyKey is the key of Tokend-Verify-Key. No header (or more than
-// one) is no credential, a bare challenge; the header without a value
-// (spaces alone: the server drops them) is a malformed credential, not
-// the absence of one, refused as "Authorization: Bearer" without a token
-// is, error="invalid_token".
+// proxyKey is the key of Tokend-Verify-Key. No header is no credential,
+// a bare challenge; the header without a value (spaces alone: the server
+// drops them) is a malformed credential, not the absence of one, refused
+// as "Authorization: Bearer" without a token is, error="invalid_token".
+// Two headers are refused 400 before either is read, as two
+// Authorization headers are (refuseTokensInURL): proxies and servers may
+// pick different ones of two, so tokend picks none.
 func proxyKey(r *http.Request) (string, error) {
 	keys := r.Header.Values(api.HeaderVerifyKey)
 	switch {
-	case len(keys) != 1:
+	case len(keys) > 1:
+		return "", errTwoVerifyKeys
+	case len(keys) == 0:
 		return "", &authError{http.StatusUnauthorized, api.ErrUnauthorized,
 			"send one verify key as " + api.HeaderVerifyKey + ": <key>", bareChallenge}
 	case strings.TrimSpace(keys[0]) == "":
@@ -78,6 +82,10 @@ func proxyKey(r *http.Request) (string, error) {
 	}
 	return keys[0], nil
 }
+
+// errTwoVerifyKeys refuses more than one Tokend-Verify-Key header.
+var errTwoVerifyKeys = &authError{http.StatusBadRequest, api.ErrBadRequest,
+	"send one " + api.HeaderVerifyKey + " header", `Bearer realm="tokend", error="invalid_request"`}
 
 // errEmptyVerifyKey refuses a Tokend-Verify-Key header without a key.
 var errEmptyVerifyKey = &authError{http.StatusUnauthorized, api.ErrUnauthorized,

@@ -171,8 +171,8 @@ func TestEmptyBearerIsInvalidToken(t *testing.T) {
 // header without a key (as it goes on the wire: nothing, or spaces) is a
 // malformed credential, answered as "Authorization: Bearer" without a
 // token is: 401 unauthorized with error="invalid_token" and a detail
-// naming the header. Without the header (or with two) it is still no
-// credential, a bare challenge.
+// naming the header. Without the header it is still no credential, a
+// bare challenge (two headers: TestTwoVerifyKeyHeadersAreRefused).
 func TestEmptyVerifyKeyIsInvalidToken(t *testing.T) {
 	f := newFixture(t)
 	client := f.key(t, api.CreateKeyRequest{Scopes: []string{"read"}}).Secret
@@ -189,10 +189,46 @@ func TestEmptyVerifyKeyIsInvalidToken(t *testing.T) {
 			t.Errorf("forward-auth with %q: %d %q %s, want 401 error=\"invalid_token\" naming the header", h, resp.StatusCode, ch, body)
 		}
 	}
-	for _, lines := range [][]string{proxy, append([]string{api.HeaderVerifyKey + ": x", api.HeaderVerifyKey + ": y"}, proxy...)} {
-		resp, body := servertest.RawRequest(t, f.URL, "GET", aud, lines...)
-		if ch := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || len(ch) == 0 || ch[0] != `Bearer realm="tokend"` {
-			t.Errorf("forward-auth with %q: %d %q %s, want 401 with a bare challenge", lines, resp.StatusCode, ch, body)
+	resp, body := servertest.RawRequest(t, f.URL, "GET", aud, proxy...)
+	if ch := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || len(ch) == 0 || ch[0] != `Bearer realm="tokend"` {
+		t.Errorf("forward-auth without %s: %d %q %s, want 401 with a bare challenge", api.HeaderVerifyKey, resp.StatusCode, ch, body)
+	}
+}
+
+// TestTwoVerifyKeyHeadersAreRefused: forward-auth given two
+// Tokend-Verify-Key headers is refused before either is read, as two
+// Authorization headers are: 400 bad-request in a problem document with
+// RFC 6750's error="invalid_request", the detail naming the header,
+// whichever header holds the good key (both, one, or one empty), on
+// /v1/authz and Envoy's /v1/authz/{path}. The key spends nothing: a
+// verify key with one credit still lets the next single-header request
+// through.
+func TestTwoVerifyKeyHeadersAreRefused(t *testing.T) {
+	f := newFixture(t)
+	vkey := f.adminKeyWithCredits(t, []string{"tokend:verify"}, 1)
+	client := f.key(t, api.CreateKeyRequest{Scopes: []string{"read"}}).Secret
+	aud := "/v1/authz?audience=" + url.QueryEscape(f.api.Audience)
+	proxy := []string{"X-Forwarded-Method: GET", "X-Forwarded-Uri: /orders", "Authorization: Bearer " + client}
+	h := func(key string) string { return api.HeaderVerifyKey + ": " + key }
+	for _, target := range []string{aud, "/v1/authz/orders"} {
+		for _, keys := range [][]string{{h(vkey), h(vkey)}, {h(vkey), h("tokend_junk")}, {h("tokend_junk"), h(vkey)},
+			{h(vkey), api.HeaderVerifyKey + ":"}} {
+			resp, body := servertest.RawRequest(t, f.URL, "GET", target, append(keys, proxy...)...)
+			var p api.Problem
+			json.Unmarshal([]byte(body), &p)
+			if ch := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 400 || len(ch) != 1 ||
+				ch[0] != `Bearer realm="tokend", error="invalid_request"` || p.Code() != api.ErrBadRequest ||
+				!strings.Contains(p.Detail, "one "+api.HeaderVerifyKey+" header") ||
+				resp.Header.Get("Content-Type") != "application/problem+json" || resp.Header.Get(api.HeaderSubject) != "" {
+				t.Errorf("%s with %q: %d %q %s, want 400 bad-request with error=\"invalid_request\" naming the header",
+					target, keys, resp.StatusCode, ch, body)
+			}
+		}
+	}
+	for i, want := range []int{200, 401} {
+		if resp, body := servertest.RawRequest(t, f.URL, "GET", aud, append([]string{h(vkey)}, proxy...)...); resp.StatusCode != want {
+			t.Errorf("request %d with one header after the refusals: %d %s, want %d (the key's one credit unspent until then)",
+				i+1, resp.StatusCode, body, want)
 		}
 	}
 }
