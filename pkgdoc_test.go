@@ -59,7 +59,11 @@ func TestPackageDocs(t *testing.T) {
 //     (identifiers, validation messages, rate limiting, encryption at rest
 //     under the KEK, RFC 9421 request signatures, strict JSON keys) that
 //     the domain packages and the surfaces share; they import no module
-//     package. store uses ids to check list cursors.
+//     package but evict. store uses ids to check list cursors.
+//   - evict (making room in a full in-process table: expired entries
+//     first, then arbitrary ones) is a leaf of the standard library under
+//     the helpers, shared by ratelimit and the domain packages' bounded
+//     tables.
 //   - cluster (cross-node notifications) sits beside the domain packages.
 //   - server may import store, but only for its sentinel errors and record
 //     types: it holds no *store.DB (TestServerHoldsNoStore) and reads and
@@ -91,7 +95,7 @@ func TestPackageDocs(t *testing.T) {
 //     anything, and no other package imports them.
 var layers = func() map[string][]string {
 	helpers := []string{"api", "dpop", "internal/credential", "internal/ids", "internal/valid", "internal/ratelimit", "internal/seal", "internal/httpsig",
-		"internal/jsonkeys"}
+		"internal/jsonkeys", "internal/evict"}
 	domain := []string{"internal/apikey", "internal/oauth", "internal/signer", "internal/verify", "internal/audit",
 		"internal/user", "internal/leak", "internal/cluster", "internal/webhook", "internal/approval", "internal/store"}
 	below := append(append([]string{}, helpers...), domain...)
@@ -104,7 +108,8 @@ var layers = func() map[string][]string {
 		"internal/credential": nil,
 		"internal/ids":        nil,
 		"internal/valid":      nil,
-		"internal/ratelimit":  nil,
+		"internal/ratelimit":  {"internal/evict"},
+		"internal/evict":      nil,
 		"internal/seal":       nil,
 		"internal/httpsig":    nil,
 		"internal/store":      {"internal/credential", "internal/ids"},

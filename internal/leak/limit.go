@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/tokend/tokend/internal/evict"
 )
 
 // maxAddresses bounds the addresses the limiter tracks.
@@ -40,7 +42,8 @@ func (l *limiter) take(ip string, now time.Time) time.Duration {
 	c := l.m[k]
 	if c == nil || !now.Before(c.start.Add(l.window)) {
 		if c == nil && len(l.m) >= l.max {
-			l.makeRoom(now)
+			// Ended windows go first.
+			l.m = evict.MakeRoom(l.m, l.max, func(e *count) bool { return !now.Before(e.start.Add(l.window)) })
 		}
 		c = &count{start: now}
 		l.m[k] = c
@@ -50,22 +53,6 @@ func (l *limiter) take(ip string, now time.Time) time.Duration {
 	}
 	c.n++
 	return 0
-}
-
-// makeRoom drops ended windows, and arbitrary entries until there is
-// room for one more.
-func (l *limiter) makeRoom(now time.Time) {
-	for k, c := range l.m {
-		if !now.Before(c.start.Add(l.window)) {
-			delete(l.m, k)
-		}
-	}
-	for k := range l.m {
-		if len(l.m) < l.max {
-			break
-		}
-		delete(l.m, k)
-	}
 }
 
 // len returns the number of addresses tracked.

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tokend/tokend/internal/evict"
 )
 
 // guard is the brute-force protection of client authentication. It
@@ -129,7 +131,9 @@ func (f *failures) add(k [16]byte, now time.Time) {
 	defer f.mu.Unlock()
 	t, ok := f.m[k]
 	if !ok && len(f.m) >= f.max {
-		f.makeRoom(now)
+		// Ended windows go first. full may stay set until the next
+		// sweep: that costs a lookup, never a wrong answer.
+		f.m = evict.MakeRoom(f.m, f.max, func(e tally) bool { return !now.Before(e.start.Add(f.window)) })
 	}
 	if !ok || !now.Before(t.start.Add(f.window)) {
 		t = tally{start: now}
@@ -138,19 +142,6 @@ func (f *failures) add(k [16]byte, now time.Time) {
 	f.m[k] = t
 	if t.n >= f.limit {
 		f.full.Store(true)
-	}
-}
-
-// makeRoom frees at least one sixteenth of the table: ended windows
-// first, then arbitrary entries (Go's map order is randomized).
-func (f *failures) makeRoom(now time.Time) {
-	f.sweepLocked(now)
-	keep := f.max - f.max/16
-	for k := range f.m {
-		if len(f.m) <= keep {
-			return
-		}
-		delete(f.m, k)
 	}
 }
 

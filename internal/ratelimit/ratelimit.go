@@ -13,6 +13,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/tokend/tokend/internal/evict"
 )
 
 // MaxWindow is the longest window callers should accept (apikey refuses
@@ -97,25 +99,12 @@ func (m *Memory) take(owner string, limits []Limit, now time.Time, out []State) 
 		k := slot{owner, l.Name}
 		tat, ok := m.tats[k]
 		if !ok && m.max > 0 && len(m.tats) >= m.max {
-			m.makeRoom(t)
+			// Drained states go first: a drained limit is a fresh one.
+			m.tats = evict.MakeRoom(m.tats, m.max, func(tat int64) bool { return tat <= t })
 		}
 		m.tats[k] = satAdd(max(tat, t), interval(l))
 	}
 	return out, true
-}
-
-// makeRoom frees at least a sixteenth of a bounded Memory: drained
-// states first, then arbitrary ones (Go's map order is randomized). It
-// keeps the rest in a new map, since a map does not shrink.
-func (m *Memory) makeRoom(now int64) {
-	keep := m.max - max(m.max/16, 1)
-	tats := make(map[slot]int64, len(m.tats))
-	for k, tat := range m.tats {
-		if tat > now && len(tats) < keep {
-			tats[k] = tat
-		}
-	}
-	m.tats = tats
 }
 
 // decide applies GCRA to one limit whose stored arrival time is tat. It

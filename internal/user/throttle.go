@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tokend/tokend/internal/evict"
 )
 
 // ThrottledError refuses a sign-in before its password is checked: the
@@ -265,7 +267,8 @@ func (f *memoryFailures) AddFailure(_ context.Context, key string, now time.Time
 		t = tally{}
 	}
 	if !ok && len(f.m) >= f.max {
-		f.makeRoom(now)
+		// Forgotten counts go first.
+		f.m = evict.MakeRoom(f.m, f.max, func(e tally) bool { return !now.Before(e.forget) })
 	}
 	t.n++
 	t.last, t.forget = now, now.Add(keep)
@@ -278,24 +281,6 @@ func (f *memoryFailures) ClearFailures(_ context.Context, key string) error {
 	defer f.mu.Unlock()
 	delete(f.m, key)
 	return nil
-}
-
-// makeRoom frees at least a sixteenth of the table.
-func (f *memoryFailures) makeRoom(now time.Time) {
-	m := make(map[string]tally, len(f.m))
-	for k, t := range f.m {
-		if now.Before(t.forget) {
-			m[k] = t
-		}
-	}
-	f.m = m
-	keep := f.max - f.max/16
-	for k := range f.m {
-		if len(f.m) <= keep {
-			return
-		}
-		delete(f.m, k)
-	}
 }
 
 func (f *memoryFailures) len() int {
