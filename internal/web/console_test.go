@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"database/sql"
 	"net/url"
 	"regexp"
 	"strings"
@@ -244,5 +245,42 @@ func TestConsoleAdminOnly(t *testing.T) {
 	anon := newAgent(t, s.URL)
 	if p := anon.get("/admin/keys"); p.status != 303 {
 		t.Errorf("signed out /admin/keys = %d, want a redirect to sign in", p.status)
+	}
+}
+
+// TestConsoleRefusalHidesInternalErrors drives the console's refusal of an
+// error that is not for people through the real create-API form: the
+// database itself refuses the write (a trigger in the real SQLite file, so
+// apikey gets an error of no kind it knows), and the page is the error
+// page with a request id, never the form with the error's text, while the
+// log keeps the error under that id.
+func TestConsoleRefusalHidesInternalErrors(t *testing.T) {
+	s, a := adminAgent(t)
+	const fault = "injected store fault 7f3a"
+	db, err := sql.Open("sqlite", s.DBPath+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(t.Context(), `CREATE TRIGGER fail_apis BEFORE INSERT ON apis BEGIN SELECT RAISE(ABORT, '`+fault+`'); END`); err != nil {
+		t.Fatal(err)
+	}
+	p := a.post("/admin/apis", url.Values{"name": {"Billing"}, "audience": {"https://billing.example"}, "key_prefix": {"bill"},
+		"scopes": {"read"}})
+	id := p.header.Get("X-Request-Id")
+	wantPage(t, "create API with the database refusing", p, 500, "Something went wrong", "Request id: <code>"+id+"</code>")
+	for _, leak := range []string{fault, "sqlite", "SQL", "trigger", `name="audience"`} {
+		if strings.Contains(p.body, leak) {
+			t.Errorf("the error page shows %q:\n%s", leak, p.body)
+		}
+	}
+	var logged bool
+	for l := range strings.Lines(s.Logs.String()) {
+		if strings.Contains(l, `"page failed"`) && strings.Contains(l, fault) && id != "" && strings.Contains(l, id) {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Errorf("no \"page failed\" log line with the error and request id %q:\n%s", id, s.Logs.String())
 	}
 }
