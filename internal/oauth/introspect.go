@@ -139,6 +139,9 @@ func (s *Service) describeOpaque(ctx context.Context, token string, out Introspe
 	return out, nil
 }
 
+// introspectRefresh answers for a refresh token from its row. jti is
+// the row's public id (rt_…), the refresh_token_id its
+// refresh_token.revoke audit event names; never the secret or its hash.
 func (s *Service) introspectRefresh(ctx context.Context, token string) (Introspection, error) {
 	rt, err := s.db.RefreshTokenByHash(ctx, credential.Hash(token))
 	if errors.Is(err, store.ErrNotFound) {
@@ -152,7 +155,8 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (Introspe
 		return Introspection{}, nil
 	}
 	out := Introspection{Active: true, Scope: strings.Join(rt.Scopes, " "), ClientID: rt.ClientID, Subject: rt.Subject,
-		Expiry: rt.ExpiresAt.Unix(), IssuedAt: rt.CreatedAt.Unix(), Issuer: s.issuer, TokenKind: credential.KindRefreshToken}
+		Expiry: rt.ExpiresAt.Unix(), IssuedAt: rt.CreatedAt.Unix(), Issuer: s.issuer, TokenKind: credential.KindRefreshToken,
+		ID: rt.ID}
 	out.bind(rt.JKT)
 	if a, err := s.apiByID(ctx, rt.APIID); err == nil {
 		out.Audience = a.Audience

@@ -195,13 +195,14 @@ func TestIntrospectionNamesEachOpaqueToken(t *testing.T) {
 	ctx := t.Context()
 	c := e.client(t, func(r *api.CreateClientRequest) {
 		r.AccessTokenFormat, r.AccessTokenTTL = "opaque", ptr(api.Duration(24*time.Hour))
+		r.RefreshTokenTTL = ptr(api.Duration(48 * time.Hour))
 	})
 	cc := clientcredentials.Config{ClientID: c.Client.ID, ClientSecret: c.Secret, TokenURL: e.URL + "/oauth2/token",
 		EndpointParams: url.Values{"resource": {e.billing.Audience}}}
 	issued := e.Clock.Now().Unix()
 	tok, err := cc.Token(ctx)
-	if err != nil {
-		t.Fatalf("client_credentials: %v", err)
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("client_credentials: %v (refresh token %q)", err, tok.RefreshToken)
 	}
 
 	e.Clock.Advance(time.Minute)
@@ -252,12 +253,16 @@ func TestIntrospectionNamesEachOpaqueToken(t *testing.T) {
 	asAdmin := func(token string) func() answer {
 		return func() answer { return e.introspectAsKey(t, e.AdminKey, token) }
 	}
-	asClient := func() answer { return e.post(t, "/oauth2/introspect", c, form("token", tok.AccessToken)) }
+	asClient := func(token string) func() answer {
+		return func() answer { return e.post(t, "/oauth2/introspect", c, form("token", token)) }
+	}
 
-	// The access token's jti is not known yet: revoking it says it.
+	// The tokens' jtis are not known yet: revoking them says them.
 	first := e.introspectAsKey(t, e.AdminKey, tok.AccessToken)
 	jti, _ := first.Raw["jti"].(string)
-	check("opaque access token", tok.AccessToken, jti, issued, asClient, asAdmin(tok.AccessToken))
+	check("opaque access token", tok.AccessToken, jti, issued, asClient(tok.AccessToken), asAdmin(tok.AccessToken))
+	rjti, _ := e.introspectAsKey(t, e.AdminKey, tok.RefreshToken).Raw["jti"].(string)
+	check("refresh token", tok.RefreshToken, rjti, issued, asClient(tok.RefreshToken), asAdmin(tok.RefreshToken))
 	check("API key's old secret, in its rotation grace", key.Secret, key.Key.ID, key.Key.CreatedAt.Unix(), asAdmin(key.Secret))
 	check("API key's new secret", rotated.Secret, key.Key.ID, key.Key.CreatedAt.Add(time.Hour).Unix(), asAdmin(rotated.Secret))
 	check("personal access token", pat.Secret, pat.Token.ID, pat.Token.CreatedAt.Unix(), asAdmin(pat.Secret))
@@ -271,5 +276,21 @@ func TestIntrospectionNamesEachOpaqueToken(t *testing.T) {
 	}
 	if jti == "" || ev.Events[0].TargetType != "access_token" || ev.Events[0].TargetID != jti {
 		t.Errorf("the revocation names %s %s; introspection answered jti %q", ev.Events[0].TargetType, ev.Events[0].TargetID, jti)
+	}
+
+	// A refresh token's revocation targets its family and names the
+	// token itself in refresh_token_id: that is its jti.
+	if a := e.post(t, "/oauth2/revoke", c, form("token", tok.RefreshToken)); a.Status != 200 {
+		t.Fatalf("revoke the refresh token: %d %v", a.Status, a.Raw)
+	}
+	ev, err = e.Client.ListAudit(ctx, client.AuditFilter{Action: "refresh_token.revoke"})
+	if err != nil || len(ev.Events) != 1 {
+		t.Fatalf("ListAudit(refresh_token.revoke) = %+v, %v; want one event", ev, err)
+	}
+	var named struct {
+		ID string `json:"refresh_token_id"`
+	}
+	if err := json.Unmarshal(ev.Events[0].After, &named); err != nil || rjti == "" || named.ID != rjti {
+		t.Errorf("the refresh token's revocation names %s (%v); introspection answered jti %q", ev.Events[0].After, err, rjti)
 	}
 }
