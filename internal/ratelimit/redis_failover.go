@@ -134,7 +134,7 @@ func (b *Bounded) Take(ctx context.Context, owner string, limits []Limit, now ti
 func (b *Bounded) Len() int { return b.local.m.Load().Len() }
 
 // fallback is per-node state that a Failover replaces with a fresh
-// Memory at each outage.
+// Memory at the start and at the end of each outage.
 type fallback struct {
 	max int // the bound of the Memory; 0: none
 	m   atomic.Pointer[Memory]
@@ -173,7 +173,7 @@ func (f *Failover) setDown(err error) {
 	f.sharedGauge.Set(0)
 	f.outages.Inc()
 	if f.refuse {
-		f.log.Error("redis unreachable; refusing verifications of rate-limited keys until it answers (--redis-failure=refuse)", "err", err)
+		f.log.Error("redis unreachable; refusing verifications of rate-limited keys and metadata document fetches until it answers (--redis-failure=refuse)", "err", err)
 		return
 	}
 	f.log.Warn("redis unreachable; rate limits are per node until it answers again", "err", err)
@@ -186,6 +186,9 @@ func (f *Failover) setUp() {
 		return
 	}
 	f.down.Store(false)
+	for _, l := range f.fallbacks {
+		l.reset() // the per-node state is stale once Redis decides again
+	}
 	f.sharedGauge.Set(1)
 	f.log.Info("redis answers again; rate limits are shared")
 }

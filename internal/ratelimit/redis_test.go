@@ -224,6 +224,11 @@ func TestFailoverBoundedFallback(t *testing.T) {
 			t.Errorf("key's take %d after the flood: ok=%v err=%v, want ok=%v", i+2, ok, err, want)
 		}
 	}
+
+	f.setUp() // Redis answers again: the per-node state is dropped
+	if n, k := addrs.Len(), f.local.m.Load().Len(); n != 0 || k != 0 {
+		t.Errorf("after the outage the fallbacks hold %d address and %d key states, want none", n, k)
+	}
 }
 
 // TestRedisURLErrorsHideThePassword needs no Redis: a URL that does not
