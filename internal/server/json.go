@@ -103,6 +103,11 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		return nil // the hot path's common body, decoded as below would
 	}
 	switch err = jsonkeys.Unmarshal(body, dst, jsonkeys.Strict); {
+	case err == nil && isNull(body):
+		// encoding/json decodes null into a struct as nothing at all,
+		// which would make null stand for {} (and for a body-less POST
+		// such as a revocation): it is not an object.
+		return &badRequest{http.StatusBadRequest, api.ErrBadRequest, "the body must be a JSON object, not null", ""}
 	case err == nil:
 		return nil
 	case errors.Is(err, jsonkeys.ErrNotUTF8):
@@ -114,6 +119,12 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		return keyError(err)
 	}
 	return decodeError(err, body) // not JSON, or a wrong type
+}
+
+// isNull reports a body that is the JSON value null, the one value
+// other than an object that decodes into a struct without an error.
+func isNull(body []byte) bool {
+	return bytes.Equal(bytes.Trim(body, " \t\r\n"), []byte("null"))
 }
 
 // isKeyError reports an error of jsonkeys.Check.

@@ -99,7 +99,7 @@ func decodeRegistration(w http.ResponseWriter, r *http.Request, dst any) error {
 		}
 		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest, Description: desc}
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) || isNull(body) {
 		return &oauth.Error{Code: oauth.ErrInvalidClientMetadata, Status: http.StatusBadRequest,
 			Description: "the body must be one JSON object of client metadata"}
 	}
