@@ -146,13 +146,7 @@ func newFallback(max int) *fallback {
 	return l
 }
 
-func (l *fallback) reset() {
-	m := NewMemory()
-	if l.max > 0 {
-		m = NewBoundedMemory(l.max)
-	}
-	l.m.Store(m)
-}
+func (l *fallback) reset() { l.m.Store(&Memory{tats: make(map[slot]int64), max: l.max}) }
 
 // Shared reports whether limits are decided in Redis now.
 func (f *Failover) Shared() bool { return !f.down.Load() }

@@ -168,16 +168,15 @@ type Result struct {
 // Valid reports whether the token passed every check.
 func (r *Result) Valid() bool { return r.Code == api.CodeValid }
 
+// reset makes r a fresh answer (NOT_FOUND), keeping RateLimits' array.
+func (r *Result) reset() { *r = Result{Code: api.CodeNotFound, RateLimits: r.RateLimits[:0]} }
+
 // Verify answers req into res. The error is non-nil only when tokend
 // could not decide (the database is unreachable on a cache miss); the
 // outcome of a decision is always res.Code.
 func (e *Engine) Verify(ctx context.Context, req *Request, res *Result) error {
 	start := e.now()
-	res.Code, res.Token, res.HasCredits, res.Credits, res.Problem = api.CodeNotFound, nil, false, 0, ""
-	res.IssuedAt = time.Time{}
-	res.SignatureChecked = false
-	res.DPoPNonce, res.DPoPError = "", ""
-	res.RateLimits = res.RateLimits[:0]
+	res.reset()
 	used, err := e.verify(ctx, req, res, start)
 	if t := res.Token; err == nil && t != nil {
 		// API keys count their uses; personal access tokens also their

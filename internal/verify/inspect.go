@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"time"
 
 	"github.com/tokend/tokend/api"
 )
@@ -14,9 +13,7 @@ import (
 // ignored. A key with credits must have at least one left, or it is
 // USAGE_EXCEEDED.
 func (e *Engine) Inspect(ctx context.Context, req *Request, res *Result) error {
-	res.Code, res.Token, res.HasCredits, res.Credits = api.CodeNotFound, nil, false, 0
-	res.IssuedAt = time.Time{}
-	res.RateLimits = res.RateLimits[:0]
+	res.reset()
 	now := e.now()
 	ent, err := e.resolve(ctx, req, res, now)
 	if ent == nil || err != nil || !ent.hasCredits {
